@@ -1,0 +1,154 @@
+// teamkeys-local runs the teamkeys API on a laptop, with no AWS account:
+//
+//	teamkeys-local serve   start DynamoDB Local and local-kms (unless
+//	                       AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_KMS
+//	                       point elsewhere) and serve the API
+//	teamkeys-local token   mint a local bearer token
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/teamkeys/teamkeys/pkg/accesskey"
+	"github.com/teamkeys/teamkeys/pkg/auth"
+	"github.com/teamkeys/teamkeys/pkg/awsclient"
+	"github.com/teamkeys/teamkeys/pkg/config"
+	"github.com/teamkeys/teamkeys/pkg/localenv"
+	"github.com/teamkeys/teamkeys/pkg/localserver"
+)
+
+const usage = `usage:
+  teamkeys-local serve
+  teamkeys-local token -sub alice -team t1 -role admin [-ttl 12h]
+
+environment: TEAMKEYS_ADDR (default 127.0.0.1:3000), TEAMKEYS_TABLE (teamkeys),
+TEAMKEYS_KMS_KEY_ID (alias/teamkeys), TEAMKEYS_LOCAL_JWT_SECRET (required),
+AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, TEAMKEYS_CACHE
+`
+
+func main() {
+	args := os.Args[1:]
+	command := "serve"
+	if len(args) > 0 {
+		command, args = args[0], args[1:]
+	}
+	var err error
+	switch command {
+	case "serve":
+		err = serve()
+	case "token":
+		err = token(args)
+	default:
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "teamkeys-local:", err)
+		os.Exit(1)
+	}
+}
+
+func token(args []string) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	sub := fs.String("sub", "", "the caller's subject (member id)")
+	team := fs.String("team", "", "the caller's team id")
+	role := fs.String("role", "admin", "owner, admin or member")
+	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *sub == "" || *team == "" {
+		return errors.New("token: -sub and -team are required (make token SUB=alice TEAM=t1 ROLE=admin)")
+	}
+	issuer, err := auth.NewLocalIssuer(os.Getenv("TEAMKEYS_LOCAL_JWT_SECRET"))
+	if err != nil {
+		return fmt.Errorf("token: TEAMKEYS_LOCAL_JWT_SECRET: %w", err)
+	}
+	tok, err := issuer.Mint(accesskey.Caller{Subject: *sub, TeamID: *team, Role: accesskey.Role(*role)}, config.FromEnv().Claims, *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Println(tok)
+	return nil
+}
+
+func serve() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := config.FromEnv()
+	log := cfg.Logger()
+	secret := os.Getenv("TEAMKEYS_LOCAL_JWT_SECRET")
+	if secret == "" {
+		return errors.New("TEAMKEYS_LOCAL_JWT_SECRET is required")
+	}
+	addr := os.Getenv("TEAMKEYS_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:3000"
+	}
+
+	fmt.Fprintln(os.Stderr, "starting DynamoDB Local and local-kms (unless AWS_ENDPOINT_URL_* are set)...")
+	env, err := localenv.Start(ctx, localenv.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer env.Stop()
+	env.Export()
+
+	awsCfg, err := awsclient.LoadLocal(ctx)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(cfg.KMSKeyID, "alias/") {
+		if _, err := localenv.EnsureKMSAlias(ctx, kms.NewFromConfig(awsCfg), cfg.KMSKeyID); err != nil {
+			return err
+		}
+	}
+	handler, err := localserver.New(ctx, localserver.Options{Config: cfg, AWS: awsCfg, JWTSecret: secret, Log: log})
+	if err != nil {
+		return err
+	}
+	listener, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(listener) }()
+
+	issuer, _ := auth.NewLocalIssuer(secret)
+	adminToken, err := issuer.Mint(accesskey.Caller{Subject: "admin", TeamID: "t1", Role: accesskey.RoleAdmin}, cfg.Claims, 12*time.Hour)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, `
+teamkeys is serving on http://%[1]s (DynamoDB %[2]s, KMS %[3]s). Ctrl-C stops everything it started.
+Generate a key for member alice of team t1, as admin of t1:
+
+  curl -s -X POST http://%[1]s/v1/teams/t1/members/alice/access-keys \
+    -H "Authorization: Bearer %[4]s" \
+    -H "Content-Type: application/json" -d '{"description":"laptop"}'
+
+`, listener.Addr(), env.DynamoDBEndpoint, env.KMSEndpoint, adminToken)
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(os.Stderr, "stopping...")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return server.Shutdown(shutdownCtx)
+}

@@ -1,0 +1,371 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/teamkeys/teamkeys/pkg/accesskey"
+	"github.com/teamkeys/teamkeys/pkg/localserver"
+	"github.com/teamkeys/teamkeys/pkg/seal"
+)
+
+// TestConcurrentGeneratesKeepTheCap: of 40 simultaneous generates for one
+// member exactly 2 succeed and 38 get LimitExceeded; none gets a 5xx.
+func TestConcurrentGeneratesKeepTheCap(t *testing.T) {
+	s := newStack(t)
+	token := s.token("admin", "t1", accesskey.RoleAdmin)
+	const clients = 40
+	statuses := make([]int, clients)
+	codes := make([]string, clients)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			req, _ := http.NewRequest("POST", s.url+keysPath("t1", "alice"), nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				codes[i] = err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	close(start)
+	wg.Wait()
+	created, limited := 0, 0
+	for i, st := range statuses {
+		switch st {
+		case http.StatusCreated:
+			created++
+		case http.StatusConflict:
+			limited++
+		default:
+			t.Errorf("client %d: status %d %s", i, st, codes[i])
+		}
+	}
+	if created != 2 || limited != clients-2 {
+		t.Fatalf("%d created, %d limited; want 2 and %d", created, limited, clients-2)
+	}
+	if got := len(s.listMember("t1", "alice").AccessKeys); got != 2 {
+		t.Fatalf("alice holds %d keys", got)
+	}
+	if n := s.item("MEMBER#t1#alice", "COUNTER")["keyCount"]; n != float64(2) {
+		t.Fatalf("slot counter %v, want 2", n)
+	}
+}
+
+// TestTeamListPages: the team-wide list pages through every key once, in a
+// stable order, and its nextToken cannot be altered or replayed elsewhere.
+func TestTeamListPages(t *testing.T) {
+	s := newStack(t)
+	admin := s.token("admin", "t1", accesskey.RoleAdmin)
+	var want []string
+	for i := range 5 {
+		member := fmt.Sprintf("m%d", i)
+		want = append(want, s.generate("t1", member, "").AccessKeyID)
+		if i%2 == 0 {
+			want = append(want, s.generate("t1", member, "").AccessKeyID)
+		}
+	}
+	s.generate("t2", "m0", "") // another team's key never shows
+
+	var got []string
+	var tokens []string
+	next := ""
+	for page := 0; ; page++ {
+		path := "/v1/teams/t1/access-keys?limit=3"
+		if next != "" {
+			path += "&nextToken=" + url.QueryEscape(next)
+		}
+		s.calls.take()
+		resp := s.do(request{method: "GET", path: path, token: admin})
+		if resp.status != 200 {
+			t.Fatalf("page %d: %d %s", page, resp.status, resp.body)
+		}
+		if calls := s.calls.take(); calls["DynamoDB.Query"] != 1 || len(calls) != 1 {
+			t.Fatalf("page %d made calls %v, want one Query", page, calls)
+		}
+		var l keyList
+		resp.decode(t, &l)
+		if len(l.AccessKeys) > 3 {
+			t.Fatalf("page %d has %d keys", page, len(l.AccessKeys))
+		}
+		for _, k := range l.AccessKeys {
+			if k.TeamID != "t1" {
+				t.Fatalf("team list shows %+v", k)
+			}
+			got = append(got, k.AccessKeyID)
+		}
+		if l.NextToken == nil {
+			break
+		}
+		next = *l.NextToken
+		tokens = append(tokens, next)
+	}
+	slices.Sort(want)
+	sortedGot := slices.Clone(got)
+	slices.Sort(sortedGot)
+	if !slices.Equal(sortedGot, want) {
+		t.Fatalf("listed %v, want %v", got, want)
+	}
+	if len(tokens) != 2 { // 8 keys in pages of 3: 3, 3, 2
+		t.Fatalf("%d tokens for 8 keys in pages of 3", len(tokens))
+	}
+	// The default page holds them all.
+	resp := s.do(request{method: "GET", path: "/v1/teams/t1/access-keys", token: admin})
+	var all keyList
+	resp.decode(t, &all)
+	if len(all.AccessKeys) != 8 || all.NextToken != nil {
+		t.Fatalf("default page: %d keys, nextToken %v", len(all.AccessKeys), all.NextToken)
+	}
+
+	// Altered anywhere, a token is refused; a token of t1 does not page t2.
+	token := tokens[0]
+	for i := 0; i < len(token); i += 7 {
+		altered := token[:i] + string(flip(token[i])) + token[i+1:]
+		resp := s.do(request{method: "GET", path: "/v1/teams/t1/access-keys?nextToken=" + url.QueryEscape(altered), token: admin})
+		if resp.status != 400 || resp.errorCode(t) != "ValidationError" {
+			t.Fatalf("altered token at %d: %d %s", i, resp.status, resp.body)
+		}
+	}
+	t2Admin := s.token("admin", "t2", accesskey.RoleAdmin)
+	resp = s.do(request{method: "GET", path: "/v1/teams/t2/access-keys?nextToken=" + url.QueryEscape(token), token: t2Admin})
+	if resp.status != 400 {
+		t.Fatalf("t1's token on t2: %d %s", resp.status, resp.body)
+	}
+}
+
+func flip(c byte) byte {
+	if c == 'A' {
+		return 'B'
+	}
+	return 'A'
+}
+
+// TestCallsPerOperation counts the SDK calls each operation makes: the
+// minimum, with no read before a write.
+func TestCallsPerOperation(t *testing.T) {
+	s := newStack(t)
+	admin := s.token("admin", "t1", accesskey.RoleAdmin)
+	s.calls.take()
+	key := s.generate("t1", "alice", "")
+	keyPath := keysPath("t1", "alice") + "/" + key.AccessKeyID
+	steps := []struct {
+		name      string
+		req       request
+		wantCalls map[string]int
+	}{
+		{"list member", request{method: "GET", path: keysPath("t1", "alice"), token: admin}, map[string]int{"DynamoDB.Query": 1}},
+		{"list team", request{method: "GET", path: "/v1/teams/t1/access-keys", token: admin}, map[string]int{"DynamoDB.Query": 1}},
+		{"disable", request{method: "POST", path: keyPath + "/disable", token: admin}, map[string]int{"DynamoDB.UpdateItem": 1}},
+		{"enable", request{method: "POST", path: keyPath + "/enable", token: admin}, map[string]int{"DynamoDB.UpdateItem": 1}},
+		{"delete", request{method: "DELETE", path: keyPath, token: admin}, map[string]int{"DynamoDB.TransactWriteItems": 1}},
+		{"refused generate", request{method: "POST", path: keysPath("t1", "alice"), token: s.token("x", "t2", accesskey.RoleAdmin)}, map[string]int{}},
+	}
+	if got, want := s.calls.take(), map[string]int{"KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1}; !mapsEqual(got, want) {
+		t.Fatalf("generate made %v, want %v", got, want)
+	}
+	for _, st := range steps {
+		resp := s.do(st.req)
+		if resp.status >= 500 {
+			t.Fatalf("%s: %d %s", st.name, resp.status, resp.body)
+		}
+		if got := s.calls.take(); !mapsEqual(got, st.wantCalls) {
+			t.Fatalf("%s made %v, want %v", st.name, got, st.wantCalls)
+		}
+	}
+}
+
+func mapsEqual(a, b map[string]int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSecretIsSealedAndShownOnce: the secret is in the generate response and
+// nowhere else: not in the table (only its KMS ciphertext, bound to the key
+// by the encryption context), not in any list, not in the logs.
+func TestSecretIsSealedAndShownOnce(t *testing.T) {
+	s := newStack(t)
+	alice := s.generate("t1", "alice", "")
+	bob := s.generate("t1", "bob", "")
+
+	item := s.item("KEY#"+alice.AccessKeyID, "KEY")
+	ciphertext, ok := item["secretCiphertext"].([]byte)
+	if !ok || len(ciphertext) == 0 {
+		t.Fatalf("key item has no ciphertext: %v", item)
+	}
+	for name, v := range item {
+		if strings.Contains(fmt.Sprint(v), alice.SecretAccessKey) {
+			t.Fatalf("attribute %s holds the plaintext secret", name)
+		}
+	}
+
+	sealer := seal.New(s.kms, "alias/teamkeys")
+	ctx := context.Background()
+	aliceRef := accesskey.Ref{TeamID: "t1", MemberID: "alice", AccessKeyID: alice.AccessKeyID}
+	opened, err := sealer.Open(ctx, aliceRef, ciphertext)
+	if err != nil || opened != alice.SecretAccessKey {
+		t.Fatalf("open with its own context: %v", err)
+	}
+	for _, other := range []accesskey.Ref{
+		{TeamID: "t1", MemberID: "bob", AccessKeyID: bob.AccessKeyID},
+		{TeamID: "t1", MemberID: "alice", AccessKeyID: bob.AccessKeyID},
+		{TeamID: "t2", MemberID: "alice", AccessKeyID: alice.AccessKeyID},
+	} {
+		if _, err := sealer.Open(ctx, other, ciphertext); !errors.Is(err, seal.ErrWrongKey) {
+			t.Fatalf("open as %+v: %v, want ErrWrongKey", other, err)
+		}
+	}
+	// The raw KMS call with the wrong context fails too (not only our wrapper).
+	_, err = s.kms.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: ciphertext, EncryptionContext: seal.EncryptionContext(accesskey.Ref{TeamID: "t1", MemberID: "bob", AccessKeyID: bob.AccessKeyID})})
+	if err == nil {
+		t.Fatal("KMS decrypted with another key's context")
+	}
+
+	admin := s.token("admin", "t1", accesskey.RoleAdmin)
+	for _, path := range []string{keysPath("t1", "alice"), "/v1/teams/t1/access-keys"} {
+		resp := s.do(request{method: "GET", path: path, token: admin})
+		body := string(resp.body)
+		if strings.Contains(body, alice.SecretAccessKey) || strings.Contains(body, "secret") || strings.Contains(body, "Ciphertext") {
+			t.Fatalf("%s shows secret material: %s", path, body)
+		}
+	}
+	logs := s.logs.String()
+	if !strings.Contains(logs, alice.AccessKeyID) && !strings.Contains(logs, `"status":201`) {
+		t.Fatalf("no access log captured: %q", logs)
+	}
+	for _, secret := range []string{alice.SecretAccessKey, bob.SecretAccessKey, admin} {
+		if strings.Contains(logs, secret) {
+			t.Fatal("a secret or token reached the logs")
+		}
+	}
+}
+
+// TestDependencyFailures: KMS unreachable is a 503 with Retry-After that
+// writes nothing; a KMS key that does not exist is a 500 whose body says
+// nothing about why.
+func TestDependencyFailures(t *testing.T) {
+	unreachable := newStack(t, func(o *localserver.Options) {
+		o.KMSOptions = append(o.KMSOptions, func(k *kms.Options) { k.BaseEndpoint = aws.String("http://127.0.0.1:1") })
+	})
+	admin := unreachable.token("admin", "t1", accesskey.RoleAdmin)
+	resp := unreachable.do(request{method: "POST", path: keysPath("t1", "alice"), token: admin})
+	if resp.status != http.StatusServiceUnavailable || resp.errorCode(t) != "ServiceUnavailable" || resp.header.Get("Retry-After") == "" {
+		t.Fatalf("KMS down: %d %v %s", resp.status, resp.header, resp.body)
+	}
+	if got := unreachable.listMember("t1", "alice").AccessKeys; len(got) != 0 {
+		t.Fatalf("a key was written without its ciphertext: %+v", got)
+	}
+	if item := unreachable.item("MEMBER#t1#alice", "COUNTER"); item != nil {
+		t.Fatalf("the slot counter moved: %v", item)
+	}
+
+	wrongKey := newStack(t, func(o *localserver.Options) { o.Config.KMSKeyID = "alias/does-not-exist" })
+	resp = wrongKey.do(request{method: "POST", path: keysPath("t1", "alice"), token: admin})
+	if resp.status != http.StatusInternalServerError || resp.errorCode(t) != "InternalError" {
+		t.Fatalf("missing KMS key: %d %s", resp.status, resp.body)
+	}
+	if strings.Contains(string(resp.body), "does-not-exist") || strings.Contains(string(resp.body), "NotFound") {
+		t.Fatalf("500 body leaks the cause: %s", resp.body)
+	}
+	if !strings.Contains(wrongKey.logs.String(), "does-not-exist") {
+		t.Fatal("the cause of the 500 is not in the log")
+	}
+
+	// DynamoDB reached through a proxy that is then cut off: a real refused
+	// connection, without stopping the DynamoDB Local other tests share.
+	proxy := newTCPProxy(t, os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
+	dbDown := newStack(t, func(o *localserver.Options) {
+		o.DynamoDBOptions = append(o.DynamoDBOptions, func(d *dynamodb.Options) { d.BaseEndpoint = aws.String(proxy.url) })
+	})
+	dbDown.generate("t1", "alice", "")
+	proxy.cut()
+	for _, req := range []request{
+		{method: "POST", path: keysPath("t1", "bob"), token: admin},
+		{method: "GET", path: keysPath("t1", "alice"), token: admin},
+		{method: "GET", path: "/v1/teams/t1/access-keys", token: admin},
+	} {
+		resp := dbDown.do(req)
+		if resp.status != http.StatusServiceUnavailable || resp.errorCode(t) != "ServiceUnavailable" || resp.header.Get("Retry-After") == "" {
+			t.Fatalf("DynamoDB down, %s %s: %d %s", req.method, req.path, resp.status, resp.body)
+		}
+	}
+}
+
+// tcpProxy forwards connections to a target until it is cut.
+type tcpProxy struct {
+	url      string
+	listener net.Listener
+	mu       sync.Mutex
+	conns    []net.Conn
+}
+
+func newTCPProxy(t *testing.T, target string) *tcpProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		t.Fatalf("proxy target %q: %v", target, err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &tcpProxy{url: "http://" + l.Addr().String(), listener: l}
+	t.Cleanup(p.cut)
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, in, out)
+			p.mu.Unlock()
+			go func() { io.Copy(out, in); out.Close() }()
+			go func() { io.Copy(in, out); in.Close() }()
+		}
+	}()
+	return p
+}
+
+// cut closes the listener and every open connection.
+func (p *tcpProxy) cut() {
+	p.listener.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}

@@ -1,0 +1,110 @@
+// Package accesskey holds the domain of team access keys: the key and its
+// status, the identifier rules, the generation of ids and secrets, who may do
+// what, and the domain errors. It imports no AWS package.
+package accesskey
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxKeysPerMember is the cap on keys a member holds, disabled ones included:
+// one in use and one being rotated in.
+const MaxKeysPerMember = 2
+
+// IDPrefix starts every access key id, so that a leaked id is recognisable
+// (as AKIA is for AWS) and secret scanners can match it.
+const IDPrefix = "TKAK"
+
+const (
+	idRandomChars  = 20 // base32 characters, 5 bits each: 100 random bits
+	secretRawBytes = 32 // 256 random bits; base64url gives 43 characters
+)
+
+// Status is the state of a key. Only an Active key verifies a signature.
+type Status string
+
+const (
+	StatusActive   Status = "Active"
+	StatusInactive Status = "Inactive"
+)
+
+// Key is an access key as the service stores and shows it, without its secret.
+type Key struct {
+	AccessKeyID string
+	TeamID      string
+	MemberID    string
+	Status      Status
+	Description string
+	CreatedAt   time.Time
+	CreatedBy   string
+	LastUsedAt  *time.Time
+}
+
+// Ref names one key of one member of one team: the three ids the secret's
+// encryption context binds it to.
+type Ref struct {
+	TeamID      string
+	MemberID    string
+	AccessKeyID string
+}
+
+// Ref returns the key's identity.
+func (k Key) Ref() Ref {
+	return Ref{TeamID: k.TeamID, MemberID: k.MemberID, AccessKeyID: k.AccessKeyID}
+}
+
+var (
+	principalIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	accessKeyIDPattern = regexp.MustCompile(`^` + IDPrefix + `[A-Z2-7]{20}$`)
+)
+
+// ValidTeamOrMemberID reports whether id may name a team or a member.
+func ValidTeamOrMemberID(id string) bool { return principalIDPattern.MatchString(id) }
+
+// ValidAccessKeyID reports whether id has the shape of an access key id.
+func ValidAccessKeyID(id string) bool { return accessKeyIDPattern.MatchString(id) }
+
+// NewAccessKeyID returns a fresh id: the prefix and 20 base32 characters
+// (100 bits) from crypto/rand. Base32 maps each 5 bits to one character, so
+// there is no modulo bias.
+func NewAccessKeyID() string {
+	raw := make([]byte, 13) // 104 bits, of which the first 100 are used
+	rand.Read(raw)          // never fails (crypto/rand panics instead)
+	return IDPrefix + base32.StdEncoding.EncodeToString(raw)[:idRandomChars]
+}
+
+// NewSecret returns a fresh secret: 256 bits from crypto/rand, base64url
+// without padding (43 characters, no comma, safe in curl's --user).
+func NewSecret() string {
+	raw := make([]byte, secretRawBytes)
+	rand.Read(raw)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// MaxDescriptionLength is the longest description, in characters.
+const MaxDescriptionLength = 256
+
+// ValidateDescription checks a key's free-text description: at most 256
+// characters of valid UTF-8 and no control characters (which would let a
+// description forge lines in a console or a log viewer).
+func ValidateDescription(s string) error {
+	if !utf8.ValidString(s) {
+		return Invalid("description", "must be valid UTF-8")
+	}
+	if utf8.RuneCountInString(s) > MaxDescriptionLength {
+		return Invalid("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLength))
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return Invalid("description", "must not contain control characters")
+		}
+	}
+	return nil
+}

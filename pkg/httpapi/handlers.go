@@ -1,0 +1,294 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strconv"
+	"time"
+
+	"github.com/teamkeys/teamkeys/pkg/accesskey"
+	"github.com/teamkeys/teamkeys/pkg/auth"
+)
+
+// Team-wide list page sizes.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 100
+)
+
+type api struct{ Deps }
+
+// handlerFunc is a handler that returns its failure instead of writing it,
+// so that every failure goes through WriteError.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (a *api) serve(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			WriteError(w, a.Log, RequestID(r.Context()), err)
+		}
+	})
+}
+
+// keyJSON is a key as every response shows it: never its secret.
+type keyJSON struct {
+	AccessKeyID string  `json:"accessKeyId"`
+	Status      string  `json:"status"`
+	TeamID      string  `json:"teamId"`
+	MemberID    string  `json:"memberId"`
+	Description string  `json:"description"`
+	CreatedAt   string  `json:"createdAt"`
+	CreatedBy   string  `json:"createdBy"`
+	LastUsedAt  *string `json:"lastUsedAt,omitempty"`
+}
+
+func toJSON(k accesskey.Key) keyJSON {
+	out := keyJSON{
+		AccessKeyID: k.AccessKeyID,
+		Status:      string(k.Status),
+		TeamID:      k.TeamID,
+		MemberID:    k.MemberID,
+		Description: k.Description,
+		CreatedAt:   k.CreatedAt.UTC().Format(time.RFC3339),
+		CreatedBy:   k.CreatedBy,
+	}
+	if k.LastUsedAt != nil {
+		s := k.LastUsedAt.UTC().Format(time.RFC3339)
+		out.LastUsedAt = &s
+	}
+	return out
+}
+
+// createdKeyJSON is the generate response, the only one with the secret.
+type createdKeyJSON struct {
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	Status          string `json:"status"`
+	TeamID          string `json:"teamId"`
+	MemberID        string `json:"memberId"`
+	Description     string `json:"description"`
+	CreatedAt       string `json:"createdAt"`
+	CreatedBy       string `json:"createdBy"`
+}
+
+type listJSON struct {
+	AccessKeys []keyJSON `json:"accessKeys"`
+	NextToken  *string   `json:"nextToken"`
+}
+
+// target is what a request names in its path, checked, and who asks.
+type target struct {
+	caller accesskey.Caller
+	ref    accesskey.Ref
+}
+
+// authorize reads the caller, validates the path's ids and checks that the
+// caller may do action there, in that order: 401, then 400, then 403.
+func (a *api) authorize(r *http.Request, action accesskey.Action, withMember, withKey bool) (target, error) {
+	caller, err := auth.CallerFromContext(r.Context(), a.Claims)
+	if err != nil {
+		return target{}, err
+	}
+	t := target{caller: caller, ref: accesskey.Ref{TeamID: r.PathValue("teamId")}}
+	if !accesskey.ValidTeamOrMemberID(t.ref.TeamID) {
+		return target{}, accesskey.Invalid("teamId", "must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+	}
+	if withMember {
+		t.ref.MemberID = r.PathValue("memberId")
+		if !accesskey.ValidTeamOrMemberID(t.ref.MemberID) {
+			return target{}, accesskey.Invalid("memberId", "must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+		}
+	}
+	if withKey {
+		t.ref.AccessKeyID = r.PathValue("accessKeyId")
+		if !accesskey.ValidAccessKeyID(t.ref.AccessKeyID) {
+			return target{}, accesskey.Invalid("accessKeyId", "is not an access key id")
+		}
+	}
+	if err := accesskey.Authorize(caller, action, t.ref.TeamID, t.ref.MemberID); err != nil {
+		return target{}, err
+	}
+	return t, nil
+}
+
+type generateRequest struct {
+	Description nonNullString `json:"description"`
+}
+
+// nonNullString is a JSON string that may be absent but not null.
+type nonNullString string
+
+func (s *nonNullString) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return &json.UnmarshalTypeError{Value: "null", Type: reflect.TypeFor[string]()}
+	}
+	return json.Unmarshal(b, (*string)(s))
+}
+
+func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionGenerate, true, false)
+	if err != nil {
+		return err
+	}
+	var req generateRequest
+	if err := decodeOptionalJSON(r, &req); err != nil {
+		return err
+	}
+	description := string(req.Description)
+	if err := accesskey.ValidateDescription(description); err != nil {
+		return err
+	}
+
+	key := accesskey.Key{
+		AccessKeyID: accesskey.NewAccessKeyID(),
+		TeamID:      t.ref.TeamID,
+		MemberID:    t.ref.MemberID,
+		Status:      accesskey.StatusActive,
+		Description: description,
+		CreatedAt:   a.Now().UTC().Truncate(time.Second),
+		CreatedBy:   t.caller.Subject,
+	}
+	secret := accesskey.NewSecret()
+	ciphertext, err := a.Sealer.Seal(r.Context(), key.Ref(), secret)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.Create(r.Context(), key, ciphertext); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, createdKeyJSON{
+		AccessKeyID:     key.AccessKeyID,
+		SecretAccessKey: secret,
+		Status:          string(key.Status),
+		TeamID:          key.TeamID,
+		MemberID:        key.MemberID,
+		Description:     key.Description,
+		CreatedAt:       key.CreatedAt.Format(time.RFC3339),
+		CreatedBy:       key.CreatedBy,
+	})
+	return nil
+}
+
+func (a *api) listMember(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionListMember, true, false)
+	if err != nil {
+		return err
+	}
+	keys, err := a.Store.ListMember(r.Context(), t.ref.TeamID, t.ref.MemberID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listOf(keys, nil))
+	return nil
+}
+
+func (a *api) listTeam(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionListTeam, false, false)
+	if err != nil {
+		return err
+	}
+	query := r.URL.Query()
+	limit := DefaultPageSize
+	if v := query.Get("limit"); query.Has("limit") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxPageSize {
+			return accesskey.Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", MaxPageSize))
+		}
+		limit = n
+	}
+	scope := "team:" + t.ref.TeamID
+	var after map[string]string
+	if query.Has("nextToken") {
+		after, err = a.PageTokens.Decode(scope, query.Get("nextToken"))
+		if err != nil {
+			return accesskey.Invalid("nextToken", "is not a token this listing issued")
+		}
+	}
+	keys, next, err := a.Store.ListTeam(r.Context(), t.ref.TeamID, limit, after)
+	if err != nil {
+		return err
+	}
+	var nextToken *string
+	if next != nil {
+		s := a.PageTokens.Encode(scope, next)
+		nextToken = &s
+	}
+	writeJSON(w, http.StatusOK, listOf(keys, nextToken))
+	return nil
+}
+
+func listOf(keys []accesskey.Key, nextToken *string) listJSON {
+	out := listJSON{AccessKeys: make([]keyJSON, 0, len(keys)), NextToken: nextToken}
+	for _, k := range keys {
+		out.AccessKeys = append(out.AccessKeys, toJSON(k))
+	}
+	return out
+}
+
+func (a *api) setStatus(action accesskey.Action, status accesskey.Status) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		t, err := a.authorize(r, action, true, true)
+		if err != nil {
+			return err
+		}
+		key, err := a.Store.SetStatus(r.Context(), t.ref, status)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, toJSON(key))
+		return nil
+	}
+}
+
+func (a *api) delete(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionDelete, true, true)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.Delete(r.Context(), t.ref); err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// decodeOptionalJSON decodes a JSON object body into v, strictly: unknown
+// fields, trailing data and wrong types are a ValidationError. An empty body
+// leaves v as it is.
+func decodeOptionalJSON(r *http.Request, v any) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 {
+		return nil
+	}
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/json" {
+		return errUnsupportedMediaType
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if body[0] != '{' {
+		return accesskey.Invalid("body", "must be a JSON object")
+	}
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return accesskey.Invalid(typeErr.Field, "has the wrong type")
+		}
+		return accesskey.Invalid("body", "is not a valid JSON object of the expected fields")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return accesskey.Invalid("body", "has data after the JSON object")
+	}
+	return nil
+}
