@@ -54,8 +54,9 @@ lint-template: $(VENV_STAMP) ## cfn-lint template.yaml and validate openapi.yaml
 
 .PHONY: run
 run: tools ## the service on http://127.0.0.1:3000, with DynamoDB Local and local-kms
+	go build -o $(TOOLS_BIN)/teamkeys-local ./cmd/teamkeys-local
 	TEAMKEYS_CACHE=$(CACHE) TEAMKEYS_LOCAL_JWT_SECRET=$${TEAMKEYS_LOCAL_JWT_SECRET:-local-dev-secret-change-me} \
-		go run ./cmd/teamkeys-local serve
+		exec $(TOOLS_BIN)/teamkeys-local serve
 
 .PHONY: token
 token: ## mint a local JWT: make -s token SUB=alice TEAM=t1 ROLE=admin

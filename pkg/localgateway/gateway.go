@@ -60,7 +60,9 @@ func New(routes []httpapi.Route, functions map[string]httpapi.LambdaHandlerFunc,
 }
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r = r.WithContext(httpapi.WithRequestID(r.Context(), httpapi.NewRequestID()))
+	id := httpapi.NewRequestID()
+	w.Header().Set("X-Request-Id", id)
+	r = r.WithContext(httpapi.WithRequestID(r.Context(), id))
 	g.router.ServeHTTP(w, r)
 }
 
