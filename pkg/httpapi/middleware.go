@@ -103,9 +103,17 @@ func withRequestContext(next http.Handler, log *slog.Logger, claims auth.ClaimNa
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
+		if faultHook != nil {
+			faultHook(r)
+		}
 		next.ServeHTTP(rec, r)
 	})
 }
+
+// faultHook is nil in every production build. A build with the
+// teamkeys_faults tag sets it to inject faults (a panic) into a real
+// function binary under the Lambda emulator.
+var faultHook func(*http.Request)
 
 type panicError struct{}
 
