@@ -60,6 +60,8 @@ func TestErrorContract(t *testing.T) {
 		{"description with control character", request{method: "POST", path: keysPath("t1", "alice"), token: admin, body: `{"description":"a\nb"}`}, 400, "ValidationError"},
 		{"description null", request{method: "POST", path: keysPath("t1", "alice"), token: admin, body: `{"description":null}`}, 400, "ValidationError"},
 		{"description not a string", request{method: "POST", path: keysPath("t1", "alice"), token: admin, body: `{"description":5}`}, 400, "ValidationError"},
+		{"duplicate field", request{method: "POST", path: keysPath("t1", "alice"), token: admin, body: `{"description":"a","description":"b"}`}, 400, "ValidationError"},
+		{"field name in another case", request{method: "POST", path: keysPath("t1", "alice"), token: admin, body: `{"Description":"a"}`}, 400, "ValidationError"},
 		{"unknown field", request{method: "POST", path: keysPath("t1", "alice"), token: admin, body: `{"description":"x","admin":true}`}, 400, "ValidationError"},
 		{"malformed JSON", request{method: "POST", path: keysPath("t1", "alice"), token: admin, body: `{"description":`}, 400, "ValidationError"},
 		{"JSON array", request{method: "POST", path: keysPath("t1", "alice"), token: admin, body: `[]`}, 400, "ValidationError"},

@@ -3,12 +3,11 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
+	"slices"
 	"strconv"
 	"time"
 
@@ -117,30 +116,21 @@ func (a *api) authorize(r *http.Request, action accesskey.Action, withMember, wi
 	return t, nil
 }
 
-type generateRequest struct {
-	Description nonNullString `json:"description"`
-}
-
-// nonNullString is a JSON string that may be absent but not null.
-type nonNullString string
-
-func (s *nonNullString) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return &json.UnmarshalTypeError{Value: "null", Type: reflect.TypeFor[string]()}
-	}
-	return json.Unmarshal(b, (*string)(s))
-}
-
 func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 	t, err := a.authorize(r, accesskey.ActionGenerate, true, false)
 	if err != nil {
 		return err
 	}
-	var req generateRequest
-	if err := decodeOptionalJSON(r, &req); err != nil {
+	fields, err := readJSONObject(r, "description")
+	if err != nil {
 		return err
 	}
-	description := string(req.Description)
+	var description string
+	if raw, ok := fields["description"]; ok {
+		if err := json.Unmarshal(raw, &description); err != nil || raw[0] != '"' {
+			return accesskey.Invalid("description", "must be a string")
+		}
+	}
 	if err := accesskey.ValidateDescription(description); err != nil {
 		return err
 	}
@@ -259,36 +249,51 @@ func (a *api) delete(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// decodeOptionalJSON decodes a JSON object body into v, strictly: unknown
-// fields, trailing data and wrong types are a ValidationError. An empty body
-// leaves v as it is.
-func decodeOptionalJSON(r *http.Request, v any) error {
+// readJSONObject reads an optional JSON object body whose members may only
+// be the named fields, each at most once, matched exactly (encoding/json
+// alone would match names case-insensitively and let a duplicate override
+// the first). An empty body is an empty object.
+func readJSONObject(r *http.Request, allowed ...string) (map[string]json.RawMessage, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 {
-		return nil
+	fields := map[string]json.RawMessage{}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return fields, nil
 	}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
-		return errUnsupportedMediaType
+		return nil, errUnsupportedMediaType
 	}
+	notObject := accesskey.Invalid("body", "must be one JSON object")
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if body[0] != '{' {
-		return accesskey.Invalid("body", "must be a JSON object")
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, notObject
 	}
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return accesskey.Invalid(typeErr.Field, "has the wrong type")
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notObject
 		}
-		return accesskey.Invalid("body", "is not a valid JSON object of the expected fields")
+		name := tok.(string) // object keys are always strings
+		if !slices.Contains(allowed, name) {
+			return nil, accesskey.Invalid(name, "is not a known field")
+		}
+		if _, dup := fields[name]; dup {
+			return nil, accesskey.Invalid(name, "appears more than once")
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, notObject
+		}
+		fields[name] = value
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, notObject
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return accesskey.Invalid("body", "has data after the JSON object")
+		return nil, accesskey.Invalid("body", "has data after the JSON object")
 	}
-	return nil
+	return fields, nil
 }

@@ -43,8 +43,11 @@ func (c *Codec) Decode(scope, token string) (map[string]string, error) {
 	if !ok {
 		return nil, ErrInvalid
 	}
-	gotMAC, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(gotMAC, c.mac(scope, body)) {
+	// Compare the encoded MAC, not the decoded one: base64 decoding is
+	// lenient (spare bits, skipped newlines), so two different tokens would
+	// otherwise pass for one.
+	wantMAC := base64.RawURLEncoding.EncodeToString(c.mac(scope, body))
+	if !hmac.Equal([]byte(sig), []byte(wantMAC)) {
 		return nil, ErrInvalid
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(body)
