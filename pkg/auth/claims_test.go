@@ -20,13 +20,13 @@ import (
 // functions use, to a handler that asks CallerFromContext who is calling.
 func callerThroughProxy(t *testing.T, names auth.ClaimNames, event events.APIGatewayV2HTTPRequest) (accesskey.Caller, error) {
 	t.Helper()
-	caller, err, _ := proxied(t, names, event)
+	caller, _, err := proxied(t, names, event)
 	return caller, err
 }
 
 // proxied is callerThroughProxy that also returns the request's headers as
 // the handler saw them.
-func proxied(t *testing.T, names auth.ClaimNames, event events.APIGatewayV2HTTPRequest) (accesskey.Caller, error, http.Header) {
+func proxied(t *testing.T, names auth.ClaimNames, event events.APIGatewayV2HTTPRequest) (accesskey.Caller, http.Header, error) {
 	t.Helper()
 	var (
 		caller accesskey.Caller
@@ -46,7 +46,7 @@ func proxied(t *testing.T, names auth.ClaimNames, event events.APIGatewayV2HTTPR
 	if !ran {
 		t.Fatal("the handler did not run")
 	}
-	return caller, err, header
+	return caller, header, err
 }
 
 func eventWith(claims map[string]string, headers map[string]string) events.APIGatewayV2HTTPRequest {
@@ -162,7 +162,7 @@ func TestClaimsCannotComeFromAHeader(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err, header := proxied(t, auth.DefaultClaimNames, eventWith(tt.claims, map[string]string{tt.header: string(forged)}))
+			got, header, err := proxied(t, auth.DefaultClaimNames, eventWith(tt.claims, map[string]string{tt.header: string(forged)}))
 			// The api-proxy splits a header on commas; joined again it is
 			// the forged context, as a handler reading the header would see.
 			if strings.Join(header.Values(core.APIGwContextHeader), ",") != string(forged) {

@@ -148,7 +148,7 @@ func TestStoreTransactionOutcomes(t *testing.T) {
 		op        op
 		errs      []error // one per call; the last repeats
 		wantCalls int
-		wantErr   error // nil: success; unitErrAny: some error that is none of the domain's
+		wantErr   error // nil: success; errUnitAny: some error that is none of the domain's
 	}{
 		{"create goes through", create, nil, 1, nil},
 		{"create: two conflicts, then through", create, []error{unitConflict, unitConflict, nil}, 3, nil},
@@ -156,16 +156,16 @@ func TestStoreTransactionOutcomes(t *testing.T) {
 		{"create: always conflicting", create, []error{unitConflict}, unitFastRetry.Attempts, accesskey.ErrUnavailable},
 		{"create: member at the cap", create, []error{unitCancelled("ConditionalCheckFailed", "None")}, 1, accesskey.ErrLimitExceeded},
 		{"create: at the cap after a conflict", create, []error{unitConflict, unitCancelled("ConditionalCheckFailed", "None")}, 2, accesskey.ErrLimitExceeded},
-		{"create: id already in use", create, []error{unitCancelled("None", "ConditionalCheckFailed")}, 1, unitErrAny},
+		{"create: id already in use", create, []error{unitCancelled("None", "ConditionalCheckFailed")}, 1, errUnitAny},
 		{"create: throttled", create, []error{unitThrottled}, 1, accesskey.ErrUnavailable},
 		{"create: throttled inside the transaction", create, []error{unitCancelled("ThrottlingError", "None")}, 1, accesskey.ErrUnavailable},
 		{"create: capacity exceeded inside the transaction", create, []error{unitCancelled("None", "ProvisionedThroughputExceeded")}, 1, accesskey.ErrUnavailable},
-		{"create: validation error", create, []error{unitSDKErr("TransactWriteItems", &smithy.GenericAPIError{Code: "ValidationException"})}, 1, unitErrAny},
+		{"create: validation error", create, []error{unitSDKErr("TransactWriteItems", &smithy.GenericAPIError{Code: "ValidationException"})}, 1, errUnitAny},
 		{"delete goes through", del, nil, 1, nil},
 		{"delete: no such key for this member", del, []error{unitCancelled("ConditionalCheckFailed", "None")}, 1, accesskey.ErrNotFound},
 		{"delete: conflict, then through", del, []error{unitConflict, nil}, 2, nil},
 		{"delete: always conflicting", del, []error{unitConflict}, unitFastRetry.Attempts, accesskey.ErrUnavailable},
-		{"delete: counter already zero", del, []error{unitCancelled("None", "ConditionalCheckFailed")}, 1, unitErrAny},
+		{"delete: counter already zero", del, []error{unitCancelled("None", "ConditionalCheckFailed")}, 1, errUnitAny},
 		{"delete: throttled", del, []error{unitThrottled}, 1, accesskey.ErrUnavailable},
 	}
 	for _, tt := range tests {
@@ -181,7 +181,7 @@ func TestStoreTransactionOutcomes(t *testing.T) {
 				if err != nil {
 					t.Fatalf("err = %v, want nil", err)
 				}
-			case unitErrAny:
+			case errUnitAny:
 				if err == nil {
 					t.Fatal("err = nil, want an error")
 				}
@@ -206,8 +206,8 @@ func TestStoreTransactionOutcomes(t *testing.T) {
 	}
 }
 
-// unitErrAny stands for "an error, but none of the domain's".
-var unitErrAny = errors.New("any non-domain error")
+// errUnitAny stands for "an error, but none of the domain's".
+var errUnitAny = errors.New("any non-domain error")
 
 func TestStoreRetryStopsWhenContextEnds(t *testing.T) {
 	tests := []struct {
@@ -521,12 +521,12 @@ func TestStoreSetStatus(t *testing.T) {
 	tests := []struct {
 		name    string
 		db      *unitDB
-		wantErr error // nil: success; unitErrAny: an internal error
+		wantErr error // nil: success; errUnitAny: an internal error
 	}{
 		{"updated", &unitDB{updateOut: &dynamodb.UpdateItemOutput{Attributes: attrs}}, nil},
 		{"no such key for this member", &unitDB{updateErr: unitSDKErr("UpdateItem", &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")})}, accesskey.ErrNotFound},
 		{"throttled", &unitDB{updateErr: unitSDKErr("UpdateItem", &smithy.GenericAPIError{Code: "ThrottlingException"})}, accesskey.ErrUnavailable},
-		{"other failure", &unitDB{updateErr: unitSDKErr("UpdateItem", &smithy.GenericAPIError{Code: "ValidationException"})}, unitErrAny},
+		{"other failure", &unitDB{updateErr: unitSDKErr("UpdateItem", &smithy.GenericAPIError{Code: "ValidationException"})}, errUnitAny},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -556,7 +556,7 @@ func TestStoreSetStatus(t *testing.T) {
 				if !unitSameKey(got, k) {
 					t.Errorf("SetStatus = %+v, want %+v", got, k)
 				}
-			case unitErrAny:
+			case errUnitAny:
 				if err == nil || errors.Is(err, accesskey.ErrNotFound) || errors.Is(err, accesskey.ErrUnavailable) {
 					t.Fatalf("err = %v, want an internal error", err)
 				}
