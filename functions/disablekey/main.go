@@ -31,5 +31,6 @@ func main() {
 		log.Error("init", "error", err.Error())
 		os.Exit(1)
 	}
+	log.Info("init", "function", httpapi.FunctionDisableKey)
 	lambda.Start(httpapi.LambdaHandler(h, log))
 }

@@ -34,5 +34,6 @@ func main() {
 		log.Error("init", "error", err.Error())
 		os.Exit(1)
 	}
+	log.Info("init", "function", httpapi.FunctionGenerateKey)
 	lambda.Start(httpapi.LambdaHandler(h, log))
 }

@@ -39,5 +39,6 @@ func main() {
 		log.Error("init", "error", err.Error())
 		os.Exit(1)
 	}
+	log.Info("init", "function", httpapi.FunctionListKeys)
 	lambda.Start(httpapi.LambdaHandler(h, log))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -24,10 +25,14 @@ type TableAdmin interface {
 
 var _ TableAdmin = (*dynamodb.Client)(nil)
 
+var parseTemplate sync.Mutex
+
 // CreateTableInput reads the table's definition from the CloudFormation
 // template, so that the local table and the deployed one cannot drift apart.
 func CreateTableInput(templateYAML []byte, tableName string) (*dynamodb.CreateTableInput, error) {
+	parseTemplate.Lock() // goformation writes a package-level map while parsing
 	tmpl, err := goformation.ParseYAML(templateYAML)
+	parseTemplate.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("parse template: %w", err)
 	}
