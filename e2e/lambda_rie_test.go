@@ -38,9 +38,9 @@ import (
 	"github.com/teamkeys/teamkeys"
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/awsclient"
-	"github.com/teamkeys/teamkeys/pkg/dynamostore"
 	"github.com/teamkeys/teamkeys/pkg/httpapi"
 	"github.com/teamkeys/teamkeys/pkg/localenv"
+	"github.com/teamkeys/teamkeys/pkg/tabledef"
 )
 
 const (
@@ -723,12 +723,12 @@ func rieTable(t *testing.T, label string) *stack {
 	// goformation's ParseYAML registers its YAML tags in a global map on
 	// every call: CreateTableInput is not safe for concurrent use.
 	templateMu.Lock()
-	input, err := dynamostore.CreateTableInput(teamkeys.TemplateYAML, name)
+	input, err := tabledef.CreateTableInput(teamkeys.TemplateYAML, name)
 	templateMu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := dynamostore.EnsureTable(ctx, db, input); err != nil {
+	if err := tabledef.EnsureTable(ctx, db, input); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

@@ -23,6 +23,7 @@ import (
 	"github.com/teamkeys/teamkeys/pkg/localgateway"
 	"github.com/teamkeys/teamkeys/pkg/pagetoken"
 	"github.com/teamkeys/teamkeys/pkg/seal"
+	"github.com/teamkeys/teamkeys/pkg/tabledef"
 )
 
 // Options configure the local server.
@@ -49,11 +50,11 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		return nil, err
 	}
 	db := dynamodb.NewFromConfig(opts.AWS, opts.DynamoDBOptions...)
-	input, err := dynamostore.CreateTableInput(teamkeys.TemplateYAML, cfg.Table)
+	input, err := tabledef.CreateTableInput(teamkeys.TemplateYAML, cfg.Table)
 	if err != nil {
 		return nil, err
 	}
-	if err := dynamostore.EnsureTable(ctx, db, input); err != nil {
+	if err := tabledef.EnsureTable(ctx, db, input); err != nil {
 		return nil, err
 	}
 	pageKey := []byte(cfg.PageTokenKey)

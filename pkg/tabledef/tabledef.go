@@ -1,4 +1,7 @@
-package dynamostore
+// Package tabledef creates the keys table from its definition in template.yaml.
+// It is kept apart from the store so that the Lambda functions do not link a
+// CloudFormation parser they never use.
+package tabledef
 
 import (
 	"context"
