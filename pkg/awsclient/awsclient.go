@@ -41,20 +41,29 @@ func Load(ctx context.Context) (aws.Config, error) {
 	if id == "" || secret == "" {
 		return aws.Config{}, errors.New("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
 	}
-	return newConfig(credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))), nil
+	return newConfig(credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN")), lambdaRequestTimeout), nil
 }
 
 // LoadLocal is Load for the local emulators: without credentials in the
 // environment it uses dummy ones (DynamoDB Local with -sharedDb and
 // local-kms accept any).
 func LoadLocal(ctx context.Context) (aws.Config, error) {
-	if cfg, err := Load(ctx); err == nil {
-		return cfg, nil
+	creds := aws.CredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", ""))
+	if id, secret := os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY"); id != "" && secret != "" {
+		creds = credentials.NewStaticCredentialsProvider(id, secret, os.Getenv("AWS_SESSION_TOKEN"))
 	}
-	return newConfig(credentials.NewStaticCredentialsProvider("local", "local", "")), nil
+	return newConfig(creds, localRequestTimeout), nil
 }
 
-func newConfig(creds aws.CredentialsProvider) aws.Config {
+// A request to an unreachable endpoint fails fast on Lambda instead of
+// hanging until the function's timeout. The emulators on a busy laptop or CI
+// machine (DynamoDB Local creating a table on disk) get more time.
+const (
+	lambdaRequestTimeout = 5 * time.Second
+	localRequestTimeout  = 30 * time.Second
+)
+
+func newConfig(creds aws.CredentialsProvider, requestTimeout time.Duration) aws.Config {
 	region := os.Getenv("AWS_REGION")
 	if region == "" {
 		region = os.Getenv("AWS_DEFAULT_REGION")
@@ -75,9 +84,7 @@ func newConfig(creds aws.CredentialsProvider) aws.Config {
 				o.RateLimiter = ratelimit.None
 			})
 		},
-		// A request to an unreachable endpoint fails fast instead of
-		// hanging until the Lambda timeout.
-		HTTPClient: awshttp.NewBuildableClient().WithTimeout(5 * time.Second).WithDialerOptions(func(d *net.Dialer) {
+		HTTPClient: awshttp.NewBuildableClient().WithTimeout(requestTimeout).WithDialerOptions(func(d *net.Dialer) {
 			d.Timeout = 2 * time.Second
 		}),
 		ConfigSources: []any{envEndpoints{}},

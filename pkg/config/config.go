@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/teamkeys/teamkeys/pkg/auth"
+	"github.com/teamkeys/teamkeys/pkg/signing"
 )
 
 // Config is the service's settings.
@@ -19,6 +20,9 @@ type Config struct {
 	// (TEAMKEYS_PAGE_TOKEN_KEY). Every instance of ListKeys must share it.
 	PageTokenKey string
 	LogLevel     slog.Level // TEAMKEYS_LOG_LEVEL: DEBUG, INFO, WARN, ERROR
+	// SigningRegion is the region signed requests must name in their
+	// credential scope (TEAMKEYS_SIGNING_REGION).
+	SigningRegion string
 }
 
 // FromEnv reads Config, with defaults for what is unset.
@@ -31,12 +35,18 @@ func FromEnv() Config {
 			Team:    getenv("TEAMKEYS_CLAIM_TEAM", auth.DefaultClaimNames.Team),
 			Role:    getenv("TEAMKEYS_CLAIM_ROLE", auth.DefaultClaimNames.Role),
 		},
-		PageTokenKey: os.Getenv("TEAMKEYS_PAGE_TOKEN_KEY"),
+		PageTokenKey:  os.Getenv("TEAMKEYS_PAGE_TOKEN_KEY"),
+		SigningRegion: getenv("TEAMKEYS_SIGNING_REGION", "us-east-1"),
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(getenv("TEAMKEYS_LOG_LEVEL", "INFO"))); err != nil {
 		c.LogLevel = slog.LevelInfo
 	}
 	return c
+}
+
+// Signing is the signature check's configuration.
+func (c Config) Signing() signing.Config {
+	return signing.Config{Region: c.SigningRegion, Service: signing.Service, MaxSkew: signing.DefaultMaxSkew}
 }
 
 // Logger returns the process's JSON logger on stdout.

@@ -16,18 +16,23 @@ import (
 // the ByTeam index, which does not project the secret's ciphertext. Team and
 // member ids cannot contain '#', so the prefixes cannot collide.
 const (
-	attrPK          = "pk"
-	attrSK          = "sk"
-	attrGSI1PK      = "gsi1pk"
-	attrGSI1SK      = "gsi1sk"
-	attrTeamID      = "teamId"
-	attrMemberID    = "memberId"
-	attrStatus      = "status"
-	attrKeyCount    = "keyCount"
-	indexByTeam     = "ByTeam"
-	skKey           = "KEY"
-	skCounter       = "COUNTER"
-	timestampLayout = time.RFC3339
+	attrPK       = "pk"
+	attrSK       = "sk"
+	attrGSI1PK   = "gsi1pk"
+	attrGSI1SK   = "gsi1sk"
+	attrTeamID   = "teamId"
+	attrMemberID = "memberId"
+	attrStatus   = "status"
+	attrKeyCount = "keyCount"
+	// lastUsedAt is RFC 3339 UTC with seconds, so that its strings sort as
+	// its times do and a condition can compare them.
+	attrLastUsedAt     = "lastUsedAt"
+	attrLastUsedIP     = "lastUsedIp"
+	attrLastUsedScheme = "lastUsedScheme"
+	indexByTeam        = "ByTeam"
+	skKey              = "KEY"
+	skCounter          = "COUNTER"
+	timestampLayout    = time.RFC3339
 )
 
 func keyPK(accessKeyID string) string { return "KEY#" + accessKeyID }

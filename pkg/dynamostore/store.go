@@ -22,6 +22,7 @@ import (
 
 // DynamoDB is the part of the DynamoDB client the store uses.
 type DynamoDB interface {
+	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
@@ -193,6 +194,64 @@ func (s *Store) SetStatus(ctx context.Context, ref accesskey.Ref, status accessk
 		return accesskey.Key{}, fmt.Errorf("unmarshal key %s: %w", ref.AccessKeyID, err)
 	}
 	return it.key()
+}
+
+// Get returns a key and its secret's ciphertext with one strongly consistent
+// GetItem, so that a key disabled or deleted a moment ago is seen as such.
+func (s *Store) Get(ctx context.Context, accessKeyID string) (accesskey.Key, []byte, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            itemKey(accessKeyID),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return accesskey.Key{}, nil, fmt.Errorf("get key %s: %w", accessKeyID, awsclient.Classify(err))
+	}
+	if out.Item == nil {
+		return accesskey.Key{}, nil, fmt.Errorf("get key %s: %w", accessKeyID, accesskey.ErrNotFound)
+	}
+	var it keyItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return accesskey.Key{}, nil, fmt.Errorf("unmarshal key %s: %w", accessKeyID, err)
+	}
+	k, err := it.key()
+	return k, it.SecretCiphertext, err
+}
+
+// RecordUse records that a key verified a request at the given time, from
+// sourceIP with scheme, unless a use within accesskey.LastUseInterval before it is
+// already recorded. The condition also keeps lastUsedAt from going back in
+// time when writes arrive out of order. It returns whether it wrote.
+func (s *Store) RecordUse(ctx context.Context, ref accesskey.Ref, at time.Time, sourceIP, scheme string) (bool, error) {
+	last := expression.Name(attrLastUsedAt)
+	expr, err := expression.NewBuilder().
+		WithUpdate(expression.
+			Set(last, expression.Value(at.UTC().Format(timestampLayout))).
+			Set(expression.Name(attrLastUsedIP), expression.Value(sourceIP)).
+			Set(expression.Name(attrLastUsedScheme), expression.Value(scheme))).
+		WithCondition(ownedBy(ref).And(expression.Or(
+			expression.AttributeNotExists(last),
+			last.LessThan(expression.Value(at.Add(-accesskey.LastUseInterval).UTC().Format(timestampLayout)))))).
+		Build()
+	if err != nil {
+		return false, err
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 &s.table,
+		Key:                       itemKey(ref.AccessKeyID),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	var condErr *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &condErr):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("record use of %s: %w", ref.AccessKeyID, awsclient.Classify(err))
+	}
+	return true, nil
 }
 
 // ListMember returns a member's keys, oldest first.

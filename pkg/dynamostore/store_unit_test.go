@@ -42,6 +42,9 @@ type unitDB struct {
 	queryInputs []*dynamodb.QueryInput
 	queryOut    *dynamodb.QueryOutput
 	queryErr    error
+
+	getOut *dynamodb.GetItemOutput
+	getErr error
 }
 
 var _ dynamostore.DynamoDB = (*unitDB)(nil)
@@ -63,6 +66,18 @@ func (f *unitDB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWrit
 		return nil, err
 	}
 	return &dynamodb.TransactWriteItemsOutput{}, nil
+}
+
+func (f *unitDB) GetItem(_ context.Context, _ *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.getErr != nil {
+		return nil, f.getErr
+	}
+	if f.getOut == nil {
+		return &dynamodb.GetItemOutput{}, nil
+	}
+	return f.getOut, nil
 }
 
 func (f *unitDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/auth"
+	"github.com/teamkeys/teamkeys/pkg/signing"
+	"github.com/teamkeys/teamkeys/pkg/verifier"
 )
 
 // KeyStore keeps keys and enforces the per-member cap.
@@ -34,12 +36,18 @@ type PageTokens interface {
 	Decode(scope, token string) (map[string]string, error)
 }
 
+// Verifier checks a request signed with an access key.
+type Verifier interface {
+	Verify(ctx context.Context, req signing.Request, sourceIP string) (verifier.Result, error)
+}
+
 // Deps is what the handlers need. A function's main fills in only what its
 // routes use: GenerateKey needs a Sealer, ListKeys needs PageTokens.
 type Deps struct {
 	Store      KeyStore
 	Sealer     Sealer
 	PageTokens PageTokens
+	Verifier   Verifier
 	Claims     auth.ClaimNames
 	Log        *slog.Logger
 	Now        func() time.Time
@@ -84,6 +92,8 @@ func newHandler(routes []Route, deps Deps) (http.Handler, error) {
 		"disableAccessKey":     {a.setStatus(accesskey.ActionDisable, accesskey.StatusInactive), deps.Store != nil},
 		"enableAccessKey":      {a.setStatus(accesskey.ActionEnable, accesskey.StatusActive), deps.Store != nil},
 		"deleteAccessKey":      {a.delete, deps.Store != nil},
+		"whoAmIGet":            {a.whoAmI, deps.Verifier != nil},
+		"whoAmIPost":           {a.whoAmI, deps.Verifier != nil},
 	}
 	for _, r := range routes {
 		op, ok := byOperation[r.Operation]

@@ -43,6 +43,11 @@ var publicErrors = []struct {
 	public publicError
 }{
 	{accesskey.ErrUnauthenticated, publicError{http.StatusUnauthorized, "Unauthenticated", "A valid bearer token is required."}},
+	{accesskey.ErrMissingSignature, publicError{http.StatusUnauthorized, "MissingSignature", "The request must be signed with an access key (AWS4-HMAC-SHA256 or ZC2-HMAC-SHA256)."}},
+	{accesskey.ErrInvalidSignature, publicError{http.StatusUnauthorized, "InvalidSignature", "The request signature does not match."}},
+	{accesskey.ErrUnknownKey, publicError{http.StatusUnauthorized, "UnknownKey", "The access key does not exist."}},
+	{accesskey.ErrKeyDisabled, publicError{http.StatusUnauthorized, "KeyDisabled", "The access key is disabled."}},
+	{accesskey.ErrRequestExpired, publicError{http.StatusUnauthorized, "RequestExpired", "The request timestamp is more than 5 minutes from the server's clock."}},
 	{accesskey.ErrForbidden, publicError{http.StatusForbidden, "Forbidden", "You may not do this for this team or member."}},
 	{accesskey.ErrNotFound, publicError{http.StatusNotFound, "NotFound", "The access key does not exist."}},
 	{errRouteNotFound, publicError{http.StatusNotFound, "NotFound", "No such route."}},

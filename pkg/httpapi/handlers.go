@@ -11,8 +11,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/auth"
+	"github.com/teamkeys/teamkeys/pkg/signing"
 )
 
 // Team-wide list page sizes.
@@ -246,6 +249,34 @@ func (a *api) delete(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type whoAmIJSON struct {
+	AccessKeyID string `json:"accessKeyId"`
+	TeamID      string `json:"teamId"`
+	MemberID    string `json:"memberId"`
+	Scheme      string `json:"scheme"`
+}
+
+// whoAmI verifies the request's signature here, in the function, where the
+// body is at hand, and names the key's owner.
+func (a *api) whoAmI(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	gw, _ := core.GetAPIGatewayV2ContextFromContext(r.Context())
+	res, err := a.Verifier.Verify(r.Context(), signing.FromHTTP(r, body), gw.HTTP.SourceIP)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, whoAmIJSON{
+		AccessKeyID: res.Key.AccessKeyID,
+		TeamID:      res.Key.TeamID,
+		MemberID:    res.Key.MemberID,
+		Scheme:      res.Scheme,
+	})
 	return nil
 }
 

@@ -26,6 +26,8 @@ import (
 
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/httpapi"
+	"github.com/teamkeys/teamkeys/pkg/signing"
+	"github.com/teamkeys/teamkeys/pkg/verifier"
 )
 
 // fakeStore answers each method with its func, or with an empty success.
@@ -135,21 +137,36 @@ func (l *logBuffer) String() string {
 	return l.b.String()
 }
 
+// fakeVerifier answers every verification with err, or with key.
+type fakeVerifier struct {
+	key accesskey.Key
+	err error
+}
+
+func (f *fakeVerifier) Verify(context.Context, signing.Request, string) (verifier.Result, error) {
+	if f.err != nil {
+		return verifier.Result{}, f.err
+	}
+	return verifier.Result{Key: f.key, Scheme: signing.SchemeSigV4}, nil
+}
+
 type harness struct {
-	store  *fakeStore
-	sealer *fakeSealer
-	logs   *logBuffer
-	invoke httpapi.LambdaHandlerFunc
+	store    *fakeStore
+	sealer   *fakeSealer
+	verifier *fakeVerifier
+	logs     *logBuffer
+	invoke   httpapi.LambdaHandlerFunc
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{store: &fakeStore{}, sealer: &fakeSealer{}, logs: &logBuffer{}}
+	h := &harness{store: &fakeStore{}, sealer: &fakeSealer{}, verifier: &fakeVerifier{}, logs: &logBuffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	handler, err := httpapi.NewAll(httpapi.Deps{
 		Store:      h.store,
 		Sealer:     h.sealer,
 		PageTokens: fakeTokens{},
+		Verifier:   h.verifier,
 		Log:        log,
 		Now:        func() time.Time { return time.Date(2025, 1, 2, 3, 4, 5, 600, time.UTC) },
 	})
@@ -588,4 +605,37 @@ func deref(s *string) string {
 
 func mapsEqual(a, b map[string]string) bool {
 	return (a == nil) == (b == nil) && maps.Equal(a, b)
+}
+
+// TestWhoAmIRefusals: each refusal of a signed request is a 401 with its own
+// code; a dependency failure is a 503.
+func TestWhoAmIRefusals(t *testing.T) {
+	cases := []struct {
+		err        error
+		wantStatus int
+		wantCode   string
+	}{
+		{fmt.Errorf("x: %w", accesskey.ErrMissingSignature), 401, "MissingSignature"},
+		{fmt.Errorf("x: %w", accesskey.ErrInvalidSignature), 401, "InvalidSignature"},
+		{fmt.Errorf("x: %w", accesskey.ErrUnknownKey), 401, "UnknownKey"},
+		{fmt.Errorf("x: %w", accesskey.ErrKeyDisabled), 401, "KeyDisabled"},
+		{fmt.Errorf("x: %w", accesskey.ErrRequestExpired), 401, "RequestExpired"},
+		{fmt.Errorf("x: %w", accesskey.ErrUnavailable), 503, "ServiceUnavailable"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.wantCode, func(t *testing.T) {
+			h := newHarness(t)
+			h.verifier.err = tc.err
+			for _, method := range []string{"GET", "POST"} {
+				resp, err := h.invoke(context.Background(), events.APIGatewayV2HTTPRequest{
+					Version: "2.0", RawPath: "/v1/whoami",
+					RequestContext: events.APIGatewayV2HTTPRequestContext{RequestID: "rid-1", DomainName: "api.example.com",
+						HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: "/v1/whoami"}},
+				})
+				if err != nil || resp.StatusCode != tc.wantStatus || !strings.Contains(resp.Body, `"code":"`+tc.wantCode+`"`) {
+					t.Fatalf("%s: %d %s (%v)", method, resp.StatusCode, resp.Body, err)
+				}
+			}
+		})
+	}
 }

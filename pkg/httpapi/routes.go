@@ -7,6 +7,17 @@ const (
 	FunctionDisableKey  = "DisableKey"
 	FunctionEnableKey   = "EnableKey"
 	FunctionDeleteKey   = "DeleteKey"
+	FunctionWhoAmI      = "WhoAmI"
+)
+
+// How a route's caller proves who it is.
+const (
+	// AuthJWT: a bearer JWT, checked by the HTTP API's JWT authorizer (the
+	// local gateway, locally), whose claims the handler reads.
+	AuthJWT = "jwt"
+	// AuthSignature: a request signed with an access key, checked by the
+	// function itself, which needs the body.
+	AuthSignature = "signature"
 )
 
 // Route is one API Gateway route: the same Method and Path appear as an
@@ -18,16 +29,19 @@ type Route struct {
 	Path      string
 	Function  string
 	Operation string // unique per route; openapi.yaml's operationId
+	Auth      string // AuthJWT or AuthSignature
 }
 
 // Routes is the one route table of the service.
 var Routes = []Route{
-	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys", FunctionGenerateKey, "generateAccessKey"},
-	{"GET", "/v1/teams/{teamId}/members/{memberId}/access-keys", FunctionListKeys, "listMemberAccessKeys"},
-	{"GET", "/v1/teams/{teamId}/access-keys", FunctionListKeys, "listTeamAccessKeys"},
-	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/disable", FunctionDisableKey, "disableAccessKey"},
-	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/enable", FunctionEnableKey, "enableAccessKey"},
-	{"DELETE", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}", FunctionDeleteKey, "deleteAccessKey"},
+	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys", FunctionGenerateKey, "generateAccessKey", AuthJWT},
+	{"GET", "/v1/teams/{teamId}/members/{memberId}/access-keys", FunctionListKeys, "listMemberAccessKeys", AuthJWT},
+	{"GET", "/v1/teams/{teamId}/access-keys", FunctionListKeys, "listTeamAccessKeys", AuthJWT},
+	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/disable", FunctionDisableKey, "disableAccessKey", AuthJWT},
+	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/enable", FunctionEnableKey, "enableAccessKey", AuthJWT},
+	{"DELETE", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}", FunctionDeleteKey, "deleteAccessKey", AuthJWT},
+	{"GET", "/v1/whoami", FunctionWhoAmI, "whoAmIGet", AuthSignature},
+	{"POST", "/v1/whoami", FunctionWhoAmI, "whoAmIPost", AuthSignature},
 }
 
 // Functions lists the function names in route-table order, each once.

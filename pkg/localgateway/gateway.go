@@ -78,15 +78,18 @@ func (g *Gateway) integration(route httpapi.Route) http.Handler {
 	function := g.functions[route.Function]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requestID := httpapi.RequestID(r.Context())
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || token == "" {
-			httpapi.WriteError(w, g.log, requestID, accesskey.ErrUnauthenticated)
-			return
-		}
-		claims, err := g.tokens.Verify(strings.TrimSpace(token))
-		if err != nil {
-			httpapi.WriteError(w, g.log, requestID, err)
-			return
+		var claims map[string]string
+		if route.Auth == httpapi.AuthJWT {
+			token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || token == "" {
+				httpapi.WriteError(w, g.log, requestID, accesskey.ErrUnauthenticated)
+				return
+			}
+			var err error
+			if claims, err = g.tokens.Verify(strings.TrimSpace(token)); err != nil {
+				httpapi.WriteError(w, g.log, requestID, err)
+				return
+			}
 		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPayloadBytes))
 		if err != nil {
@@ -140,10 +143,12 @@ func newEvent(r *http.Request, routeKey string, params []string, claims map[stri
 				SourceIP:  sourceIP(r),
 				UserAgent: r.UserAgent(),
 			},
-			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-				JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
-			},
 		},
+	}
+	if claims != nil {
+		event.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: claims},
+		}
 	}
 	// API Gateway lower-cases header names and joins repeated values with
 	// commas; cookies travel apart.

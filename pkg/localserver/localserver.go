@@ -24,6 +24,7 @@ import (
 	"github.com/teamkeys/teamkeys/pkg/pagetoken"
 	"github.com/teamkeys/teamkeys/pkg/seal"
 	"github.com/teamkeys/teamkeys/pkg/tabledef"
+	"github.com/teamkeys/teamkeys/pkg/verifier"
 )
 
 // Options configure the local server.
@@ -63,10 +64,13 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		pageKey = make([]byte, 32)
 		rand.Read(pageKey)
 	}
+	store := dynamostore.New(db, cfg.Table)
+	sealer := seal.New(kms.NewFromConfig(opts.AWS, opts.KMSOptions...), cfg.KMSKeyID)
 	deps := httpapi.Deps{
-		Store:      dynamostore.New(db, cfg.Table),
-		Sealer:     seal.New(kms.NewFromConfig(opts.AWS, opts.KMSOptions...), cfg.KMSKeyID),
+		Store:      store,
+		Sealer:     sealer,
 		PageTokens: pagetoken.New(pageKey),
+		Verifier:   verifier.New(store, sealer, store, verifier.Options{Signing: cfg.Signing(), Log: log}),
 		Claims:     cfg.Claims,
 		Log:        log,
 	}

@@ -1,0 +1,282 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/teamkeys/teamkeys/pkg/accesskey"
+	"github.com/teamkeys/teamkeys/pkg/signing"
+)
+
+type whoAmI struct {
+	AccessKeyID string `json:"accessKeyId"`
+	TeamID      string `json:"teamId"`
+	MemberID    string `json:"memberId"`
+	Scheme      string `json:"scheme"`
+}
+
+// sdkSigned is a request to the stack signed by aws-sdk-go-v2's own SigV4
+// signer, as any AWS SDK client would sign it.
+func (s *stack) sdkSigned(method, path, body, id, secret string, at time.Time) *http.Request {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hash := sha256.Sum256([]byte(body))
+	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: id, SecretAccessKey: secret},
+		req, hex.EncodeToString(hash[:]), "teamkeys", "us-east-1", at)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return req
+}
+
+func (s *stack) send(req *http.Request) response {
+	s.t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: b.Bytes()}
+}
+
+func (s *stack) wantWhoAmI(t *testing.T, resp response, key createdKey, scheme string) {
+	t.Helper()
+	if resp.status != http.StatusOK {
+		t.Fatalf("whoami: %d %s", resp.status, resp.body)
+	}
+	var got whoAmI
+	resp.decode(t, &got)
+	want := whoAmI{AccessKeyID: key.AccessKeyID, TeamID: key.TeamID, MemberID: key.MemberID, Scheme: scheme}
+	if got != want {
+		t.Fatalf("whoami %+v, want %+v", got, want)
+	}
+}
+
+func wantRefusal(t *testing.T, resp response, code string) {
+	t.Helper()
+	if resp.status != http.StatusUnauthorized || resp.errorCode(t) != code {
+		t.Fatalf("got %d %s, want 401 %s", resp.status, resp.body, code)
+	}
+}
+
+// TestWhoAmISignedBySDK: a request signed by the AWS SDK's signer names its
+// key's owner; any alteration, a wrong secret or a stale date is refused.
+func TestWhoAmISignedBySDK(t *testing.T) {
+	s := newStack(t)
+	key := s.generate("t1", "alice", "")
+	now := time.Now()
+
+	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, now)), key, signing.SchemeSigV4)
+	s.wantWhoAmI(t, s.send(s.sdkSigned("POST", "/v1/whoami?x=1", `{"hello":"world"}`, key.AccessKeyID, key.SecretAccessKey, now)), key, signing.SchemeSigV4)
+
+	alterations := []struct {
+		name string
+		req  func() *http.Request
+		code string
+	}{
+		{"body", func() *http.Request {
+			r := s.sdkSigned("POST", "/v1/whoami", `{"amount":1}`, key.AccessKeyID, key.SecretAccessKey, now)
+			r.Body, r.ContentLength = http.NoBody, 0
+			r2, _ := http.NewRequest("POST", r.URL.String(), strings.NewReader(`{"amount":9}`))
+			r2.Header = r.Header
+			return r2
+		}, "InvalidSignature"},
+		{"query", func() *http.Request {
+			r := s.sdkSigned("GET", "/v1/whoami?page=1", "", key.AccessKeyID, key.SecretAccessKey, now)
+			r.URL.RawQuery = "page=2"
+			return r
+		}, "InvalidSignature"},
+		{"path", func() *http.Request {
+			r := s.sdkSigned("GET", "/v1/other", "", key.AccessKeyID, key.SecretAccessKey, now)
+			r.URL.Path = "/v1/whoami"
+			return r
+		}, "InvalidSignature"},
+		{"signed header", func() *http.Request {
+			r := s.sdkSigned("POST", "/v1/whoami", `{}`, key.AccessKeyID, key.SecretAccessKey, now)
+			r.Header.Set("Content-Type", "application/x-evil")
+			return r
+		}, "InvalidSignature"},
+		{"date", func() *http.Request {
+			r := s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, now)
+			r.Header.Set("X-Amz-Date", now.Add(time.Second).UTC().Format("20060102T150405Z"))
+			return r
+		}, "InvalidSignature"},
+		{"wrong secret", func() *http.Request {
+			return s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, strings.Repeat("x", 43), now)
+		}, "InvalidSignature"},
+		{"ten minutes old", func() *http.Request {
+			return s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, now.Add(-10*time.Minute))
+		}, "RequestExpired"},
+		{"unknown key", func() *http.Request {
+			return s.sdkSigned("GET", "/v1/whoami", "", accesskey.NewAccessKeyID(), key.SecretAccessKey, now)
+		}, "UnknownKey"},
+		{"unsigned", func() *http.Request {
+			r, _ := http.NewRequest("GET", s.url+"/v1/whoami", nil)
+			return r
+		}, "MissingSignature"},
+		{"bearer token instead", func() *http.Request {
+			r, _ := http.NewRequest("GET", s.url+"/v1/whoami", nil)
+			r.Header.Set("Authorization", "Bearer "+s.token("admin", "t1", accesskey.RoleAdmin))
+			return r
+		}, "MissingSignature"},
+		{"malformed header", func() *http.Request {
+			r, _ := http.NewRequest("GET", s.url+"/v1/whoami", nil)
+			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=, SignedHeaders=;;, Signature=zz")
+			return r
+		}, "InvalidSignature"},
+	}
+	for _, a := range alterations {
+		t.Run(a.name, func(t *testing.T) { wantRefusal(t, s.send(a.req()), a.code) })
+	}
+}
+
+// TestWhoAmIFollowsTheKeysStatus: a disable refuses the very next request,
+// an enable lets the one after through, a delete makes the key unknown.
+func TestWhoAmIFollowsTheKeysStatus(t *testing.T) {
+	s := newStack(t)
+	key := s.generate("t1", "alice", "")
+	admin := s.token("admin", "t1", accesskey.RoleAdmin)
+	keyPath := keysPath("t1", "alice") + "/" + key.AccessKeyID
+	whoami := func() response {
+		return s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now()))
+	}
+	s.wantWhoAmI(t, whoami(), key, signing.SchemeSigV4)
+
+	s.do(request{method: "POST", path: keyPath + "/disable", token: admin})
+	wantRefusal(t, whoami(), "KeyDisabled")
+	// KeyDisabled only for a right signature: a wrong one tells nothing.
+	wantRefusal(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, strings.Repeat("y", 43), time.Now())), "InvalidSignature")
+
+	s.do(request{method: "POST", path: keyPath + "/enable", token: admin})
+	s.wantWhoAmI(t, whoami(), key, signing.SchemeSigV4)
+
+	s.do(request{method: "DELETE", path: keyPath, token: admin})
+	wantRefusal(t, whoami(), "UnknownKey")
+}
+
+// TestWhoAmISignedByCurl: curl's own --aws-sigv4, a client nobody here wrote.
+func TestWhoAmISignedByCurl(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Fatal("curl is needed for this test")
+	}
+	s := newStack(t)
+	key := s.generate("t1", "alice", "")
+	run := func(args ...string) response {
+		t.Helper()
+		base := []string{"-s", "-o", "-", "-w", "\n%{http_code}", "--aws-sigv4", "aws:amz:us-east-1:teamkeys", "--user", key.AccessKeyID + ":" + key.SecretAccessKey}
+		out, err := exec.Command(curl, append(base, args...)...).Output()
+		if err != nil {
+			t.Fatalf("curl: %v", err)
+		}
+		i := strings.LastIndexByte(string(out), '\n')
+		status, err := strconv.Atoi(string(out[i+1:]))
+		if err != nil {
+			t.Fatalf("curl output %q", out)
+		}
+		body := out[:i]
+		return response{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: []byte(body)}
+	}
+	s.wantWhoAmI(t, run(s.url+"/v1/whoami"), key, signing.SchemeSigV4)
+	s.wantWhoAmI(t, run("-X", "POST", "-H", "Content-Type: application/json", "-d", `{"a":1}`, s.url+"/v1/whoami?q=1"), key, signing.SchemeSigV4)
+
+	// The same curl command with the wrong secret is refused.
+	out, _ := exec.Command(curl, "-s", "--aws-sigv4", "aws:amz:us-east-1:teamkeys", "--user", key.AccessKeyID+":"+strings.Repeat("z", 43), s.url+"/v1/whoami").Output()
+	if !strings.Contains(string(out), `"InvalidSignature"`) {
+		t.Fatalf("wrong secret: %s", out)
+	}
+	// Signed for another region: refused.
+	out, _ = exec.Command(curl, "-s", "--aws-sigv4", "aws:amz:eu-west-1:teamkeys", "--user", key.AccessKeyID+":"+key.SecretAccessKey, s.url+"/v1/whoami").Output()
+	if !strings.Contains(string(out), `"InvalidSignature"`) {
+		t.Fatalf("other region: %s", out)
+	}
+}
+
+// TestWhoAmISignedByTheHelper: the Go signing helper, both schemes.
+func TestWhoAmISignedByTheHelper(t *testing.T) {
+	s := newStack(t)
+	key := s.generate("t1", "alice", "")
+	body := []byte(`{"action":"DescribeThings"}`)
+
+	r, _ := http.NewRequest("POST", s.url+"/v1/whoami", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	if err := signing.SignZC2(r, body, key.AccessKeyID, key.SecretAccessKey, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s.wantWhoAmI(t, s.send(r), key, signing.SchemeZC2)
+
+	r, _ = http.NewRequest("POST", s.url+"/v1/whoami", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	if err := signing.SignSigV4(r, body, key.AccessKeyID, key.SecretAccessKey, "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s.wantWhoAmI(t, s.send(r), key, signing.SchemeSigV4)
+
+	// ZC2 with the body altered after signing.
+	r, _ = http.NewRequest("POST", s.url+"/v1/whoami", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	signing.SignZC2(r, body, key.AccessKeyID, key.SecretAccessKey, time.Now())
+	altered, _ := http.NewRequest("POST", s.url+"/v1/whoami", strings.NewReader(`{"action":"DeleteThings"}`))
+	altered.Header = r.Header
+	wantRefusal(t, s.send(altered), "InvalidSignature")
+}
+
+// TestVerificationCalls: 1 GetItem and 1 Decrypt for a key whose secret is
+// not cached yet; 1 GetItem and no KMS call once it is. The last-use write
+// happens at most once a minute per key, and the lists show it.
+func TestVerificationCalls(t *testing.T) {
+	s := newStack(t)
+	key := s.generate("t1", "alice", "")
+	s.calls.take()
+
+	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signing.SchemeSigV4)
+	first := s.calls.take()
+	if first["DynamoDB.GetItem"] != 1 || first["KMS.Decrypt"] != 1 || first["DynamoDB.UpdateItem"] > 1 || len(first) > 3 {
+		t.Fatalf("first verification made %v", first)
+	}
+	var lastUsed *string
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if l := s.listMember("t1", "alice").AccessKeys; l[0].LastUsedAt != nil {
+			lastUsed = l[0].LastUsedAt
+			break
+		}
+	}
+	if lastUsed == nil {
+		t.Fatal("lastUsedAt never appeared in the list")
+	}
+	if at, err := time.Parse(time.RFC3339, *lastUsed); err != nil || time.Since(at) > time.Minute {
+		t.Fatalf("lastUsedAt %q", *lastUsed)
+	}
+	item := s.item("KEY#"+key.AccessKeyID, "KEY")
+	if item["lastUsedScheme"] != signing.SchemeSigV4 || item["lastUsedIp"] != "127.0.0.1" {
+		t.Fatalf("last use recorded as %v / %v", item["lastUsedScheme"], item["lastUsedIp"])
+	}
+	s.calls.take()
+
+	for range 3 {
+		s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signing.SchemeSigV4)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := s.calls.take(); got["DynamoDB.GetItem"] != 3 || len(got) != 1 {
+		t.Fatalf("three cached verifications made %v, want 3 GetItem only", got)
+	}
+}
