@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -260,9 +262,10 @@ func TestSecretIsSealedAndShownOnce(t *testing.T) {
 	if !strings.Contains(logs, alice.AccessKeyID) && !strings.Contains(logs, `"status":201`) {
 		t.Fatalf("no access log captured: %q", logs)
 	}
-	for _, secret := range []string{alice.SecretAccessKey, bob.SecretAccessKey, admin} {
+	for _, secret := range []string{alice.SecretAccessKey, bob.SecretAccessKey, admin,
+		base64.StdEncoding.EncodeToString(ciphertext), hex.EncodeToString(ciphertext)} {
 		if strings.Contains(logs, secret) {
-			t.Fatal("a secret or token reached the logs")
+			t.Fatal("a secret, a token or a ciphertext reached the logs")
 		}
 	}
 }
