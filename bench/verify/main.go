@@ -1,0 +1,350 @@
+// Command verify measures what verifying a signed request costs once warm,
+// against what it cannot avoid: one strongly consistent GetItem. `make bench`
+// runs it.
+//
+// It starts its own DynamoDB Local and local-kms (pkg/localenv; an endpoint
+// set in AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL_KMS is used instead),
+// creates a table from template.yaml's definition, builds the local server
+// (pkg/localserver) and, on the same table, the verifier the WhoAmI function
+// and the authorizer build, generates a key through the API, and then times,
+// interleaved round-robin with the start rotating each round:
+//
+//	getitem  a bare strongly consistent GetItem of the key's item
+//	verify   verifier.Verify of a SigV4-signed GET /v1/whoami, its secret
+//	         cached: one GetItem, the cache lookup, the signature check
+//	http     the same request through HTTP to the local server (for
+//	         information: it adds the local gateway, the Lambda event and the
+//	         HTTP round trip)
+//
+// The two DynamoDB clients share one HTTP client, as in a function. Requests
+// are signed before the clock starts: signing is the client's cost. The
+// target (verify's p50 within -target times getitem's) is reported, never
+// enforced: the machine is shared and noisy. The run fails only if something
+// does not work (a refused signature, a Decrypt on the warm path).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/teamkeys/teamkeys"
+	"github.com/teamkeys/teamkeys/pkg/accesskey"
+	"github.com/teamkeys/teamkeys/pkg/auth"
+	"github.com/teamkeys/teamkeys/pkg/awsclient"
+	"github.com/teamkeys/teamkeys/pkg/config"
+	"github.com/teamkeys/teamkeys/pkg/dynamostore"
+	"github.com/teamkeys/teamkeys/pkg/localenv"
+	"github.com/teamkeys/teamkeys/pkg/localserver"
+	"github.com/teamkeys/teamkeys/pkg/seal"
+	"github.com/teamkeys/teamkeys/pkg/signing"
+	"github.com/teamkeys/teamkeys/pkg/tabledef"
+	"github.com/teamkeys/teamkeys/pkg/verifier"
+)
+
+const jwtSecret = "bench-verify-secret"
+
+func main() {
+	n := flag.Int("n", 3000, "timed samples of each measurement")
+	warmup := flag.Int("warmup", 300, "untimed rounds first")
+	target := flag.Float64("target", 1.2, "reported target: verify p50 / getitem p50 at most this")
+	flag.Parse()
+	if *n < 1 || *warmup < 1 {
+		fmt.Fprintln(os.Stderr, "bench/verify: -n and -warmup must be positive")
+		os.Exit(2)
+	}
+	if err := run(*n, *warmup, *target); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/verify:", err)
+		os.Exit(1)
+	}
+}
+
+func run(n, warmup int, target float64) (err error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	fmt.Println("starting DynamoDB Local and local-kms …")
+	env, err := localenv.Start(ctx, localenv.Options{})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := env.Stop(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	env.Export()
+
+	awsCfg, err := awsclient.LoadLocal(ctx)
+	if err != nil {
+		return err
+	}
+	cfg := config.FromEnv()
+	cfg.Table = fmt.Sprintf("bench-verify-%d", time.Now().UnixNano())
+	cfg.KMSKeyID = env.KMSKeyAlias
+	quiet := slog.New(slog.DiscardHandler)
+
+	// The table, from template.yaml's own definition.
+	bare := dynamodb.NewFromConfig(awsCfg)
+	input, err := tabledef.CreateTableInput(teamkeys.TemplateYAML, cfg.Table)
+	if err != nil {
+		return err
+	}
+	if err := tabledef.EnsureTable(ctx, bare, input); err != nil {
+		return err
+	}
+
+	// The local server, as `make run` builds it, on an httptest server.
+	handler, err := localserver.New(ctx, localserver.Options{Config: cfg, AWS: awsCfg, JWTSecret: jwtSecret, Log: quiet})
+	if err != nil {
+		return err
+	}
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+
+	// The verifier as functions/whoami builds it, its SDK calls counted.
+	calls := &callCounter{calls: map[string]int{}}
+	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, calls.apiOption("DynamoDB"))
+	}), cfg.Table)
+	sealer := seal.New(kms.NewFromConfig(awsCfg, func(o *kms.Options) {
+		o.APIOptions = append(o.APIOptions, calls.apiOption("KMS"))
+	}), cfg.KMSKeyID)
+	v := verifier.New(store, sealer, store, verifier.Options{Signing: cfg.Signing(), Log: quiet})
+	defer v.Wait()
+
+	key, err := generateKey(ctx, srv)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("key %s of t1/alice on table %s\n", key.AccessKeyID, cfg.Table)
+
+	getInput := &dynamodb.GetItemInput{
+		TableName: aws.String(cfg.Table),
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "KEY#" + key.AccessKeyID},
+			"sk": &types.AttributeValueMemberS{Value: "KEY"},
+		},
+		ConsistentRead: aws.Bool(true),
+	}
+	signed := func() (*http.Request, error) {
+		r, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/whoami", nil)
+		if err != nil {
+			return nil, err
+		}
+		return r, signing.SignSigV4(r, nil, key.AccessKeyID, key.SecretAccessKey, cfg.SigningRegion, time.Now())
+	}
+
+	measures := []*measure{
+		{name: "getitem", what: "bare GetItem (ConsistentRead) of the key item", once: func() (time.Duration, error) {
+			start := time.Now()
+			out, err := bare.GetItem(ctx, getInput)
+			d := time.Since(start)
+			if err == nil && out.Item == nil {
+				err = fmt.Errorf("GetItem: the key item is missing")
+			}
+			return d, err
+		}},
+		{name: "verify", what: "verifier.Verify, SigV4, secret cached", once: func() (time.Duration, error) {
+			r, err := signed()
+			if err != nil {
+				return 0, err
+			}
+			req := signing.FromHTTP(r, nil)
+			start := time.Now()
+			res, err := v.Verify(ctx, req, "127.0.0.1")
+			d := time.Since(start)
+			if err == nil && res.Key.AccessKeyID != key.AccessKeyID {
+				err = fmt.Errorf("the verifier named %s", res.Key.AccessKeyID)
+			}
+			return d, err
+		}},
+		{name: "http", what: "GET /v1/whoami through the local server", once: func() (time.Duration, error) {
+			r, err := signed()
+			if err != nil {
+				return 0, err
+			}
+			start := time.Now()
+			resp, err := srv.Client().Do(r)
+			if err != nil {
+				return 0, err
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			d := time.Since(start)
+			if err == nil && resp.StatusCode != http.StatusOK {
+				err = fmt.Errorf("whoami: %s %s", resp.Status, body)
+			}
+			return d, err
+		}},
+	}
+
+	// Warm-up: connections, the JIT of DynamoDB Local, the secret cache
+	// (the first Verify is the one Decrypt).
+	fmt.Printf("warm-up: %d rounds\n", warmup)
+	if err := rounds(ctx, measures, warmup, false); err != nil {
+		return err
+	}
+	v.Wait()
+	calls.take()
+
+	fmt.Printf("measuring: %d rounds, interleaved (GOMAXPROCS %d)\n", n, runtime.GOMAXPROCS(0))
+	if err := rounds(ctx, measures, n, true); err != nil {
+		return err
+	}
+	v.Wait()
+	got := calls.take()
+
+	fmt.Println()
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tn\tp50\tp90\tp99\tmean\t")
+	for _, m := range measures {
+		s := m.stats()
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t  %s\n", m.name, len(m.samples), ms(s.p50), ms(s.p90), ms(s.p99), ms(s.mean), m.what)
+	}
+	tw.Flush()
+
+	get, ver, web := measures[0].stats(), measures[1].stats(), measures[2].stats()
+	ratio := float64(ver.p50) / float64(get.p50)
+	verdict := "within"
+	if ratio > target {
+		verdict = "NOT within"
+	}
+	fmt.Printf("\nverify p50 / getitem p50 = %.2fx (target ≤ %.2fx: %s); p99 ratio %.2fx; verification's own cost at p50 %s\n",
+		ratio, target, verdict, float64(ver.p99)/float64(get.p99), ms(ver.p50-get.p50))
+	fmt.Printf("http p50 / getitem p50 = %.2fx (information only)\n", float64(web.p50)/float64(get.p50))
+	fmt.Printf("SDK calls by the verifier during the %d timed verifications: DynamoDB.GetItem %d, KMS.Decrypt %d, DynamoDB.UpdateItem %d (last use)\n",
+		n, got["DynamoDB.GetItem"], got["KMS.Decrypt"], got["DynamoDB.UpdateItem"])
+	if got["KMS.Decrypt"] != 0 || got["DynamoDB.GetItem"] != n {
+		return fmt.Errorf("the warm path is not one GetItem and no Decrypt per verification: %v", got)
+	}
+	return nil
+}
+
+// measure is one thing timed, its samples.
+type measure struct {
+	name, what string
+	once       func() (time.Duration, error)
+	samples    []time.Duration
+}
+
+type stats struct{ p50, p90, p99, mean time.Duration }
+
+func (m *measure) stats() stats {
+	s := slices.Clone(m.samples)
+	slices.Sort(s)
+	var sum time.Duration
+	for _, d := range s {
+		sum += d
+	}
+	at := func(p int) time.Duration { return s[min(len(s)-1, len(s)*p/100)] }
+	return stats{at(50), at(90), at(99), sum / time.Duration(len(s))}
+}
+
+// rounds runs every measure once per round, the first one rotating, so that
+// drift and noise hit all alike.
+func rounds(ctx context.Context, measures []*measure, n int, keep bool) error {
+	for i := range n {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for j := range measures {
+			m := measures[(i+j)%len(measures)]
+			d, err := m.once()
+			if err != nil {
+				return fmt.Errorf("%s: %w", m.name, err)
+			}
+			if keep {
+				m.samples = append(m.samples, d)
+			}
+		}
+	}
+	return nil
+}
+
+type createdKey struct {
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+}
+
+// generateKey creates a key for t1/alice through the API, as its admin.
+func generateKey(ctx context.Context, srv *httptest.Server) (createdKey, error) {
+	issuer, err := auth.NewLocalIssuer(jwtSecret)
+	if err != nil {
+		return createdKey{}, err
+	}
+	token, err := issuer.Mint(accesskey.Caller{Subject: "admin", TeamID: "t1", Role: accesskey.RoleAdmin}, auth.DefaultClaimNames, time.Hour)
+	if err != nil {
+		return createdKey{}, err
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/teams/t1/members/alice/access-keys",
+		bytes.NewReader([]byte(`{"description":"bench/verify"}`)))
+	if err != nil {
+		return createdKey{}, err
+	}
+	r.Header.Set("Authorization", "Bearer "+token)
+	r.Header.Set("Content-Type", "application/json")
+	resp, err := srv.Client().Do(r)
+	if err != nil {
+		return createdKey{}, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		return createdKey{}, fmt.Errorf("generate: %s %s", resp.Status, body)
+	}
+	var k createdKey
+	if err := json.Unmarshal(body, &k); err != nil {
+		return createdKey{}, fmt.Errorf("generate: %w", err)
+	}
+	return k, nil
+}
+
+// callCounter counts SDK operations by "Service.Operation", once per call.
+type callCounter struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *callCounter) apiOption(service string) func(*middleware.Stack) error {
+	return func(stack *middleware.Stack) error {
+		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("benchCallCounter",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				c.mu.Lock()
+				c.calls[service+"."+middleware.GetOperationName(ctx)]++
+				c.mu.Unlock()
+				return next.HandleInitialize(ctx, in)
+			}), middleware.Before)
+	}
+}
+
+// take returns the calls counted since the last take, and resets.
+func (c *callCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.calls
+	c.calls = map[string]int{}
+	return out
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
