@@ -61,7 +61,7 @@ func main() {
 	var (
 		dir      = flag.String("dir", ".cache/bench-coldstart", "directory holding <Function>/bootstrap and hello/bootstrap")
 		rie      = flag.String("rie", ".cache/bin/aws-lambda-rie", "path to aws-lambda-rie")
-		funcs    = flag.String("functions", "GenerateKey,ListKeys,DisableKey,EnableKey,DeleteKey", "comma-separated function names")
+		funcs    = flag.String("functions", "GenerateKey,ListKeys,DisableKey,EnableKey,DeleteKey,WhoAmI,Authorizer", "comma-separated function names")
 		runs     = flag.Int("runs", 15, "measured cold starts per function (at least 10)")
 		warmup   = flag.Int("warmup", 1, "unmeasured rounds first (page cache, CPU frequency)")
 		maxMB    = flag.Float64("max-mb", 12, "fail if a binary is larger than this many MiB")
@@ -323,7 +323,7 @@ func functionEnv() ([]string, func(), error) {
 // GenerateKeyLean) gets that function's route.
 func eventFor(name string) []byte {
 	method, path := "GET", "/hello"
-	for _, f := range []string{"GenerateKey", "ListKeys", "DisableKey", "EnableKey", "DeleteKey"} {
+	for _, f := range []string{"GenerateKey", "ListKeys", "DisableKey", "EnableKey", "DeleteKey", "WhoAmI", "Authorizer"} {
 		if strings.HasPrefix(name, f) {
 			name = f
 		}
@@ -339,6 +339,10 @@ func eventFor(name string) []byte {
 		method, path = "POST", "/v1/teams/t1/members/alice/access-keys/TKAKAAAAAAAAAAAAAAAAAAAA/enable"
 	case "DeleteKey":
 		method, path = "DELETE", "/v1/teams/t1/members/alice/access-keys/TKAKAAAAAAAAAAAAAAAAAAAA"
+	case "WhoAmI", "Authorizer":
+		// Unsigned: refused at once, which is enough to time the init.
+		// The authorizer reads the same fields from its REQUEST event.
+		method, path = "GET", "/v1/whoami"
 	}
 	ev := map[string]any{
 		"version":        "2.0",
