@@ -98,12 +98,12 @@ func TestTeamListPages(t *testing.T) {
 		if next != "" {
 			path += "&nextToken=" + url.QueryEscape(next)
 		}
-		s.calls.take()
+		s.calls.Take()
 		resp := s.do(request{method: "GET", path: path, token: admin})
 		if resp.status != 200 {
 			t.Fatalf("page %d: %d %s", page, resp.status, resp.body)
 		}
-		if calls := s.calls.take(); calls["DynamoDB.Query"] != 1 || len(calls) != 1 {
+		if calls := s.calls.Take(); calls["DynamoDB.Query"] != 1 || len(calls) != 1 {
 			t.Fatalf("page %d made calls %v, want one Query", page, calls)
 		}
 		var l keyList
@@ -168,7 +168,7 @@ func flip(c byte) byte {
 func TestCallsPerOperation(t *testing.T) {
 	s := newStack(t)
 	admin := s.token("admin", "t1", accesskey.RoleAdmin)
-	s.calls.take()
+	s.calls.Take()
 	key := s.generate("t1", "alice", "")
 	keyPath := keysPath("t1", "alice") + "/" + key.AccessKeyID
 	steps := []struct {
@@ -183,7 +183,7 @@ func TestCallsPerOperation(t *testing.T) {
 		{"delete", request{method: "DELETE", path: keyPath, token: admin}, map[string]int{"DynamoDB.TransactWriteItems": 1}},
 		{"refused generate", request{method: "POST", path: keysPath("t1", "alice"), token: s.token("x", "t2", accesskey.RoleAdmin)}, map[string]int{}},
 	}
-	if got, want := s.calls.take(), map[string]int{"KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1}; !mapsEqual(got, want) {
+	if got, want := s.calls.Take(), map[string]int{"KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1}; !mapsEqual(got, want) {
 		t.Fatalf("generate made %v, want %v", got, want)
 	}
 	for _, st := range steps {
@@ -191,7 +191,7 @@ func TestCallsPerOperation(t *testing.T) {
 		if resp.status >= 500 {
 			t.Fatalf("%s: %d %s", st.name, resp.status, resp.body)
 		}
-		if got := s.calls.take(); !mapsEqual(got, st.wantCalls) {
+		if got := s.calls.Take(); !mapsEqual(got, st.wantCalls) {
 			t.Fatalf("%s made %v, want %v", st.name, got, st.wantCalls)
 		}
 	}

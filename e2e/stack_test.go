@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/auth"
@@ -32,39 +31,12 @@ import (
 	"github.com/teamkeys/teamkeys/pkg/config"
 	"github.com/teamkeys/teamkeys/pkg/localenv"
 	"github.com/teamkeys/teamkeys/pkg/localserver"
+	"github.com/teamkeys/teamkeys/pkg/sdkcalls"
 )
 
 const jwtSecret = "e2e-test-secret"
 
 func TestMain(m *testing.M) { os.Exit(localenv.ForTests(m)) }
-
-// callCounter counts SDK operations by "Service.Operation", once per call
-// (retries of one call are not counted again).
-type callCounter struct {
-	mu    sync.Mutex
-	calls map[string]int
-}
-
-func (c *callCounter) apiOption(service string) func(*middleware.Stack) error {
-	return func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("callCounter",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				c.mu.Lock()
-				c.calls[service+"."+middleware.GetOperationName(ctx)]++
-				c.mu.Unlock()
-				return next.HandleInitialize(ctx, in)
-			}), middleware.Before)
-	}
-}
-
-// take returns the calls counted since the last take, and resets.
-func (c *callCounter) take() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := c.calls
-	c.calls = map[string]int{}
-	return out
-}
 
 // syncBuffer is a log sink safe for concurrent handlers.
 type syncBuffer struct {
@@ -91,7 +63,7 @@ type stack struct {
 	table  string
 	db     *dynamodb.Client
 	kms    *kms.Client
-	calls  *callCounter
+	calls  *sdkcalls.Counter
 	logs   *syncBuffer
 	issuer *auth.LocalIssuer
 }
@@ -116,7 +88,7 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	s := &stack{
 		t:     t,
 		table: cfg.Table,
-		calls: &callCounter{calls: map[string]int{}},
+		calls: sdkcalls.New(),
 		logs:  &syncBuffer{},
 		db:    dynamodb.NewFromConfig(awsCfg),
 		kms:   kms.NewFromConfig(awsCfg),
@@ -130,8 +102,8 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 		AWS:             awsCfg,
 		JWTSecret:       jwtSecret,
 		Log:             slog.New(slog.NewJSONHandler(s.logs, nil)),
-		DynamoDBOptions: []func(*dynamodb.Options){func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, s.calls.apiOption("DynamoDB")) }},
-		KMSOptions:      []func(*kms.Options){func(o *kms.Options) { o.APIOptions = append(o.APIOptions, s.calls.apiOption("KMS")) }},
+		DynamoDBOptions: []func(*dynamodb.Options){func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, s.calls.APIOption("DynamoDB")) }},
+		KMSOptions:      []func(*kms.Options){func(o *kms.Options) { o.APIOptions = append(o.APIOptions, s.calls.APIOption("KMS")) }},
 	}
 	for _, o := range opts {
 		o(&options)
@@ -143,7 +115,7 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	server := httptest.NewServer(handler)
 	t.Cleanup(server.Close)
 	s.url = server.URL
-	s.calls.take() // table creation is not a request's work
+	s.calls.Take() // table creation is not a request's work
 	return s
 }
 

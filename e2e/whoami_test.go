@@ -246,10 +246,10 @@ func TestWhoAmISignedByTheHelper(t *testing.T) {
 func TestVerificationCalls(t *testing.T) {
 	s := newStack(t)
 	key := s.generate("t1", "alice", "")
-	s.calls.take()
+	s.calls.Take()
 
 	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signing.SchemeSigV4)
-	first := s.calls.take()
+	first := s.calls.Take()
 	if first["DynamoDB.GetItem"] != 1 || first["KMS.Decrypt"] != 1 || first["DynamoDB.UpdateItem"] > 1 || len(first) > 3 {
 		t.Fatalf("first verification made %v", first)
 	}
@@ -270,13 +270,13 @@ func TestVerificationCalls(t *testing.T) {
 	if item["lastUsedScheme"] != signing.SchemeSigV4 || item["lastUsedIp"] != "127.0.0.1" {
 		t.Fatalf("last use recorded as %v / %v", item["lastUsedScheme"], item["lastUsedIp"])
 	}
-	s.calls.take()
+	s.calls.Take()
 
 	for range 3 {
 		s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signing.SchemeSigV4)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if got := s.calls.take(); got["DynamoDB.GetItem"] != 3 || len(got) != 1 {
+	if got := s.calls.Take(); got["DynamoDB.GetItem"] != 3 || len(got) != 1 {
 		t.Fatalf("three cached verifications made %v, want 3 GetItem only", got)
 	}
 }

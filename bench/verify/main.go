@@ -37,7 +37,6 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -46,7 +45,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/aws/smithy-go/middleware"
 
 	"github.com/teamkeys/teamkeys"
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
@@ -56,6 +54,7 @@ import (
 	"github.com/teamkeys/teamkeys/pkg/dynamostore"
 	"github.com/teamkeys/teamkeys/pkg/localenv"
 	"github.com/teamkeys/teamkeys/pkg/localserver"
+	"github.com/teamkeys/teamkeys/pkg/sdkcalls"
 	"github.com/teamkeys/teamkeys/pkg/seal"
 	"github.com/teamkeys/teamkeys/pkg/signing"
 	"github.com/teamkeys/teamkeys/pkg/tabledef"
@@ -123,12 +122,12 @@ func run(n, warmup int, target float64) (err error) {
 	defer srv.Close()
 
 	// The verifier as functions/whoami builds it, its SDK calls counted.
-	calls := &callCounter{calls: map[string]int{}}
+	calls := sdkcalls.New()
 	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, calls.apiOption("DynamoDB"))
+		o.APIOptions = append(o.APIOptions, calls.APIOption("DynamoDB"))
 	}), cfg.Table)
 	sealer := seal.New(kms.NewFromConfig(awsCfg, func(o *kms.Options) {
-		o.APIOptions = append(o.APIOptions, calls.apiOption("KMS"))
+		o.APIOptions = append(o.APIOptions, calls.APIOption("KMS"))
 	}), cfg.KMSKeyID)
 	v := verifier.New(store, sealer, store, verifier.Options{Signing: cfg.Signing(), Log: quiet})
 	defer v.Wait()
@@ -206,14 +205,14 @@ func run(n, warmup int, target float64) (err error) {
 		return err
 	}
 	v.Wait()
-	calls.take()
+	calls.Take()
 
 	fmt.Printf("measuring: %d rounds, interleaved (GOMAXPROCS %d)\n", n, runtime.GOMAXPROCS(0))
 	if err := rounds(ctx, measures, n, true); err != nil {
 		return err
 	}
 	v.Wait()
-	got := calls.take()
+	got := calls.Take()
 
 	fmt.Println()
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -318,33 +317,6 @@ func generateKey(ctx context.Context, srv *httptest.Server) (createdKey, error) 
 		return createdKey{}, fmt.Errorf("generate: %w", err)
 	}
 	return k, nil
-}
-
-// callCounter counts SDK operations by "Service.Operation", once per call.
-type callCounter struct {
-	mu    sync.Mutex
-	calls map[string]int
-}
-
-func (c *callCounter) apiOption(service string) func(*middleware.Stack) error {
-	return func(stack *middleware.Stack) error {
-		return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("benchCallCounter",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				c.mu.Lock()
-				c.calls[service+"."+middleware.GetOperationName(ctx)]++
-				c.mu.Unlock()
-				return next.HandleInitialize(ctx, in)
-			}), middleware.Before)
-	}
-}
-
-// take returns the calls counted since the last take, and resets.
-func (c *callCounter) take() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := c.calls
-	c.calls = map[string]int{}
-	return out
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }
