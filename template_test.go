@@ -213,3 +213,36 @@ func requiresFullContext(cond any) bool {
 	}
 	return true
 }
+
+// TestEveryFunctionIsWatched: each function has an Errors and a Throttles
+// alarm, and the API has its 5xx-rate alarm.
+func TestEveryFunctionIsWatched(t *testing.T) {
+	tmpl := loadTemplate(t)
+	watched := map[string]bool{}
+	apiAlarm := false
+	for _, r := range tmpl.Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		if dims, _ := r.Properties["Dimensions"].([]any); len(dims) == 1 {
+			d := dims[0].(map[string]any)
+			if ref, _ := d["Value"].(map[string]any); d["Name"] == "FunctionName" && ref["Ref"] != nil {
+				watched[fmt.Sprintf("%v %v", ref["Ref"], r.Properties["MetricName"])] = true
+			}
+		}
+		if metrics, _ := r.Properties["Metrics"].([]any); len(metrics) > 0 {
+			b, _ := json.Marshal(metrics)
+			apiAlarm = apiAlarm || strings.Contains(string(b), `"5xx"`) && strings.Contains(string(b), "AWS/ApiGateway")
+		}
+	}
+	for _, fn := range tmpl.functions() {
+		for _, metric := range []string{"Errors", "Throttles"} {
+			if !watched[fn+" "+metric] {
+				t.Errorf("no %s alarm for %s", metric, fn)
+			}
+		}
+	}
+	if !apiAlarm {
+		t.Error("no alarm on the API's 5xx")
+	}
+}
