@@ -133,6 +133,22 @@ for path in sys.argv[1:]:
 endef
 sam-build: export CHECK_BOOTSTRAP_PY := $(CHECK_BOOTSTRAP_PY)
 
+SCHEMATHESIS       := schemathesis==4.32.5
+VENV_ST            := $(CACHE)/venv-st
+VENV_ST_STAMP      := $(VENV_ST)/.installed-$(SCHEMATHESIS)
+
+$(VENV_ST_STAMP):
+	python3 -m venv $(VENV_ST)
+	@mkdir -p $(WHEELHOUSE)
+	$(VENV_ST)/bin/pip install --quiet --disable-pip-version-check --no-index --find-links $(WHEELHOUSE) $(SCHEMATHESIS) 2>/dev/null || { \
+	  $(VENV_ST)/bin/pip wheel --quiet --disable-pip-version-check --find-links $(WHEELHOUSE) --wheel-dir $(WHEELHOUSE) $(SCHEMATHESIS) && \
+	  $(VENV_ST)/bin/pip install --quiet --disable-pip-version-check --no-index --find-links $(WHEELHOUSE) $(SCHEMATHESIS); }
+	@touch $@
+
+.PHONY: schemathesis
+schemathesis: tools $(VENV_ST_STAMP) ## Schemathesis against openapi.yaml and a local server: no 5xx, responses conform
+	SCHEMATHESIS=$(VENV_ST)/bin/schemathesis scripts/schemathesis.sh
+
 .PHONY: run
 run: tools ## the service on http://127.0.0.1:3000, with DynamoDB Local and local-kms
 	go build -o $(TOOLS_BIN)/teamkeys-local ./cmd/teamkeys-local
