@@ -10,6 +10,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"runtime"
 	"slices"
@@ -33,6 +36,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/teamkeys/teamkeys"
@@ -40,6 +44,7 @@ import (
 	"github.com/teamkeys/teamkeys/pkg/awsclient"
 	"github.com/teamkeys/teamkeys/pkg/httpapi"
 	"github.com/teamkeys/teamkeys/pkg/localenv"
+	"github.com/teamkeys/teamkeys/pkg/signing"
 	"github.com/teamkeys/teamkeys/pkg/tabledef"
 )
 
@@ -66,6 +71,19 @@ var eventFiles = map[string]struct{ function, operation string }{
 	"enable.json":      {httpapi.FunctionEnableKey, "enableAccessKey"},
 	"delete.json":      {httpapi.FunctionDeleteKey, "deleteAccessKey"},
 }
+
+// signedEventFiles are the events of events/ for signed requests, which no
+// JWT authorizer precedes: whoami.json for WhoAmI (payload 2.0), and
+// authorizer.json for the Lambda authorizer (REQUEST, payload 2.0). Their
+// signatures are placeholders; the tests sign them afresh.
+var signedEventFiles = map[string]string{
+	"whoami.json":     httpapi.FunctionWhoAmI,
+	"authorizer.json": functionAuthorizer,
+}
+
+// functionAuthorizer is the Lambda authorizer's function (not an HTTP API
+// route's, so not in httpapi.Functions()).
+const functionAuthorizer = "Authorizer"
 
 // repoRoot is the directory holding go.mod, above the test's directory.
 func repoRoot(t *testing.T) string {
@@ -102,7 +120,9 @@ func TestLambdaEventsAreComplete(t *testing.T) {
 	for _, f := range files {
 		names = append(names, filepath.Base(f))
 	}
-	if want := slices.Sorted(maps.Keys(eventFiles)); !slices.Equal(names, want) {
+	want := slices.Collect(maps.Keys(eventFiles))
+	want = slices.Sorted(slices.Values(append(want, slices.Collect(maps.Keys(signedEventFiles))...)))
+	if !slices.Equal(names, want) {
 		t.Fatalf("events/ holds %v, want %v", names, want)
 	}
 	routes := map[string]httpapi.Route{}
@@ -115,8 +135,67 @@ func TestLambdaEventsAreComplete(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if _, ok := signedEventFiles[name]; ok {
+				checkSignedEvent(t, name, raw)
+				return
+			}
 			checkEvent(t, raw, routes[eventFiles[name].operation])
 		})
+	}
+}
+
+// checkSignedEvent holds whoami.json and authorizer.json to what API Gateway
+// sends: all fields the Lambda library knows and no other, lower-case
+// headers, host = domainName, a SigV4 Authorization header of the
+// placeholder key, no JWT claims.
+func checkSignedEvent(t *testing.T, name string, raw []byte) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var (
+		version, rawPath, routeKey string
+		headers                    map[string]string
+		rctx                       events.APIGatewayV2HTTPRequestContext
+	)
+	switch name {
+	case "whoami.json":
+		var ev events.APIGatewayV2HTTPRequest
+		if err := dec.Decode(&ev); err != nil {
+			t.Fatalf("not a payload 2.0 event: %v", err)
+		}
+		version, rawPath, routeKey, headers, rctx = ev.Version, ev.RawPath, ev.RouteKey, ev.Headers, ev.RequestContext
+		if ev.RouteKey != "GET /v1/whoami" || ev.Body != "" || ev.IsBase64Encoded {
+			t.Errorf("routeKey %q, body %q: want GET /v1/whoami with no body", ev.RouteKey, ev.Body)
+		}
+		if rctx.Authorizer != nil {
+			t.Errorf("requestContext.authorizer %+v: /v1/whoami has no authorizer", rctx.Authorizer)
+		}
+	case "authorizer.json":
+		var ev events.APIGatewayV2CustomAuthorizerV2Request
+		if err := dec.Decode(&ev); err != nil {
+			t.Fatalf("not an authorizer payload 2.0 event: %v", err)
+		}
+		version, rawPath, routeKey, headers, rctx = ev.Version, ev.RawPath, ev.RouteKey, ev.Headers, ev.RequestContext
+		if ev.Type != "REQUEST" || len(ev.IdentitySource) != 1 || ev.IdentitySource[0] != ev.Headers["authorization"] {
+			t.Errorf("type %q, identitySource %v: want REQUEST and the authorization header", ev.Type, ev.IdentitySource)
+		}
+	}
+	if version != "2.0" || rctx.RouteKey != routeKey || rctx.HTTP.Path != rawPath || rctx.Stage != "$default" {
+		t.Errorf("version %q, routeKey %q/%q, path %q/%q, stage %q", version, routeKey, rctx.RouteKey, rawPath, rctx.HTTP.Path, rctx.Stage)
+	}
+	for h := range headers {
+		if h != strings.ToLower(h) {
+			t.Errorf("header %q is not lower-case", h)
+		}
+	}
+	if headers["host"] != rctx.DomainName || !strings.HasPrefix(rctx.DomainName, rctx.DomainPrefix+".") {
+		t.Errorf("host %q, domainName %q, domainPrefix %q disagree", headers["host"], rctx.DomainName, rctx.DomainPrefix)
+	}
+	if !strings.HasPrefix(headers["authorization"], "AWS4-HMAC-SHA256 Credential="+placeholderKeyID+"/") || headers["x-amz-date"] == "" {
+		t.Errorf("authorization %q, x-amz-date %q: want a SigV4 signature by %s", headers["authorization"], headers["x-amz-date"], placeholderKeyID)
+	}
+	if at, err := time.Parse("02/Jan/2006:15:04:05 -0700", rctx.Time); err != nil || at.UnixMilli() != rctx.TimeEpoch ||
+		at.UTC().Format("20060102T150405Z") != headers["x-amz-date"] {
+		t.Errorf("time %q, timeEpoch %d, x-amz-date %q disagree (%v)", rctx.Time, rctx.TimeEpoch, headers["x-amz-date"], err)
 	}
 }
 
@@ -338,7 +417,7 @@ func buildLambdas(t *testing.T, root string) map[string]string {
 		want string // in the echoed command
 	}
 	var builds []build
-	for _, name := range httpapi.Functions() {
+	for _, name := range append(httpapi.Functions(), functionAuthorizer) {
 		builds = append(builds, build{name: name, args: []string{"build-" + name}, want: "-tags lambda.norpc "})
 	}
 	// The GenerateKey recipe, with the tag added by make itself, so that
@@ -571,6 +650,28 @@ func (f *rieFunction) runtimePID() int {
 // the HTTP response API Gateway would make of it.
 func (f *rieFunction) invoke(ev map[string]any) response {
 	f.t.Helper()
+	body := f.invokeRaw(ev)
+	// A function error ({"errorMessage","errorType"}) is not a response.
+	var out events.APIGatewayV2HTTPResponse
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&out); err != nil || out.StatusCode == 0 {
+		f.t.Fatalf("%s: not an HTTP API response (%v): %s", f.name, err, body)
+	}
+	if out.IsBase64Encoded {
+		f.t.Fatalf("%s: base64 response body: %s", f.name, body)
+	}
+	header := http.Header{}
+	for k, v := range out.Headers {
+		header.Set(k, v)
+	}
+	return response{status: out.StatusCode, header: header, body: []byte(out.Body)}
+}
+
+// invokeRaw sends ev as one invocation and returns the function's result
+// as the emulator gives it.
+func (f *rieFunction) invokeRaw(ev map[string]any) []byte {
+	f.t.Helper()
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		f.t.Fatal(err)
@@ -597,21 +698,7 @@ func (f *rieFunction) invoke(ev map[string]any) response {
 	if httpResp.StatusCode != http.StatusOK {
 		f.t.Fatalf("%s: the emulator answered %d: %s", f.name, httpResp.StatusCode, body)
 	}
-	// A function error ({"errorMessage","errorType"}) is not a response.
-	var out events.APIGatewayV2HTTPResponse
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&out); err != nil || out.StatusCode == 0 {
-		f.t.Fatalf("%s: not an HTTP API response (%v): %s", f.name, err, body)
-	}
-	if out.IsBase64Encoded {
-		f.t.Fatalf("%s: base64 response body: %s", f.name, body)
-	}
-	header := http.Header{}
-	for k, v := range out.Headers {
-		header.Set(k, v)
-	}
-	return response{status: out.StatusCode, header: header, body: []byte(out.Body)}
+	return body
 }
 
 // outputLines returns the emulator's output lines once pred holds for them,
@@ -845,6 +932,10 @@ func TestLambdaRIE(t *testing.T) {
 		t.Parallel()
 		testRIELifecycle(t, rie, bins)
 	})
+	t.Run("SignedRequests", func(t *testing.T) {
+		t.Parallel()
+		testRIESignedRequests(t, rie, bins)
+	})
 	t.Run("PanicRecovery", func(t *testing.T) {
 		t.Parallel()
 		testRIEPanicRecovery(t, rie, bins[faultBuild])
@@ -1005,4 +1096,166 @@ func testRIEPanicRecovery(t *testing.T, rie, bootstrap string) {
 // signed-request ones).
 func lifecycleFunctions() []string {
 	return slices.DeleteFunc(httpapi.Functions(), func(f string) bool { return f == httpapi.FunctionWhoAmI })
+}
+
+// ---------------------------------------------------------------- signed requests
+
+// wrongSecret is a well-formed secret of no key.
+const wrongSecret = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+// signedEvent is events/<file> made into the event API Gateway would send
+// for a request signed now by aws-sdk-go-v2's v4 signer with id and secret:
+// a GET of the event's rawPath and rawQueryString to its domainName, the
+// signed headers lower-cased into the event's map, host = domainName, the
+// event's time the signing time. withContentHash sends (and signs)
+// x-amz-content-sha256 as SignSigV4 does; sign false leaves the request
+// unsigned.
+func signedEvent(t *testing.T, file, id, secret string, sign, withContentHash bool) map[string]any {
+	t.Helper()
+	ev := loadEvent(t, file)
+	rc := ev["requestContext"].(map[string]any)
+	domain := rc["domainName"].(string)
+	target := "https://" + domain + ev["rawPath"].(string)
+	if q := ev["rawQueryString"].(string); q != "" {
+		target += "?" + q
+	}
+	req, err := http.NewRequest(http.MethodGet, target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	headers := ev["headers"].(map[string]any)
+	for _, h := range []string{"authorization", "x-amz-date", "x-amz-content-sha256"} {
+		delete(headers, h)
+	}
+	req.Header.Set("Accept", headers["accept"].(string))
+	at := time.Now().UTC().Truncate(time.Second)
+	emptyHash := sha256.Sum256(nil)
+	if withContentHash {
+		req.Header.Set("X-Amz-Content-Sha256", hex.EncodeToString(emptyHash[:]))
+	}
+	if sign {
+		err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: id, SecretAccessKey: secret},
+			req, hex.EncodeToString(emptyHash[:]), signing.Service, signing.DefaultRegion, at)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, values := range req.Header {
+		headers[strings.ToLower(name)] = strings.Join(values, ",")
+	}
+	headers["host"] = domain
+	rc["time"] = at.Format("02/Jan/2006:15:04:05 -0700")
+	rc["timeEpoch"] = json.Number(strconv.FormatInt(at.UnixMilli(), 10))
+	if _, ok := ev["identitySource"]; ok {
+		if a, ok := headers["authorization"]; ok {
+			ev["identitySource"] = []any{a}
+		} else {
+			delete(ev, "identitySource")
+		}
+	}
+	return ev
+}
+
+// authorizerAnswer invokes the authorizer with ev and returns its simple
+// response as JSON.
+func authorizerAnswer(t *testing.T, f *rieFunction, ev map[string]any) map[string]any {
+	t.Helper()
+	raw := f.invokeRaw(ev)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("authorizer: not JSON (%v): %s", err, raw)
+	}
+	if _, ok := out["errorMessage"]; ok {
+		t.Fatalf("authorizer: a function error: %s", raw)
+	}
+	return out
+}
+
+// testRIESignedRequests: the real WhoAmI and Authorizer binaries, on
+// DynamoDB Local and local-kms, verify requests signed by aws-sdk-go-v2 with
+// a key the real GenerateKey made, and refuse a wrong secret, a disabled
+// key and an unsigned request.
+func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
+	s := rieTable(t, "signed")
+	gen := startRIE(t, rie, httpapi.FunctionGenerateKey, bins[httpapi.FunctionGenerateKey], s.table)
+	who := startRIE(t, rie, httpapi.FunctionWhoAmI, bins[httpapi.FunctionWhoAmI], s.table)
+	authz := startRIE(t, rie, functionAuthorizer, bins[functionAuthorizer], s.table)
+	disable := startRIE(t, rie, httpapi.FunctionDisableKey, bins[httpapi.FunctionDisableKey], s.table)
+
+	k := expectCreated(t, gen.invoke(loadEvent(t, "generate.json")))
+	whoID := eventRequestID(loadEvent(t, "whoami.json"))
+
+	// The example file as it is: a placeholder signature of no key.
+	expectError(t, "whoami.json as it is", who.invoke(loadEvent(t, "whoami.json")), http.StatusUnauthorized, "UnknownKey", whoID)
+	if got := authorizerAnswer(t, authz, loadEvent(t, "authorizer.json")); !reflect.DeepEqual(got, map[string]any{"isAuthorized": false}) {
+		t.Fatalf("authorizer.json as it is: %v, want {\"isAuthorized\":false}", got)
+	}
+
+	// WhoAmI: signed by the SDK's signer, plain (no x-amz-content-sha256)
+	// and as SignSigV4 signs.
+	var pid int
+	for _, withHash := range []bool{false, true} {
+		var got whoAmI
+		expectJSON(t, "whoami", who.invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, true, withHash)), http.StatusOK, &got)
+		want := whoAmI{AccessKeyID: k.AccessKeyID, TeamID: "t1", MemberID: "alice", Scheme: signing.SchemeSigV4}
+		if got != want {
+			t.Fatalf("whoami (x-amz-content-sha256 %v): %+v, want %+v", withHash, got, want)
+		}
+		if pid == 0 {
+			pid = who.runtimePID()
+		}
+	}
+	expectError(t, "whoami with the wrong secret",
+		who.invoke(signedEvent(t, "whoami.json", k.AccessKeyID, wrongSecret, true, false)), http.StatusUnauthorized, "InvalidSignature", whoID)
+	expectError(t, "whoami unsigned",
+		who.invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, false, false)), http.StatusUnauthorized, "MissingSignature", whoID)
+
+	// Authorizer: a signed GET is let through with the key's owner; the
+	// wrong secret and no signature are refused (no function error: API
+	// Gateway answers 403/401, not 500).
+	wantAllowed := map[string]any{"isAuthorized": true, "context": map[string]any{
+		"accessKeyId": k.AccessKeyID, "teamId": "t1", "memberId": "alice", "scheme": signing.SchemeSigV4,
+	}}
+	if got := authorizerAnswer(t, authz, signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, true, true)); !reflect.DeepEqual(got, wantAllowed) {
+		t.Fatalf("authorizer, signed GET: %v, want %v", got, wantAllowed)
+	}
+	for what, ev := range map[string]map[string]any{
+		"unsigned":     signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, false, true),
+		"wrong secret": signedEvent(t, "authorizer.json", k.AccessKeyID, wrongSecret, true, true),
+	} {
+		if got := authorizerAnswer(t, authz, ev); !reflect.DeepEqual(got, map[string]any{"isAuthorized": false}) {
+			t.Fatalf("authorizer, %s: %v, want {\"isAuthorized\":false}", what, got)
+		}
+	}
+	// A plain SDK (or curl) GET, without x-amz-content-sha256: a request
+	// without a body is accepted.
+	if got := authorizerAnswer(t, authz, signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, true, false)); !reflect.DeepEqual(got, wantAllowed) {
+		t.Fatalf("authorizer, signed GET without x-amz-content-sha256: %v, want %v", got, wantAllowed)
+	}
+
+	// Disabled through the DisableKey binary: refused at once, by both.
+	var disabled listedKey
+	expectJSON(t, "disable", disable.invoke(withKeyID(loadEvent(t, "disable.json"), k.AccessKeyID)), http.StatusOK, &disabled)
+	if disabled.Status != "Inactive" {
+		t.Fatalf("disable: %+v", disabled)
+	}
+	expectError(t, "whoami with a disabled key",
+		who.invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, true, false)), http.StatusUnauthorized, "KeyDisabled", whoID)
+	// The wrong secret of a disabled key does not learn its status.
+	expectError(t, "whoami with a disabled key and the wrong secret",
+		who.invoke(signedEvent(t, "whoami.json", k.AccessKeyID, wrongSecret, true, false)), http.StatusUnauthorized, "InvalidSignature", whoID)
+	if got := authorizerAnswer(t, authz, signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, true, true)); !reflect.DeepEqual(got, map[string]any{"isAuthorized": false}) {
+		t.Fatalf("authorizer, disabled key: %v, want {\"isAuthorized\":false}", got)
+	}
+
+	// The successful whoami recorded the key's last use (in the
+	// background, so it may take a moment).
+	deadline := time.Now().Add(5 * time.Second)
+	for s.item("KEY#"+k.AccessKeyID, "KEY")["lastUsedAt"] == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("no lastUsedAt on the key after a verified request: %v", s.item("KEY#"+k.AccessKeyID, "KEY"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	who.checkInitOnce(pid)
 }

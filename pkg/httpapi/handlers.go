@@ -7,9 +7,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
@@ -133,6 +136,13 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 		if err := json.Unmarshal(raw, &description); err != nil || raw[0] != '"' {
 			return accesskey.Invalid("description", "must be a string")
 		}
+		// encoding/json quietly turns invalid UTF-8 and lone surrogate
+		// escapes into U+FFFD; refuse them instead of storing an altered
+		// description.
+		if !utf8.Valid(raw) || strings.ContainsRune(description, utf8.RuneError) &&
+			!bytes.Contains(raw, []byte("\xef\xbf\xbd")) && !bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`)) {
+			return accesskey.Invalid("description", "must be valid UTF-8 text")
+		}
 	}
 	if err := accesskey.ValidateDescription(description); err != nil {
 		return err
@@ -186,7 +196,15 @@ func (a *api) listTeam(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	query := r.URL.Query()
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return accesskey.Invalid("query", "is malformed")
+	}
+	for _, name := range []string{"limit", "nextToken"} {
+		if len(query[name]) > 1 {
+			return accesskey.Invalid(name, "must be given at most once")
+		}
+	}
 	limit := DefaultPageSize
 	if v := query.Get("limit"); query.Has("limit") {
 		n, err := strconv.Atoi(v)

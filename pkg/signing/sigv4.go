@@ -133,6 +133,12 @@ func sigV4PayloadHash(req Request, p *Parsed) (string, error) {
 		return h, nil
 	}
 	if !req.BodyKnown {
+		// Where the body is not at hand (a Lambda authorizer), a request
+		// that says it has none (ContentLength 0: no Content-Length and no
+		// Transfer-Encoding) signs the hash of the empty body.
+		if req.ContentLength == 0 {
+			return sha256Hex(nil), nil
+		}
 		return "", wrap(ErrInvalidSignature, "the body is signed but not known here")
 	}
 	return sha256Hex(req.Body), nil

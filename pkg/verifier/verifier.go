@@ -50,6 +50,7 @@ type Verifier struct {
 	log     *slog.Logger
 	now     func() time.Time
 
+	usageBudget time.Duration
 	// pending tracks the last-use writes in flight, for Wait.
 	pending sync.WaitGroup
 	// recorded remembers when this process last recorded each key's use,
@@ -80,6 +81,9 @@ func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 	if opts.CacheTTL <= 0 || opts.CacheTTL > MaxCacheTTL {
 		opts.CacheTTL = MaxCacheTTL
 	}
+	if opts.UsageBudget <= 0 {
+		opts.UsageBudget = 2 * time.Second
+	}
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = 10_000
 	}
@@ -93,14 +97,15 @@ func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 		opts.Signing.Now = opts.Now
 	}
 	return &Verifier{
-		keys:     keys,
-		opener:   opener,
-		usage:    usage,
-		signing:  opts.Signing,
-		secrets:  newSecretCache(opts.CacheSize, opts.CacheTTL, opts.Now),
-		log:      opts.Log,
-		now:      opts.Now,
-		recorded: map[string]time.Time{},
+		keys:        keys,
+		opener:      opener,
+		usage:       usage,
+		signing:     opts.Signing,
+		secrets:     newSecretCache(opts.CacheSize, opts.CacheTTL, opts.Now),
+		log:         opts.Log,
+		now:         opts.Now,
+		recorded:    map[string]time.Time{},
+		usageBudget: opts.UsageBudget,
 	}
 }
 
@@ -182,7 +187,7 @@ func (v *Verifier) recordUse(ctx context.Context, ref accesskey.Ref, sourceIP, s
 	v.pending.Add(1)
 	go func() {
 		defer v.pending.Done()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.usageBudget)
 		defer cancel()
 		if _, err := v.usage.RecordUse(ctx, ref, at, sourceIP, scheme); err != nil {
 			v.log.Warn("could not record last use", "accessKeyId", ref.AccessKeyID, "error", err.Error())

@@ -1,0 +1,191 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/teamkeys/teamkeys/pkg/accesskey"
+	"github.com/teamkeys/teamkeys/pkg/httpapi"
+	"github.com/teamkeys/teamkeys/pkg/signing"
+)
+
+// authzRow is one route of the contract's "Who may call" column, as the
+// status each kind of caller gets. The target is always a fresh member of
+// team t1 holding one fresh key (disabled first for the enable route).
+type authzRow struct {
+	operation string // httpapi.Route.Operation
+	// Callers:
+	none            int // no Authorization header
+	otherTeamOwner  int // owner of team t2
+	owner           int // owner of t1
+	admin           int // admin of t1
+	self            int // the target member itself (role member)
+	otherMember     int // another member of t1
+	sameIDElsewhere int // a member of t2 whose id is the target member's
+	signed          int // SigV4 with the target member's active key, no JWT
+}
+
+// TestAuthzMatrix: every route against every kind of caller. A 401 on a
+// JWT route is Unauthenticated, on /v1/whoami MissingSignature (a bearer
+// token is not a signature); a 403 is Forbidden.
+func TestAuthzMatrix(t *testing.T) {
+	start := time.Now()
+	matrix := []authzRow{
+		//  operation               none other-team-owner owner admin self other-member same-id-elsewhere signed
+		{"generateAccessKey", 401, 403, 201, 201, 403, 403, 403, 401},
+		{"listMemberAccessKeys", 401, 403, 200, 200, 200, 403, 403, 401},
+		{"listTeamAccessKeys", 401, 403, 200, 200, 403, 403, 403, 401},
+		{"disableAccessKey", 401, 403, 200, 200, 200, 403, 403, 401},
+		{"enableAccessKey", 401, 403, 200, 200, 403, 403, 403, 401},
+		{"deleteAccessKey", 401, 403, 204, 204, 403, 403, 403, 401},
+		{"whoAmIGet", 401, 401, 401, 401, 401, 401, 401, 200},
+		{"whoAmIPost", 401, 401, 401, 401, 401, 401, 401, 200},
+	}
+	routes := map[string]httpapi.Route{}
+	for _, r := range httpapi.Routes {
+		routes[r.Operation] = r
+	}
+	if len(matrix) != len(httpapi.Routes) {
+		t.Fatalf("the matrix has %d rows for %d routes", len(matrix), len(httpapi.Routes))
+	}
+
+	s := newStack(t)
+	adminToken := s.token("root", "t1", accesskey.RoleAdmin)
+	cells := 0
+	for i, row := range matrix {
+		route, ok := routes[row.operation]
+		if !ok {
+			t.Fatalf("no route %q", row.operation)
+		}
+		columns := []struct {
+			caller string
+			want   int
+		}{
+			{"none", row.none}, {"other team's owner", row.otherTeamOwner}, {"owner", row.owner}, {"admin", row.admin},
+			{"the member itself", row.self}, {"another member", row.otherMember},
+			{"same member id in another team", row.sameIDElsewhere}, {"signed request", row.signed},
+		}
+		for j, col := range columns {
+			cells++
+			t.Run(row.operation+"/"+col.caller, func(t *testing.T) {
+				member := fmt.Sprintf("m%d-%d", i, j)
+				key := s.generate("t1", member, "")
+				keyPath := keysPath("t1", member) + "/" + key.AccessKeyID
+				if route.Operation == "enableAccessKey" {
+					if resp := s.do(request{method: "POST", path: keyPath + "/disable", token: adminToken}); resp.status != 200 {
+						t.Fatalf("setup disable: %d %s", resp.status, resp.body)
+					}
+				}
+				path := strings.NewReplacer("{teamId}", "t1", "{memberId}", member, "{accessKeyId}", key.AccessKeyID).Replace(route.Path)
+				body := ""
+				if route.Operation == "whoAmIPost" {
+					body = `{"hello":"world"}`
+				}
+
+				var resp response
+				switch col.caller {
+				case "signed request":
+					resp = s.send(s.sdkSigned(route.Method, path, body, key.AccessKeyID, key.SecretAccessKey, time.Now()))
+				default:
+					token := map[string]string{
+						"none":                           "",
+						"other team's owner":             s.token("mallory", "t2", accesskey.RoleOwner),
+						"owner":                          s.token("olga", "t1", accesskey.RoleOwner),
+						"admin":                          s.token("root", "t1", accesskey.RoleAdmin),
+						"the member itself":              s.token(member, "t1", accesskey.RoleMember),
+						"another member":                 s.token("bob", "t1", accesskey.RoleMember),
+						"same member id in another team": s.token(member, "t2", accesskey.RoleMember),
+					}[col.caller]
+					resp = s.do(request{method: route.Method, path: path, token: token, body: body})
+				}
+
+				if resp.status != col.want {
+					t.Fatalf("%s %s as %s: %d, want %d: %s", route.Method, path, col.caller, resp.status, col.want, resp.body)
+				}
+				switch col.want {
+				case 401:
+					want := "Unauthenticated"
+					if route.Auth == httpapi.AuthSignature {
+						want = "MissingSignature"
+					}
+					if code := resp.errorCode(t); code != want {
+						t.Fatalf("code %q, want %q", code, want)
+					}
+				case 403:
+					if code := resp.errorCode(t); code != "Forbidden" {
+						t.Fatalf("code %q, want Forbidden", code)
+					}
+				}
+				s.checkAuthzEffect(t, route.Operation, resp, key, col.want < 300)
+			})
+		}
+	}
+	t.Logf("%d routes x %d callers = %d cells in %v", len(matrix), cells/len(matrix), cells, time.Since(start))
+}
+
+// checkAuthzEffect checks what a cell did to the target member's keys: its
+// effect if allowed, nothing at all if refused.
+func (s *stack) checkAuthzEffect(t *testing.T, operation string, resp response, key createdKey, allowed bool) {
+	t.Helper()
+	keys := s.listMember("t1", key.MemberID).AccessKeys
+	status := func() string {
+		for _, k := range keys {
+			if k.AccessKeyID == key.AccessKeyID {
+				return k.Status
+			}
+		}
+		return "gone"
+	}
+	wantStatus, wantCount := "Active", 1
+	switch operation {
+	case "generateAccessKey":
+		if allowed {
+			var created createdKey
+			resp.decode(t, &created)
+			if created.TeamID != "t1" || created.MemberID != key.MemberID || !secretShape.MatchString(created.SecretAccessKey) {
+				t.Fatalf("generated %+v", created)
+			}
+			wantCount = 2
+		}
+	case "listMemberAccessKeys", "listTeamAccessKeys":
+		if allowed {
+			var l keyList
+			resp.decode(t, &l)
+			if len(l.AccessKeys) == 0 || strings.Contains(string(resp.body), key.SecretAccessKey) {
+				t.Fatalf("list: %s", resp.body)
+			}
+		}
+	case "disableAccessKey":
+		if allowed {
+			wantStatus = "Inactive"
+		}
+	case "enableAccessKey":
+		if !allowed {
+			wantStatus = "Inactive"
+		}
+	case "deleteAccessKey":
+		if allowed {
+			wantStatus, wantCount = "gone", 0
+			if len(resp.body) != 0 {
+				t.Fatalf("204 with a body: %s", resp.body)
+			}
+		}
+	case "whoAmIGet", "whoAmIPost":
+		if allowed {
+			s.wantWhoAmI(t, resp, key, signing.SchemeSigV4)
+		}
+	}
+	if resp.status == http.StatusOK && (operation == "disableAccessKey" || operation == "enableAccessKey") {
+		var got listedKey
+		resp.decode(t, &got)
+		if got.AccessKeyID != key.AccessKeyID || got.Status != wantStatus {
+			t.Fatalf("%s answered %+v", operation, got)
+		}
+	}
+	if got := status(); got != wantStatus || len(keys) != wantCount {
+		t.Fatalf("after %s (allowed %v): key %s, %d keys; want %s, %d", operation, allowed, got, len(keys), wantStatus, wantCount)
+	}
+}
