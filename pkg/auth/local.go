@@ -49,6 +49,9 @@ func (li *LocalIssuer) Verify(token string) (map[string]string, error) {
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return li.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
+		// Refuse non-canonical base64 (other spare bits), so that a token
+		// verifies only exactly as it was minted.
+		jwt.WithStrictDecoding(),
 		jwt.WithTimeFunc(li.now),
 	)
 	if err != nil {

@@ -283,7 +283,9 @@ func parseStrict(layout, s string) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	t, err := time.Parse(layout, s)
-	if err != nil || t.Format(layout) != s {
+	// Year 1 parses, but is time.Time's zero value: no real request is
+	// signed then, and the zero value means "no timestamp" to callers.
+	if err != nil || t.Format(layout) != s || t.IsZero() {
 		return time.Time{}, false
 	}
 	return t.UTC(), true
