@@ -4,6 +4,7 @@
 //	                       AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_KMS
 //	                       point elsewhere) and serve the API
 //	teamkeys-local token   mint a local bearer token
+//	teamkeys-local check   check every member's cap and slot counter in a table
 package main
 
 import (
@@ -19,12 +20,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/auth"
 	"github.com/teamkeys/teamkeys/pkg/awsclient"
 	"github.com/teamkeys/teamkeys/pkg/config"
+	"github.com/teamkeys/teamkeys/pkg/invariant"
 	"github.com/teamkeys/teamkeys/pkg/localenv"
 	"github.com/teamkeys/teamkeys/pkg/localserver"
 )
@@ -32,6 +35,7 @@ import (
 const usage = `usage:
   teamkeys-local serve
   teamkeys-local token -sub alice -team t1 -role admin [-ttl 12h]
+  teamkeys-local check    (TEAMKEYS_TABLE; AWS_ENDPOINT_URL_DYNAMODB or real AWS credentials)
 
 environment: TEAMKEYS_ADDR (default 127.0.0.1:3000), TEAMKEYS_TABLE (teamkeys),
 TEAMKEYS_KMS_KEY_ID (alias/teamkeys), TEAMKEYS_LOCAL_JWT_SECRET (required),
@@ -50,6 +54,8 @@ func main() {
 		err = serve()
 	case "token":
 		err = token(args)
+	case "check":
+		err = check()
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -151,4 +157,32 @@ Generate a key for member alice of team t1, as admin of t1:
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return server.Shutdown(shutdownCtx)
+}
+
+// check runs invariant.Check on TEAMKEYS_TABLE: against the DynamoDB at
+// AWS_ENDPOINT_URL_DYNAMODB when it is set (dummy credentials unless the
+// environment has some), else against AWS with the credentials in the
+// environment. It prints the report and exits 1 on a violation. It Scans the
+// whole table: an operator's tool, not something the service does.
+func check() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := config.FromEnv()
+	load := awsclient.Load
+	if strings.TrimSpace(os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")) != "" || strings.TrimSpace(os.Getenv("AWS_ENDPOINT_URL")) != "" {
+		load = awsclient.LoadLocal
+	}
+	awsCfg, err := load(ctx)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	report, err := invariant.Check(ctx, dynamodb.NewFromConfig(awsCfg), cfg.Table)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	fmt.Print(report)
+	if !report.OK() {
+		os.Exit(1)
+	}
+	return nil
 }
