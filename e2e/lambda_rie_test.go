@@ -40,6 +40,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/teamkeys/teamkeys"
+	"github.com/teamkeys/teamkeys/internal/logbuf"
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/awsclient"
 	"github.com/teamkeys/teamkeys/pkg/httpapi"
@@ -468,7 +469,7 @@ type rieFunction struct {
 	bootstrap string
 	url       string
 	cmd       *exec.Cmd
-	out       *syncBuffer
+	out       *logbuf.Buffer
 	done      chan struct{}
 
 	mu          sync.Mutex // the emulator serves one invocation at a time
@@ -535,7 +536,7 @@ func startRIE(t *testing.T, rie, name, bootstrap, table string) *rieFunction {
 	for range 3 { // a free port may be taken before the emulator binds it
 		addrs := freeAddrs(t, 2)
 		f := &rieFunction{t: t, name: name, bootstrap: bootstrap, url: "http://" + addrs[0] + rieInvokePath,
-			out: &syncBuffer{}, done: make(chan struct{})}
+			out: &logbuf.Buffer{}, done: make(chan struct{})}
 		f.cmd = exec.Command(rie,
 			"--log-level", "info",
 			"--runtime-interface-emulator-address", addrs[0],

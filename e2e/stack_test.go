@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/teamkeys/teamkeys/internal/logbuf"
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/auth"
 	"github.com/teamkeys/teamkeys/pkg/awsclient"
@@ -38,24 +38,6 @@ const jwtSecret = "e2e-test-secret"
 
 func TestMain(m *testing.M) { os.Exit(localenv.ForTests(m)) }
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // stack is one local server on its own table.
 type stack struct {
 	t      *testing.T
@@ -64,7 +46,7 @@ type stack struct {
 	db     *dynamodb.Client
 	kms    *kms.Client
 	calls  *sdkcalls.Counter
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 	issuer *auth.LocalIssuer
 }
 
@@ -89,7 +71,7 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 		t:     t,
 		table: cfg.Table,
 		calls: sdkcalls.New(),
-		logs:  &syncBuffer{},
+		logs:  &logbuf.Buffer{},
 		db:    dynamodb.NewFromConfig(awsCfg),
 		kms:   kms.NewFromConfig(awsCfg),
 	}

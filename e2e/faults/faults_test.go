@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -21,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/teamkeys/teamkeys/internal/logbuf"
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/auth"
 	"github.com/teamkeys/teamkeys/pkg/awsclient"
@@ -52,29 +52,11 @@ type server struct {
 	cfg    config.Config
 	client *http.Client
 	admin  map[string]string // team -> admin token
-	logs   *syncBuffer
+	logs   *logbuf.Buffer
 
 	slowMu     sync.Mutex
 	slowest    time.Duration // the longest time the handler took
 	slowestReq string
-}
-
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // causes returns the distinct errors of the failed requests in a log.
@@ -116,7 +98,7 @@ func newServer(t *testing.T, table string) *server {
 	cfg := config.FromEnv()
 	cfg.Table = table
 	cfg.KMSKeyID = kmsAlias
-	logs := &syncBuffer{}
+	logs := &logbuf.Buffer{}
 	handler, err := localserver.New(ctx, localserver.Options{Config: cfg, AWS: awsCfg, JWTSecret: jwtSecret,
 		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {

@@ -5,7 +5,6 @@ package httpapi_test
 // the sealer and the page tokens.
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/teamkeys/teamkeys/internal/logbuf"
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/httpapi"
 	"github.com/teamkeys/teamkeys/pkg/signing"
@@ -119,24 +119,6 @@ func (fakeTokens) Decode(scope, token string) (map[string]string, error) {
 	return map[string]string{"pk": pk}, nil
 }
 
-// logBuffer is a concurrency-safe log sink.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // fakeVerifier answers every verification with err, or with key.
 type fakeVerifier struct {
 	key accesskey.Key
@@ -154,13 +136,13 @@ type harness struct {
 	store    *fakeStore
 	sealer   *fakeSealer
 	verifier *fakeVerifier
-	logs     *logBuffer
+	logs     *logbuf.Buffer
 	invoke   httpapi.LambdaHandlerFunc
 }
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{store: &fakeStore{}, sealer: &fakeSealer{}, verifier: &fakeVerifier{}, logs: &logBuffer{}}
+	h := &harness{store: &fakeStore{}, sealer: &fakeSealer{}, verifier: &fakeVerifier{}, logs: &logbuf.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	handler, err := httpapi.NewAll(httpapi.Deps{
 		Store:      h.store,

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/teamkeys/teamkeys/internal/logbuf"
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/seal"
 	"github.com/teamkeys/teamkeys/pkg/signing"
@@ -156,25 +157,13 @@ type fixture struct {
 	keys   *fakeKeys
 	opener *fakeOpener
 	usage  *fakeUsage
-	log    *syncBuffer
+	log    *logbuf.Buffer
 	v      *verifier.Verifier
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *syncBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
-
 func newFixture(t *testing.T, opts verifier.Options) *fixture {
 	t.Helper()
-	f := &fixture{clock: &clock{now: start}, keys: newFakeKeys(), opener: &fakeOpener{}, usage: &fakeUsage{}, log: &syncBuffer{}}
+	f := &fixture{clock: &clock{now: start}, keys: newFakeKeys(), opener: &fakeOpener{}, usage: &fakeUsage{}, log: &logbuf.Buffer{}}
 	opts.Now = f.clock.Now
 	opts.Log = slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.v = verifier.New(f.keys, f.opener, f.usage, opts)
