@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -259,8 +260,25 @@ func TestSecretIsSealedAndShownOnce(t *testing.T) {
 		}
 	}
 	logs := s.logs.String()
-	if !strings.Contains(logs, alice.AccessKeyID) && !strings.Contains(logs, `"status":201`) {
-		t.Fatalf("no access log captured: %q", logs)
+	// One access log line per request, with what an operator needs.
+	requests := 0
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line is not JSON: %q", line)
+		}
+		if entry["msg"] != "request" {
+			continue
+		}
+		requests++
+		for _, field := range []string{"requestId", "lambdaRequestId", "route", "status", "latencyMs", "callerTeam", "callerSub"} {
+			if entry[field] == nil || entry[field] == "" {
+				t.Fatalf("access log line lacks %s: %s", field, line)
+			}
+		}
+	}
+	if requests != 4 { // two generates, two lists
+		t.Fatalf("%d access log lines for 4 requests", requests)
 	}
 	for _, secret := range []string{alice.SecretAccessKey, bob.SecretAccessKey, admin,
 		base64.StdEncoding.EncodeToString(ciphertext), hex.EncodeToString(ciphertext)} {

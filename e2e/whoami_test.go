@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/signing"
@@ -279,4 +281,28 @@ func TestVerificationCalls(t *testing.T) {
 	if got := s.calls.Take(); got["DynamoDB.GetItem"] != 3 || len(got) != 1 {
 		t.Fatalf("three cached verifications made %v, want 3 GetItem only", got)
 	}
+}
+
+// TestCopiedCiphertextIsRefused: a secret is bound to its key. Bob's
+// ciphertext copied onto alice's item (by someone with write access to the
+// table) opens for no one: requests signed with either secret are refused.
+func TestCopiedCiphertextIsRefused(t *testing.T) {
+	s := newStack(t)
+	alice := s.generate("t1", "alice", "")
+	bob := s.generate("t1", "bob", "")
+	bobCiphertext := s.item("KEY#"+bob.AccessKeyID, "KEY")["secretCiphertext"].([]byte)
+	_, err := s.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "KEY#" + alice.AccessKeyID}, "sk": &types.AttributeValueMemberS{Value: "KEY"}},
+		UpdateExpression:          aws.String("SET secretCiphertext = :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberB{Value: bobCiphertext}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{alice.SecretAccessKey, bob.SecretAccessKey} {
+		wantRefusal(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", alice.AccessKeyID, secret, time.Now())), "InvalidSignature")
+	}
+	// Bob's own key still works.
+	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", bob.AccessKeyID, bob.SecretAccessKey, time.Now())), bob, signing.SchemeSigV4)
 }
