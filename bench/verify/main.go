@@ -46,7 +46,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/teamkeys/teamkeys"
 	"github.com/teamkeys/teamkeys/pkg/accesskey"
 	"github.com/teamkeys/teamkeys/pkg/auth"
 	"github.com/teamkeys/teamkeys/pkg/awsclient"
@@ -57,7 +56,6 @@ import (
 	"github.com/teamkeys/teamkeys/pkg/sdkcalls"
 	"github.com/teamkeys/teamkeys/pkg/seal"
 	"github.com/teamkeys/teamkeys/pkg/signing"
-	"github.com/teamkeys/teamkeys/pkg/tabledef"
 	"github.com/teamkeys/teamkeys/pkg/verifier"
 )
 
@@ -103,23 +101,16 @@ func run(n, warmup int, target float64) (err error) {
 	cfg.KMSKeyID = env.KMSKeyAlias
 	quiet := slog.New(slog.DiscardHandler)
 
-	// The table, from template.yaml's own definition.
-	bare := dynamodb.NewFromConfig(awsCfg)
-	input, err := tabledef.CreateTableInput(teamkeys.TemplateYAML, cfg.Table)
-	if err != nil {
-		return err
-	}
-	if err := tabledef.EnsureTable(ctx, bare, input); err != nil {
-		return err
-	}
-
-	// The local server, as `make run` builds it, on an httptest server.
+	// The local server, as `make run` builds it (it creates the table from
+	// template.yaml's own definition), on an httptest server.
 	handler, err := localserver.New(ctx, localserver.Options{Config: cfg, AWS: awsCfg, JWTSecret: jwtSecret, Log: quiet})
 	if err != nil {
 		return err
 	}
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
+
+	bare := dynamodb.NewFromConfig(awsCfg)
 
 	// The verifier as functions/whoami builds it, its SDK calls counted.
 	calls := sdkcalls.New()
