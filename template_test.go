@@ -12,7 +12,7 @@ import (
 	"github.com/awslabs/goformation/v7/intrinsics"
 
 	"github.com/teamkeys/teamkeys"
-	"github.com/teamkeys/teamkeys/pkg/httpapi"
+	"github.com/teamkeys/teamkeys/internal/httpapi"
 )
 
 // template is template.yaml as generic JSON, intrinsics left unresolved

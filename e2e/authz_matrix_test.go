@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teamkeys/teamkeys/pkg/accesskey"
-	"github.com/teamkeys/teamkeys/pkg/httpapi"
-	"github.com/teamkeys/teamkeys/pkg/signing"
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/signature"
 )
 
 // authzRow is one route of the contract's "Who may call" column, as the
@@ -175,7 +175,7 @@ func (s *stack) checkAuthzEffect(t *testing.T, operation string, resp response, 
 		}
 	case "whoAmIGet", "whoAmIPost":
 		if allowed {
-			s.wantWhoAmI(t, resp, key, signing.SchemeSigV4)
+			s.wantWhoAmI(t, resp, key, signature.SchemeSigV4)
 		}
 	}
 	if resp.status == http.StatusOK && (operation == "disableAccessKey" || operation == "enableAccessKey") {

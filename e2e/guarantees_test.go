@@ -21,9 +21,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/teamkeys/teamkeys/pkg/accesskey"
-	"github.com/teamkeys/teamkeys/pkg/localserver"
-	"github.com/teamkeys/teamkeys/pkg/seal"
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/local/server"
+	"github.com/teamkeys/teamkeys/internal/seal"
 )
 
 // TestConcurrentGeneratesKeepTheCap: of 40 simultaneous generates for one
@@ -292,7 +292,7 @@ func TestSecretIsSealedAndShownOnce(t *testing.T) {
 // writes nothing; a KMS key that does not exist is a 500 whose body says
 // nothing about why.
 func TestDependencyFailures(t *testing.T) {
-	unreachable := newStack(t, func(o *localserver.Options) {
+	unreachable := newStack(t, func(o *server.Options) {
 		o.KMSOptions = append(o.KMSOptions, func(k *kms.Options) { k.BaseEndpoint = aws.String("http://127.0.0.1:1") })
 	})
 	admin := unreachable.token("admin", "t1", accesskey.RoleAdmin)
@@ -307,7 +307,7 @@ func TestDependencyFailures(t *testing.T) {
 		t.Fatalf("the slot counter moved: %v", item)
 	}
 
-	wrongKey := newStack(t, func(o *localserver.Options) { o.Config.KMSKeyID = "alias/does-not-exist" })
+	wrongKey := newStack(t, func(o *server.Options) { o.Config.KMSKeyID = "alias/does-not-exist" })
 	resp = wrongKey.do(request{method: "POST", path: keysPath("t1", "alice"), token: admin})
 	if resp.status != http.StatusInternalServerError || resp.errorCode(t) != "InternalError" {
 		t.Fatalf("missing KMS key: %d %s", resp.status, resp.body)
@@ -322,7 +322,7 @@ func TestDependencyFailures(t *testing.T) {
 	// DynamoDB reached through a proxy that is then cut off: a real refused
 	// connection, without stopping the DynamoDB Local other tests share.
 	proxy := newTCPProxy(t, os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
-	dbDown := newStack(t, func(o *localserver.Options) {
+	dbDown := newStack(t, func(o *server.Options) {
 		o.DynamoDBOptions = append(o.DynamoDBOptions, func(d *dynamodb.Options) { d.BaseEndpoint = aws.String(proxy.url) })
 	})
 	dbDown.generate("t1", "alice", "")

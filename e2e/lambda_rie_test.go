@@ -40,13 +40,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/teamkeys/teamkeys"
-	"github.com/teamkeys/teamkeys/internal/logbuf"
-	"github.com/teamkeys/teamkeys/pkg/accesskey"
-	"github.com/teamkeys/teamkeys/pkg/awsclient"
-	"github.com/teamkeys/teamkeys/pkg/httpapi"
-	"github.com/teamkeys/teamkeys/pkg/localenv"
-	"github.com/teamkeys/teamkeys/pkg/signing"
-	"github.com/teamkeys/teamkeys/pkg/tabledef"
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/awsclient"
+	"github.com/teamkeys/teamkeys/internal/config"
+	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/local/emulators"
+	"github.com/teamkeys/teamkeys/internal/local/tabledef"
+	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
+	"github.com/teamkeys/teamkeys/internal/signature"
 )
 
 const (
@@ -510,7 +511,7 @@ func freeAddrs(t *testing.T, n int) []string {
 // settings, and the Lambda settings template.yaml gives.
 func rieEnv(name, table string) []string {
 	env := os.Environ()
-	if e := localenv.Current(); e != nil {
+	if e := emulators.Current(); e != nil {
 		env = append(env,
 			"AWS_ENDPOINT_URL_DYNAMODB="+e.DynamoDBEndpoint,
 			"AWS_ENDPOINT_URL_KMS="+e.KMSEndpoint,
@@ -519,7 +520,7 @@ func rieEnv(name, table string) []string {
 	}
 	return append(env,
 		"TEAMKEYS_TABLE="+table,
-		"TEAMKEYS_KMS_KEY_ID="+localenv.DefaultKMSKeyAlias,
+		"TEAMKEYS_KMS_KEY_ID="+config.DefaultKMSKeyID,
 		"TEAMKEYS_PAGE_TOKEN_KEY="+pageTokenKey,
 		"TEAMKEYS_LOG_LEVEL=INFO",
 		"TEAMKEYS_CLAIM_SUB=sub", "TEAMKEYS_CLAIM_TEAM=team_id", "TEAMKEYS_CLAIM_ROLE=team_role",
@@ -1136,7 +1137,7 @@ func signedEvent(t *testing.T, file, id, secret string, sign, withContentHash bo
 	}
 	if sign {
 		err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: id, SecretAccessKey: secret},
-			req, hex.EncodeToString(emptyHash[:]), signing.Service, signing.DefaultRegion, at)
+			req, hex.EncodeToString(emptyHash[:]), signature.Service, signature.DefaultRegion, at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -1198,7 +1199,7 @@ func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
 	for _, withHash := range []bool{false, true} {
 		var got whoAmI
 		expectJSON(t, "whoami", who.invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, true, withHash)), http.StatusOK, &got)
-		want := whoAmI{AccessKeyID: k.AccessKeyID, TeamID: "t1", MemberID: "alice", Scheme: signing.SchemeSigV4}
+		want := whoAmI{AccessKeyID: k.AccessKeyID, TeamID: "t1", MemberID: "alice", Scheme: signature.SchemeSigV4}
 		if got != want {
 			t.Fatalf("whoami (x-amz-content-sha256 %v): %+v, want %+v", withHash, got, want)
 		}
@@ -1215,7 +1216,7 @@ func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
 	// wrong secret and no signature are refused (no function error: API
 	// Gateway answers 403/401, not 500).
 	wantAllowed := map[string]any{"isAuthorized": true, "context": map[string]any{
-		"accessKeyId": k.AccessKeyID, "teamId": "t1", "memberId": "alice", "scheme": signing.SchemeSigV4,
+		"accessKeyId": k.AccessKeyID, "teamId": "t1", "memberId": "alice", "scheme": signature.SchemeSigV4,
 	}}
 	if got := authorizerAnswer(t, authz, signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, true, true)); !reflect.DeepEqual(got, wantAllowed) {
 		t.Fatalf("authorizer, signed GET: %v, want %v", got, wantAllowed)

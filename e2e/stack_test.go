@@ -24,19 +24,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/teamkeys/teamkeys/internal/logbuf"
-	"github.com/teamkeys/teamkeys/pkg/accesskey"
-	"github.com/teamkeys/teamkeys/pkg/auth"
-	"github.com/teamkeys/teamkeys/pkg/awsclient"
-	"github.com/teamkeys/teamkeys/pkg/config"
-	"github.com/teamkeys/teamkeys/pkg/localenv"
-	"github.com/teamkeys/teamkeys/pkg/localserver"
-	"github.com/teamkeys/teamkeys/pkg/sdkcalls"
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/awsclient"
+	"github.com/teamkeys/teamkeys/internal/config"
+	"github.com/teamkeys/teamkeys/internal/local/emulators"
+	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
+	"github.com/teamkeys/teamkeys/internal/local/server"
+	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
+	"github.com/teamkeys/teamkeys/internal/testing/sdkcalls"
 )
 
 const jwtSecret = "e2e-test-secret"
 
-func TestMain(m *testing.M) { os.Exit(localenv.ForTests(m)) }
+func TestMain(m *testing.M) { os.Exit(emulators.ForTests(m)) }
 
 // stack is one local server on its own table.
 type stack struct {
@@ -47,12 +47,12 @@ type stack struct {
 	kms    *kms.Client
 	calls  *sdkcalls.Counter
 	logs   *logbuf.Buffer
-	issuer *auth.LocalIssuer
+	issuer *jwtissuer.Issuer
 }
 
 var tableSeq atomic.Int64
 
-type stackOption func(*localserver.Options)
+type stackOption func(*server.Options)
 
 func newStack(t *testing.T, opts ...stackOption) *stack {
 	t.Helper()
@@ -75,11 +75,11 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 		db:    dynamodb.NewFromConfig(awsCfg),
 		kms:   kms.NewFromConfig(awsCfg),
 	}
-	s.issuer, err = auth.NewLocalIssuer(jwtSecret)
+	s.issuer, err = jwtissuer.New(jwtSecret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	options := localserver.Options{
+	options := server.Options{
 		Config:          cfg,
 		AWS:             awsCfg,
 		JWTSecret:       jwtSecret,
@@ -90,7 +90,7 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 	for _, o := range opts {
 		o(&options)
 	}
-	handler, err := localserver.New(ctx, options)
+	handler, err := server.New(ctx, options)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func newStack(t *testing.T, opts ...stackOption) *stack {
 
 func (s *stack) token(sub, team string, role accesskey.Role) string {
 	s.t.Helper()
-	tok, err := s.issuer.Mint(accesskey.Caller{Subject: sub, TeamID: team, Role: role}, auth.DefaultClaimNames, time.Hour)
+	tok, err := s.issuer.Mint(accesskey.Caller{Subject: sub, TeamID: team, Role: role}, config.DefaultClaimNames, time.Hour)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/teamkeys/teamkeys/pkg/accesskey"
-	"github.com/teamkeys/teamkeys/pkg/signing"
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/signature"
 )
 
 type whoAmI struct {
@@ -87,8 +87,8 @@ func TestWhoAmISignedBySDK(t *testing.T) {
 	key := s.generate("t1", "alice", "")
 	now := time.Now()
 
-	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, now)), key, signing.SchemeSigV4)
-	s.wantWhoAmI(t, s.send(s.sdkSigned("POST", "/v1/whoami?x=1", `{"hello":"world"}`, key.AccessKeyID, key.SecretAccessKey, now)), key, signing.SchemeSigV4)
+	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, now)), key, signature.SchemeSigV4)
+	s.wantWhoAmI(t, s.send(s.sdkSigned("POST", "/v1/whoami?x=1", `{"hello":"world"}`, key.AccessKeyID, key.SecretAccessKey, now)), key, signature.SchemeSigV4)
 
 	alterations := []struct {
 		name string
@@ -161,7 +161,7 @@ func TestWhoAmIFollowsTheKeysStatus(t *testing.T) {
 	whoami := func() response {
 		return s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now()))
 	}
-	s.wantWhoAmI(t, whoami(), key, signing.SchemeSigV4)
+	s.wantWhoAmI(t, whoami(), key, signature.SchemeSigV4)
 
 	s.do(request{method: "POST", path: keyPath + "/disable", token: admin})
 	wantRefusal(t, whoami(), "KeyDisabled")
@@ -169,7 +169,7 @@ func TestWhoAmIFollowsTheKeysStatus(t *testing.T) {
 	wantRefusal(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, strings.Repeat("y", 43), time.Now())), "InvalidSignature")
 
 	s.do(request{method: "POST", path: keyPath + "/enable", token: admin})
-	s.wantWhoAmI(t, whoami(), key, signing.SchemeSigV4)
+	s.wantWhoAmI(t, whoami(), key, signature.SchemeSigV4)
 
 	s.do(request{method: "DELETE", path: keyPath, token: admin})
 	wantRefusal(t, whoami(), "UnknownKey")
@@ -198,8 +198,8 @@ func TestWhoAmISignedByCurl(t *testing.T) {
 		body := out[:i]
 		return response{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: []byte(body)}
 	}
-	s.wantWhoAmI(t, run(s.url+"/v1/whoami"), key, signing.SchemeSigV4)
-	s.wantWhoAmI(t, run("-X", "POST", "-H", "Content-Type: application/json", "-d", `{"a":1}`, s.url+"/v1/whoami?q=1"), key, signing.SchemeSigV4)
+	s.wantWhoAmI(t, run(s.url+"/v1/whoami"), key, signature.SchemeSigV4)
+	s.wantWhoAmI(t, run("-X", "POST", "-H", "Content-Type: application/json", "-d", `{"a":1}`, s.url+"/v1/whoami?q=1"), key, signature.SchemeSigV4)
 
 	// The same curl command with the wrong secret is refused.
 	out, _ := exec.Command(curl, "-s", "--aws-sigv4", "aws:amz:us-east-1:teamkeys", "--user", key.AccessKeyID+":"+strings.Repeat("z", 43), s.url+"/v1/whoami").Output()
@@ -221,22 +221,22 @@ func TestWhoAmISignedByTheHelper(t *testing.T) {
 
 	r, _ := http.NewRequest("POST", s.url+"/v1/whoami", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
-	if err := signing.SignZC2(r, body, key.AccessKeyID, key.SecretAccessKey, time.Now()); err != nil {
+	if err := signature.SignZC2(r, body, key.AccessKeyID, key.SecretAccessKey, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	s.wantWhoAmI(t, s.send(r), key, signing.SchemeZC2)
+	s.wantWhoAmI(t, s.send(r), key, signature.SchemeZC2)
 
 	r, _ = http.NewRequest("POST", s.url+"/v1/whoami", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
-	if err := signing.SignSigV4(r, body, key.AccessKeyID, key.SecretAccessKey, "us-east-1", time.Now()); err != nil {
+	if err := signature.SignSigV4(r, body, key.AccessKeyID, key.SecretAccessKey, "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	s.wantWhoAmI(t, s.send(r), key, signing.SchemeSigV4)
+	s.wantWhoAmI(t, s.send(r), key, signature.SchemeSigV4)
 
-	// ZC2 with the body altered after signing.
+	// ZC2 with the body altered after signature.
 	r, _ = http.NewRequest("POST", s.url+"/v1/whoami", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
-	signing.SignZC2(r, body, key.AccessKeyID, key.SecretAccessKey, time.Now())
+	signature.SignZC2(r, body, key.AccessKeyID, key.SecretAccessKey, time.Now())
 	altered, _ := http.NewRequest("POST", s.url+"/v1/whoami", strings.NewReader(`{"action":"DeleteThings"}`))
 	altered.Header = r.Header
 	wantRefusal(t, s.send(altered), "InvalidSignature")
@@ -250,7 +250,7 @@ func TestVerificationCalls(t *testing.T) {
 	key := s.generate("t1", "alice", "")
 	s.calls.Take()
 
-	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signing.SchemeSigV4)
+	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signature.SchemeSigV4)
 	first := s.calls.Take()
 	if first["DynamoDB.GetItem"] != 1 || first["KMS.Decrypt"] != 1 || first["DynamoDB.UpdateItem"] > 1 || len(first) > 3 {
 		t.Fatalf("first verification made %v", first)
@@ -269,13 +269,13 @@ func TestVerificationCalls(t *testing.T) {
 		t.Fatalf("lastUsedAt %q", *lastUsed)
 	}
 	item := s.item("KEY#"+key.AccessKeyID, "KEY")
-	if item["lastUsedScheme"] != signing.SchemeSigV4 || item["lastUsedIp"] != "127.0.0.1" {
+	if item["lastUsedScheme"] != signature.SchemeSigV4 || item["lastUsedIp"] != "127.0.0.1" {
 		t.Fatalf("last use recorded as %v / %v", item["lastUsedScheme"], item["lastUsedIp"])
 	}
 	s.calls.Take()
 
 	for range 3 {
-		s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signing.SchemeSigV4)
+		s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signature.SchemeSigV4)
 	}
 	time.Sleep(100 * time.Millisecond)
 	if got := s.calls.Take(); got["DynamoDB.GetItem"] != 3 || len(got) != 1 {
@@ -304,5 +304,5 @@ func TestCopiedCiphertextIsRefused(t *testing.T) {
 		wantRefusal(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", alice.AccessKeyID, secret, time.Now())), "InvalidSignature")
 	}
 	// Bob's own key still works.
-	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", bob.AccessKeyID, bob.SecretAccessKey, time.Now())), bob, signing.SchemeSigV4)
+	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", bob.AccessKeyID, bob.SecretAccessKey, time.Now())), bob, signature.SchemeSigV4)
 }

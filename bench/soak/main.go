@@ -29,14 +29,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/teamkeys/teamkeys/pkg/accesskey"
-	"github.com/teamkeys/teamkeys/pkg/auth"
-	"github.com/teamkeys/teamkeys/pkg/awsclient"
-	"github.com/teamkeys/teamkeys/pkg/config"
-	"github.com/teamkeys/teamkeys/pkg/invariant"
-	"github.com/teamkeys/teamkeys/pkg/localenv"
-	"github.com/teamkeys/teamkeys/pkg/localserver"
-	"github.com/teamkeys/teamkeys/pkg/signing"
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/awsclient"
+	"github.com/teamkeys/teamkeys/internal/config"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
+	"github.com/teamkeys/teamkeys/internal/local/emulators"
+	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
+	"github.com/teamkeys/teamkeys/internal/local/server"
+	"github.com/teamkeys/teamkeys/internal/signature"
 )
 
 const jwtSecret = "soak-local-secret"
@@ -110,7 +110,7 @@ func (r *recorder) add(route string, status int, d time.Duration) {
 func run(clients, ops, warmup, members int) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env, err := localenv.Start(ctx, localenv.Options{})
+	env, err := emulators.Start(ctx, emulators.Options{})
 	if err != nil {
 		return err
 	}
@@ -123,13 +123,13 @@ func run(clients, ops, warmup, members int) (err error) {
 	cfg := config.FromEnv()
 	cfg.Table = fmt.Sprintf("soak-%d", time.Now().UnixNano())
 	cfg.KMSKeyID = env.KMSKeyAlias
-	handler, err := localserver.New(ctx, localserver.Options{Config: cfg, AWS: awsCfg, JWTSecret: jwtSecret, Log: slog.New(slog.DiscardHandler)})
+	handler, err := server.New(ctx, server.Options{Config: cfg, AWS: awsCfg, JWTSecret: jwtSecret, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
 	}
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
-	issuer, _ := auth.NewLocalIssuer(jwtSecret)
+	issuer, _ := jwtissuer.New(jwtSecret)
 	token, _ := issuer.Mint(accesskey.Caller{Subject: "soak", TeamID: "t1", Role: accesskey.RoleAdmin}, cfg.Claims, time.Hour)
 
 	w := &world{keys: map[string][]key{}}
@@ -201,7 +201,7 @@ func run(clients, ops, warmup, members int) (err error) {
 		failed = true
 	}
 
-	report, err := invariant.Check(ctx, dynamodb.NewFromConfig(awsCfg), cfg.Table)
+	report, err := dynamostore.Check(ctx, dynamodb.NewFromConfig(awsCfg), cfg.Table)
 	if err != nil {
 		return err
 	}
@@ -255,7 +255,7 @@ func one(ctx context.Context, client *http.Client, base, token, region string, w
 	do := func(route, method, url string, body []byte, sign *key) (int, []byte) {
 		req, _ := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 		if sign != nil {
-			_ = signing.SignSigV4(req, body, sign.id, sign.secret, region, time.Now())
+			_ = signature.SignSigV4(req, body, sign.id, sign.secret, region, time.Now())
 		} else {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}

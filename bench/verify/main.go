@@ -46,17 +46,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/teamkeys/teamkeys/pkg/accesskey"
-	"github.com/teamkeys/teamkeys/pkg/auth"
-	"github.com/teamkeys/teamkeys/pkg/awsclient"
-	"github.com/teamkeys/teamkeys/pkg/config"
-	"github.com/teamkeys/teamkeys/pkg/dynamostore"
-	"github.com/teamkeys/teamkeys/pkg/localenv"
-	"github.com/teamkeys/teamkeys/pkg/localserver"
-	"github.com/teamkeys/teamkeys/pkg/sdkcalls"
-	"github.com/teamkeys/teamkeys/pkg/seal"
-	"github.com/teamkeys/teamkeys/pkg/signing"
-	"github.com/teamkeys/teamkeys/pkg/verifier"
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/awsclient"
+	"github.com/teamkeys/teamkeys/internal/config"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
+	"github.com/teamkeys/teamkeys/internal/local/emulators"
+	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
+	"github.com/teamkeys/teamkeys/internal/local/server"
+	"github.com/teamkeys/teamkeys/internal/seal"
+	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/testing/sdkcalls"
+	"github.com/teamkeys/teamkeys/internal/verifier"
 )
 
 const jwtSecret = "bench-verify-secret"
@@ -81,7 +81,7 @@ func run(n, warmup int, target float64) (err error) {
 	defer stop()
 
 	fmt.Println("starting DynamoDB Local and local-kms …")
-	env, err := localenv.Start(ctx, localenv.Options{})
+	env, err := emulators.Start(ctx, emulators.Options{})
 	if err != nil {
 		return err
 	}
@@ -103,7 +103,7 @@ func run(n, warmup int, target float64) (err error) {
 
 	// The local server, as `make run` builds it (it creates the table from
 	// template.yaml's own definition), on an httptest server.
-	handler, err := localserver.New(ctx, localserver.Options{Config: cfg, AWS: awsCfg, JWTSecret: jwtSecret, Log: quiet})
+	handler, err := server.New(ctx, server.Options{Config: cfg, AWS: awsCfg, JWTSecret: jwtSecret, Log: quiet})
 	if err != nil {
 		return err
 	}
@@ -120,7 +120,7 @@ func run(n, warmup int, target float64) (err error) {
 	sealer := seal.New(kms.NewFromConfig(awsCfg, func(o *kms.Options) {
 		o.APIOptions = append(o.APIOptions, calls.APIOption("KMS"))
 	}), cfg.KMSKeyID)
-	v := verifier.New(store, sealer, store, verifier.Options{Signing: cfg.Signing(), Log: quiet})
+	v := verifier.New(store, sealer, store, verifier.Options{Signing: signature.Config{Region: cfg.SigningRegion}, Log: quiet})
 	defer v.Wait()
 
 	key, err := generateKey(ctx, srv)
@@ -142,7 +142,7 @@ func run(n, warmup int, target float64) (err error) {
 		if err != nil {
 			return nil, err
 		}
-		return r, signing.SignSigV4(r, nil, key.AccessKeyID, key.SecretAccessKey, cfg.SigningRegion, time.Now())
+		return r, signature.SignSigV4(r, nil, key.AccessKeyID, key.SecretAccessKey, cfg.SigningRegion, time.Now())
 	}
 
 	measures := []*measure{
@@ -160,7 +160,7 @@ func run(n, warmup int, target float64) (err error) {
 			if err != nil {
 				return 0, err
 			}
-			req := signing.FromHTTP(r, nil)
+			req := signature.FromHTTP(r, nil)
 			start := time.Now()
 			res, err := v.Verify(ctx, req, "127.0.0.1")
 			d := time.Since(start)
@@ -279,11 +279,11 @@ type createdKey struct {
 
 // generateKey creates a key for t1/alice through the API, as its admin.
 func generateKey(ctx context.Context, srv *httptest.Server) (createdKey, error) {
-	issuer, err := auth.NewLocalIssuer(jwtSecret)
+	issuer, err := jwtissuer.New(jwtSecret)
 	if err != nil {
 		return createdKey{}, err
 	}
-	token, err := issuer.Mint(accesskey.Caller{Subject: "admin", TeamID: "t1", Role: accesskey.RoleAdmin}, auth.DefaultClaimNames, time.Hour)
+	token, err := issuer.Mint(accesskey.Caller{Subject: "admin", TeamID: "t1", Role: accesskey.RoleAdmin}, config.DefaultClaimNames, time.Hour)
 	if err != nil {
 		return createdKey{}, err
 	}

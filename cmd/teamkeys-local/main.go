@@ -23,13 +23,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/teamkeys/teamkeys/pkg/accesskey"
-	"github.com/teamkeys/teamkeys/pkg/auth"
-	"github.com/teamkeys/teamkeys/pkg/awsclient"
-	"github.com/teamkeys/teamkeys/pkg/config"
-	"github.com/teamkeys/teamkeys/pkg/invariant"
-	"github.com/teamkeys/teamkeys/pkg/localenv"
-	"github.com/teamkeys/teamkeys/pkg/localserver"
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/awsclient"
+	"github.com/teamkeys/teamkeys/internal/config"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
+	"github.com/teamkeys/teamkeys/internal/local/emulators"
+	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
+	"github.com/teamkeys/teamkeys/internal/local/server"
 )
 
 const usage = `usage:
@@ -78,7 +78,7 @@ func token(args []string) error {
 	if *sub == "" || *team == "" {
 		return errors.New("token: -sub and -team are required (make token SUB=alice TEAM=t1 ROLE=admin)")
 	}
-	issuer, err := auth.NewLocalIssuer(os.Getenv("TEAMKEYS_LOCAL_JWT_SECRET"))
+	issuer, err := jwtissuer.New(os.Getenv("TEAMKEYS_LOCAL_JWT_SECRET"))
 	if err != nil {
 		return fmt.Errorf("token: TEAMKEYS_LOCAL_JWT_SECRET: %w", err)
 	}
@@ -105,7 +105,7 @@ func serve() error {
 	}
 
 	fmt.Fprintln(os.Stderr, "starting DynamoDB Local and local-kms (unless AWS_ENDPOINT_URL_* are set)...")
-	env, err := localenv.Start(ctx, localenv.Options{Logger: log})
+	env, err := emulators.Start(ctx, emulators.Options{Logger: log})
 	if err != nil {
 		return err
 	}
@@ -117,11 +117,11 @@ func serve() error {
 		return err
 	}
 	if strings.HasPrefix(cfg.KMSKeyID, "alias/") {
-		if _, err := localenv.EnsureKMSAlias(ctx, kms.NewFromConfig(awsCfg), cfg.KMSKeyID); err != nil {
+		if _, err := emulators.EnsureKMSAlias(ctx, kms.NewFromConfig(awsCfg), cfg.KMSKeyID); err != nil {
 			return err
 		}
 	}
-	handler, err := localserver.New(ctx, localserver.Options{Config: cfg, AWS: awsCfg, JWTSecret: secret, Log: log})
+	handler, err := server.New(ctx, server.Options{Config: cfg, AWS: awsCfg, JWTSecret: secret, Log: log})
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func serve() error {
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(listener) }()
 
-	issuer, _ := auth.NewLocalIssuer(secret)
+	issuer, _ := jwtissuer.New(secret)
 	adminToken, err := issuer.Mint(accesskey.Caller{Subject: "admin", TeamID: "t1", Role: accesskey.RoleAdmin}, cfg.Claims, 12*time.Hour)
 	if err != nil {
 		return err
@@ -159,7 +159,7 @@ Generate a key for member alice of team t1, as admin of t1:
 	return server.Shutdown(shutdownCtx)
 }
 
-// check runs invariant.Check on TEAMKEYS_TABLE: against the DynamoDB at
+// check runs dynamostore.Check on TEAMKEYS_TABLE: against the DynamoDB at
 // AWS_ENDPOINT_URL_DYNAMODB when it is set (dummy credentials unless the
 // environment has some), else against AWS with the credentials in the
 // environment. It prints the report and exits 1 on a violation. It Scans the
@@ -176,7 +176,7 @@ func check() error {
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
-	report, err := invariant.Check(ctx, dynamodb.NewFromConfig(awsCfg), cfg.Table)
+	report, err := dynamostore.Check(ctx, dynamodb.NewFromConfig(awsCfg), cfg.Table)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}

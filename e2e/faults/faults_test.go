@@ -20,16 +20,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/teamkeys/teamkeys/internal/logbuf"
-	"github.com/teamkeys/teamkeys/pkg/accesskey"
-	"github.com/teamkeys/teamkeys/pkg/auth"
-	"github.com/teamkeys/teamkeys/pkg/awsclient"
-	"github.com/teamkeys/teamkeys/pkg/config"
-	"github.com/teamkeys/teamkeys/pkg/dynamostore"
-	"github.com/teamkeys/teamkeys/pkg/invariant"
-	"github.com/teamkeys/teamkeys/pkg/localgateway"
-	"github.com/teamkeys/teamkeys/pkg/localserver"
-	"github.com/teamkeys/teamkeys/pkg/signing"
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/awsclient"
+	"github.com/teamkeys/teamkeys/internal/config"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
+	"github.com/teamkeys/teamkeys/internal/local/gateway"
+	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
+	localserver "github.com/teamkeys/teamkeys/internal/local/server"
+	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
+	"github.com/teamkeys/teamkeys/internal/signature"
 )
 
 const (
@@ -129,7 +128,7 @@ func (s *server) token(team string) string {
 	if tok, ok := s.admin[team]; ok {
 		return tok
 	}
-	issuer, err := auth.NewLocalIssuer(jwtSecret)
+	issuer, err := jwtissuer.New(jwtSecret)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -201,11 +200,11 @@ func (r response) String() string {
 	return fmt.Sprintf("%d after %v: %s", r.status, r.elapsed.Round(time.Millisecond), r.body)
 }
 
-func (s *server) check(t *testing.T) invariant.Report {
+func (s *server) check(t *testing.T) dynamostore.Report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r, err := invariant.Check(ctx, s.db, s.table)
+	r, err := dynamostore.Check(ctx, s.db, s.table)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +231,7 @@ func requireKMS(t *testing.T) {
 	}
 }
 
-// TestCheckOnDynamoDBLocal: invariant.Check on a real table written by the
+// TestCheckOnDynamoDBLocal: dynamostore.Check on a real table written by the
 // store is clean, and finds the counter drift and the over-cap member written
 // behind the store's back.
 func TestCheckOnDynamoDBLocal(t *testing.T) {
@@ -266,10 +265,10 @@ func TestCheckOnDynamoDBLocal(t *testing.T) {
 	put(map[string]types.AttributeValue{"pk": str("MEMBER#t1#m1"), "sk": str("COUNTER"), "teamId": str("t1"), "memberId": str("m1"), "keyCount": &types.AttributeValueMemberN{Value: "1"}})
 	put(map[string]types.AttributeValue{"pk": str("KEY#TKAKEXTRA"), "sk": str("KEY"), "teamId": str("t1"), "memberId": str("m2")})
 	r = s.check(t)
-	want := []invariant.Violation{
-		{Kind: invariant.CounterMismatch, TeamID: "t1", MemberID: "m1", Keys: 2, Counter: 1, HasCounter: true},
-		{Kind: invariant.CounterMismatch, TeamID: "t1", MemberID: "m2", Keys: 3, Counter: 2, HasCounter: true},
-		{Kind: invariant.OverCap, TeamID: "t1", MemberID: "m2", Keys: 3, Counter: 2, HasCounter: true},
+	want := []dynamostore.Violation{
+		{Kind: dynamostore.CounterMismatch, TeamID: "t1", MemberID: "m1", Keys: 2, Counter: 1, HasCounter: true},
+		{Kind: dynamostore.CounterMismatch, TeamID: "t1", MemberID: "m2", Keys: 3, Counter: 2, HasCounter: true},
+		{Kind: dynamostore.OverCap, TeamID: "t1", MemberID: "m2", Keys: 3, Counter: 2, HasCounter: true},
 	}
 	if fmt.Sprint(r.Violations) != fmt.Sprint(want) {
 		t.Fatalf("got\n%s\nwant %v", r, want)
@@ -462,8 +461,8 @@ func TestDynamoDBKilledUnderLoad(t *testing.T) {
 	}
 	s.slowMu.Lock()
 	t.Logf("slowest answer %v (client timeout %v); slowest in the handler %v (%s)", st.maxLatency.Round(time.Millisecond), clientTimeout, s.slowest.Round(time.Millisecond), s.slowestReq)
-	if s.slowest > localgateway.FunctionTimeout+2*time.Second {
-		t.Errorf("a request took %v in the handler (%s), past the %v Lambda timeout the gateway enforces", s.slowest.Round(time.Millisecond), s.slowestReq, localgateway.FunctionTimeout)
+	if s.slowest > gateway.FunctionTimeout+2*time.Second {
+		t.Errorf("a request took %v in the handler (%s), past the %v Lambda timeout the gateway enforces", s.slowest.Round(time.Millisecond), s.slowestReq, gateway.FunctionTimeout)
 	}
 	s.slowMu.Unlock()
 	bad := st.bad
@@ -531,7 +530,7 @@ func TestKMSDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := signing.SignSigV4(req, nil, key.AccessKeyID, key.SecretAccessKey, s.cfg.SigningRegion, time.Now()); err != nil {
+	if err := signature.SignSigV4(req, nil, key.AccessKeyID, key.SecretAccessKey, s.cfg.SigningRegion, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if r := s.send(req); !r.isUnavailable() {

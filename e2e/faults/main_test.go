@@ -1,6 +1,6 @@
 // Package faults kills the local AWS emulators under the running API and
 // checks that the service degrades as promised (503 with Retry-After, never a
-// hang, never a 500) and that the table's invariants survive (pkg/invariant).
+// hang, never a 500) and that the table's invariants survive (dynamostore.Check).
 //
 // It has its own TestMain, unlike package e2e, because it owns its emulators:
 // a DynamoDB Local persisting to a temporary -dbPath, so that the data
@@ -17,11 +17,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/teamkeys/teamkeys/pkg/localenv"
+	"github.com/teamkeys/teamkeys/internal/local/emulators"
 )
 
 // env is this test binary's emulators.
-var env *localenv.Env
+var env *emulators.Env
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
@@ -48,7 +48,7 @@ func run(m *testing.M) int {
 	defer signal.Stop(sigs)
 
 	began := time.Now()
-	env, err = localenv.Start(ctx, localenv.Options{DBPath: dbPath})
+	env, err = emulators.Start(ctx, emulators.Options{DBPath: dbPath})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "faults: cannot start the local AWS emulators (run `make tools`): %v\n", err)
 		return 1

@@ -6,17 +6,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/teamkeys/teamkeys/pkg/authorizer"
-	"github.com/teamkeys/teamkeys/pkg/dynamostore"
-	"github.com/teamkeys/teamkeys/pkg/lambdamain"
-	"github.com/teamkeys/teamkeys/pkg/seal"
-	"github.com/teamkeys/teamkeys/pkg/verifier"
+	"github.com/teamkeys/teamkeys/internal/authorizer"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
+	"github.com/teamkeys/teamkeys/internal/lambdamain"
+	"github.com/teamkeys/teamkeys/internal/seal"
+	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/verifier"
 )
 
 func main() {
 	env := lambdamain.Init()
 	store := dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
 	sealer := seal.New(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
-	v := verifier.New(store, sealer, store, verifier.Options{Signing: env.Config.Signing(), Log: env.Log})
+	v := verifier.New(store, sealer, store, verifier.Options{Signing: signature.Config{Region: env.Config.SigningRegion}, Log: env.Log})
 	env.Start("Authorizer", authorizer.Handler(v, env.Log))
 }

@@ -4,14 +4,15 @@ package main
 import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/teamkeys/teamkeys/pkg/dynamostore"
-	"github.com/teamkeys/teamkeys/pkg/httpapi"
-	"github.com/teamkeys/teamkeys/pkg/lambdamain"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
+	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/lambdamain"
 )
 
 func main() {
 	env := lambdamain.Init()
-	env.StartHTTP(httpapi.FunctionDisableKey, httpapi.Deps{
-		Store: dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table),
-	})
+	store := dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
+	handler, err := httpapi.NewDisableKey(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, store)
+	env.Must("DisableKey", err)
+	env.Start("DisableKey", httpapi.LambdaHandler(handler, env.Log))
 }

@@ -5,16 +5,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/teamkeys/teamkeys/pkg/dynamostore"
-	"github.com/teamkeys/teamkeys/pkg/httpapi"
-	"github.com/teamkeys/teamkeys/pkg/lambdamain"
-	"github.com/teamkeys/teamkeys/pkg/seal"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
+	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/lambdamain"
+	"github.com/teamkeys/teamkeys/internal/seal"
 )
 
 func main() {
 	env := lambdamain.Init()
-	env.StartHTTP(httpapi.FunctionGenerateKey, httpapi.Deps{
-		Store:  dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table),
-		Sealer: seal.New(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID),
-	})
+	store := dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
+	sealer := seal.New(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+	handler, err := httpapi.NewGenerateKey(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, store, sealer)
+	env.Must("GenerateKey", err)
+	env.Start("GenerateKey", httpapi.LambdaHandler(handler, env.Log))
 }

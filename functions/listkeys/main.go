@@ -3,24 +3,25 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/teamkeys/teamkeys/pkg/dynamostore"
-	"github.com/teamkeys/teamkeys/pkg/httpapi"
-	"github.com/teamkeys/teamkeys/pkg/lambdamain"
-	"github.com/teamkeys/teamkeys/pkg/pagetoken"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
+	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/lambdamain"
+	"github.com/teamkeys/teamkeys/internal/pagetoken"
 )
 
 func main() {
 	env := lambdamain.Init()
-	if len(env.Config.PageTokenKey) < 32 {
+	if len(env.Config.PageTokenKey) < pagetoken.MinKeyLength {
 		// Every instance must sign page tokens with the same key.
-		lambdamain.Must(env.Log, "settings", errors.New("TEAMKEYS_PAGE_TOKEN_KEY must hold at least 32 characters"))
+		env.Must("settings", fmt.Errorf("TEAMKEYS_PAGE_TOKEN_KEY must hold at least %d characters", pagetoken.MinKeyLength))
 	}
-	env.StartHTTP(httpapi.FunctionListKeys, httpapi.Deps{
-		Store:      dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table),
-		PageTokens: pagetoken.New([]byte(env.Config.PageTokenKey)),
-	})
+	store := dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
+	tokens := pagetoken.New([]byte(env.Config.PageTokenKey))
+	handler, err := httpapi.NewListKeys(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, store, tokens)
+	env.Must("ListKeys", err)
+	env.Start("ListKeys", httpapi.LambdaHandler(handler, env.Log))
 }

@@ -6,18 +6,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/teamkeys/teamkeys/pkg/dynamostore"
-	"github.com/teamkeys/teamkeys/pkg/httpapi"
-	"github.com/teamkeys/teamkeys/pkg/lambdamain"
-	"github.com/teamkeys/teamkeys/pkg/seal"
-	"github.com/teamkeys/teamkeys/pkg/verifier"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
+	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/lambdamain"
+	"github.com/teamkeys/teamkeys/internal/seal"
+	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/verifier"
 )
 
 func main() {
 	env := lambdamain.Init()
 	store := dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
 	sealer := seal.New(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
-	env.StartHTTP(httpapi.FunctionWhoAmI, httpapi.Deps{
-		Verifier: verifier.New(store, sealer, store, verifier.Options{Signing: env.Config.Signing(), Log: env.Log}),
-	})
+	v := verifier.New(store, sealer, store, verifier.Options{Signing: signature.Config{Region: env.Config.SigningRegion}, Log: env.Log})
+	handler, err := httpapi.NewWhoAmI(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, v)
+	env.Must("WhoAmI", err)
+	env.Start("WhoAmI", httpapi.LambdaHandler(handler, env.Log))
 }

@@ -1,0 +1,229 @@
+// Check verifies, after the fact, the table invariants the store maintains
+// with its transactions: every member holds at most
+// accesskey.MaxKeysPerMember keys, and every member's slot counter equals the
+// number of its key items.
+//
+// Check Scans the whole table. It is an operator's tool (teamkeys-local
+// check, the fault tests), not part of the service: the service never scans,
+// and Check is not meant to run on a hot path or against a large production
+// table without thought for the read capacity it consumes. It lives here
+// because this package alone knows the table's layout (items.go).
+
+package dynamostore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+)
+
+// ViolationKind names a violated invariant.
+type ViolationKind string
+
+const (
+	// OverCap: the member holds more than MaxKeysPerMember keys.
+	OverCap ViolationKind = "OverCap"
+	// CounterMismatch: the counter's keyCount is not the number of key items.
+	CounterMismatch ViolationKind = "CounterMismatch"
+	// MissingCounter: the member has key items but no counter item.
+	MissingCounter ViolationKind = "MissingCounter"
+	// Malformed: an item of the table's layout that can't be read (a key
+	// without team or member, a counter without a readable keyCount).
+	Malformed ViolationKind = "Malformed"
+)
+
+// Violation is one broken invariant.
+type Violation struct {
+	Kind     ViolationKind
+	TeamID   string
+	MemberID string
+	// Keys is the number of key items of the member.
+	Keys int
+	// Counter is the counter's keyCount; HasCounter is false when the
+	// member has no counter item.
+	Counter    int
+	HasCounter bool
+	// Detail says more for Malformed items (the item's pk).
+	Detail string
+}
+
+func (v Violation) String() string {
+	counter := "absent"
+	if v.HasCounter {
+		counter = strconv.Itoa(v.Counter)
+	}
+	s := fmt.Sprintf("%s: member %s/%s: %d key item(s), counter %s", v.Kind, v.TeamID, v.MemberID, v.Keys, counter)
+	if v.Kind == OverCap {
+		s += fmt.Sprintf(" (cap %d)", accesskey.MaxKeysPerMember)
+	}
+	if v.Detail != "" {
+		s += ": " + v.Detail
+	}
+	return s
+}
+
+// Report is what Check found.
+type Report struct {
+	Table    string
+	Items    int // items scanned
+	Keys     int // key items
+	Counters int // counter items
+	Members  int // distinct members with a key or a counter
+	// Violations, sorted by team, member and kind.
+	Violations []Violation
+}
+
+// OK reports whether no invariant is violated.
+func (r Report) OK() bool { return len(r.Violations) == 0 }
+
+// String is the report for a person.
+func (r Report) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table %s: %d items, %d keys, %d counters, %d members\n", r.Table, r.Items, r.Keys, r.Counters, r.Members)
+	if r.OK() {
+		b.WriteString("OK: every member holds at most " + strconv.Itoa(accesskey.MaxKeysPerMember) + " keys and every counter matches its keys\n")
+		return b.String()
+	}
+	fmt.Fprintf(&b, "%d violation(s):\n", len(r.Violations))
+	for _, v := range r.Violations {
+		b.WriteString("  " + v.String() + "\n")
+	}
+	return b.String()
+}
+
+type member struct{ team, id string }
+
+type tally struct {
+	keys       int
+	counter    int
+	hasCounter bool
+}
+
+// Check Scans table (strongly consistent, page by page) and verifies the
+// invariants. An error means the table could not be read; violations are in
+// the Report. While writes go on, a Scan is not a snapshot: run Check on a
+// quiescent table for an exact answer.
+func Check(ctx context.Context, db dynamodb.ScanAPIClient, table string) (Report, error) {
+	r := Report{Table: table}
+	members := map[member]*tally{}
+	get := func(m member) *tally {
+		t := members[m]
+		if t == nil {
+			t = &tally{}
+			members[m] = t
+		}
+		return t
+	}
+	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{
+		TableName:            aws.String(table),
+		ConsistentRead:       aws.Bool(true),
+		ProjectionExpression: aws.String("#pk, #sk, #team, #member, #count"),
+		ExpressionAttributeNames: map[string]string{
+			"#pk": attrPK, "#sk": attrSK, "#team": attrTeamID, "#member": attrMemberID, "#count": attrKeyCount,
+		},
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return r, fmt.Errorf("check: scan %s: %w", table, err)
+		}
+		for _, item := range page.Items {
+			r.Items++
+			pk, sk := stringAttr(item[attrPK]), stringAttr(item[attrSK])
+			switch sk {
+			case skKey:
+				r.Keys++
+				team, id := stringAttr(item[attrTeamID]), stringAttr(item[attrMemberID])
+				if team == "" || id == "" {
+					r.Violations = append(r.Violations, Violation{Kind: Malformed, Detail: "key item " + pk + " lacks teamId or memberId"})
+					continue
+				}
+				get(member{team, id}).keys++
+			case skCounter:
+				r.Counters++
+				team, id, ok := parseCounterPK(pk)
+				if !ok {
+					r.Violations = append(r.Violations, Violation{Kind: Malformed, Detail: "counter item " + pk + " has no MEMBER#<team>#<member> key"})
+					continue
+				}
+				t := get(member{team, id})
+				t.hasCounter = true
+				if av, present := item[attrKeyCount]; present {
+					n, ok := numberAttr(av)
+					if !ok {
+						r.Violations = append(r.Violations, Violation{Kind: Malformed, TeamID: team, MemberID: id, Detail: "counter item " + pk + " has an unreadable keyCount"})
+						continue
+					}
+					t.counter = n
+				}
+				// An absent keyCount counts as 0, like no counter at all.
+			}
+		}
+	}
+	r.Members = len(members)
+	for m, t := range members {
+		v := Violation{TeamID: m.team, MemberID: m.id, Keys: t.keys, Counter: t.counter, HasCounter: t.hasCounter}
+		if t.keys > accesskey.MaxKeysPerMember {
+			v.Kind = OverCap
+			r.Violations = append(r.Violations, v)
+		}
+		switch {
+		case !t.hasCounter && t.keys > 0:
+			v.Kind = MissingCounter
+			r.Violations = append(r.Violations, v)
+		case t.hasCounter && t.counter != t.keys:
+			v.Kind = CounterMismatch
+			r.Violations = append(r.Violations, v)
+		}
+	}
+	sort.SliceStable(r.Violations, func(i, j int) bool {
+		a, b := r.Violations[i], r.Violations[j]
+		if a.TeamID != b.TeamID {
+			return a.TeamID < b.TeamID
+		}
+		if a.MemberID != b.MemberID {
+			return a.MemberID < b.MemberID
+		}
+		if a.Kind != b.Kind {
+			return a.Kind < b.Kind
+		}
+		return a.Detail < b.Detail
+	})
+	return r, nil
+}
+
+func parseCounterPK(pk string) (team, id string, ok bool) {
+	rest, found := strings.CutPrefix(pk, prefixMember)
+	if !found {
+		return "", "", false
+	}
+	team, id, found = strings.Cut(rest, "#")
+	if !found || team == "" || id == "" {
+		return "", "", false
+	}
+	return team, id, true
+}
+
+func stringAttr(av types.AttributeValue) string {
+	if s, ok := av.(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+func numberAttr(av types.AttributeValue) (int, bool) {
+	n, ok := av.(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.Atoi(n.Value)
+	return v, err == nil
+}

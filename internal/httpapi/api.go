@@ -1,0 +1,149 @@
+// Package httpapi is the HTTP API of teamkeys: the route table, the handlers,
+// the one mapping from errors to HTTP responses, and the adapter that runs
+// them as a Lambda function behind an API Gateway HTTP API.
+//
+// Each Lambda function has its own constructor (NewGenerateKey, NewListKeys,
+// …) that takes exactly the dependencies its routes use and refuses a
+// missing one, so a function's main cannot start half-wired.
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/config"
+	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/verifier"
+)
+
+// Creator stores a new key and takes one of its member's slots.
+type Creator interface {
+	Create(ctx context.Context, k accesskey.Key, ciphertext []byte) error
+}
+
+// Lister lists a member's or a team's keys.
+type Lister interface {
+	ListMember(ctx context.Context, teamID, memberID string) ([]accesskey.Key, error)
+	ListTeam(ctx context.Context, teamID string, limit int, after map[string]string) ([]accesskey.Key, map[string]string, error)
+}
+
+// StatusSetter disables and enables keys.
+type StatusSetter interface {
+	SetStatus(ctx context.Context, ref accesskey.Ref, status accesskey.Status) (accesskey.Key, error)
+}
+
+// Deleter deletes a key and frees its slot.
+type Deleter interface {
+	Delete(ctx context.Context, ref accesskey.Ref) error
+}
+
+// Sealer encrypts a secret for the key it belongs to.
+type Sealer interface {
+	Seal(ctx context.Context, ref accesskey.Ref, secret string) ([]byte, error)
+}
+
+// PageTokens signs and checks the team-wide list's nextToken.
+type PageTokens interface {
+	Encode(scope string, cursor map[string]string) string
+	Decode(scope, token string) (map[string]string, error)
+}
+
+// Verifier checks a request signed with an access key.
+type Verifier interface {
+	Verify(ctx context.Context, req signature.Request, sourceIP string) (verifier.Result, error)
+}
+
+// Common is what every function's handler needs besides its own
+// dependencies. Zero fields get defaults: the default claim names,
+// slog.Default and time.Now.
+type Common struct {
+	Claims config.ClaimNames
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// NewGenerateKey returns the GenerateKey function's handler.
+func NewGenerateKey(c Common, store Creator, sealer Sealer) (http.Handler, error) {
+	if store == nil || sealer == nil {
+		return nil, missing(FunctionGenerateKey, "a Creator and a Sealer")
+	}
+	return newFunction(FunctionGenerateKey, &api{Common: c, creator: store, sealer: sealer})
+}
+
+// NewListKeys returns the ListKeys function's handler.
+func NewListKeys(c Common, store Lister, tokens PageTokens) (http.Handler, error) {
+	if store == nil || tokens == nil {
+		return nil, missing(FunctionListKeys, "a Lister and PageTokens")
+	}
+	return newFunction(FunctionListKeys, &api{Common: c, lister: store, pageTokens: tokens})
+}
+
+// NewDisableKey returns the DisableKey function's handler.
+func NewDisableKey(c Common, store StatusSetter) (http.Handler, error) {
+	if store == nil {
+		return nil, missing(FunctionDisableKey, "a StatusSetter")
+	}
+	return newFunction(FunctionDisableKey, &api{Common: c, statuses: store})
+}
+
+// NewEnableKey returns the EnableKey function's handler.
+func NewEnableKey(c Common, store StatusSetter) (http.Handler, error) {
+	if store == nil {
+		return nil, missing(FunctionEnableKey, "a StatusSetter")
+	}
+	return newFunction(FunctionEnableKey, &api{Common: c, statuses: store})
+}
+
+// NewDeleteKey returns the DeleteKey function's handler.
+func NewDeleteKey(c Common, store Deleter) (http.Handler, error) {
+	if store == nil {
+		return nil, missing(FunctionDeleteKey, "a Deleter")
+	}
+	return newFunction(FunctionDeleteKey, &api{Common: c, deleter: store})
+}
+
+// NewWhoAmI returns the WhoAmI function's handler.
+func NewWhoAmI(c Common, v Verifier) (http.Handler, error) {
+	if v == nil {
+		return nil, missing(FunctionWhoAmI, "a Verifier")
+	}
+	return newFunction(FunctionWhoAmI, &api{Common: c, verifier: v})
+}
+
+func missing(function, what string) error {
+	return fmt.Errorf("httpapi: %s needs %s", function, what)
+}
+
+// newFunction serves the routes of the table that belong to function,
+// behind the common middleware.
+func newFunction(function string, a *api) (http.Handler, error) {
+	var routes []Route
+	for _, r := range Routes {
+		if r.Function == function {
+			routes = append(routes, r)
+		}
+	}
+	if len(routes) == 0 {
+		return nil, errors.New("httpapi: no routes for function " + function)
+	}
+	return a.handler(routes), nil
+}
+
+func (a *api) handler(routes []Route) http.Handler {
+	if a.Log == nil {
+		a.Log = slog.Default()
+	}
+	if a.Now == nil {
+		a.Now = time.Now
+	}
+	if a.Claims == (config.ClaimNames{}) {
+		a.Claims = config.DefaultClaimNames
+	}
+	router := Router(routes, func(r Route) http.Handler { return a.serve(r.handle) }, a.Log)
+	return withRequestContext(router, a.Log, a.Claims)
+}

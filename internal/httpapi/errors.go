@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+)
+
+// Errors of the HTTP layer itself; the domain's are in package accesskey.
+var (
+	errRouteNotFound    = errors.New("no such route")
+	errMethodNotAllowed = errors.New("method not allowed on this route")
+	// ErrPayloadTooLarge is a body over the limit (413).
+	ErrPayloadTooLarge      = errors.New("request body too large")
+	errUnsupportedMediaType = errors.New("request body is not application/json")
+)
+
+// ErrorBody is the shape of every error response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the inside of an ErrorBody.
+type ErrorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"requestId"`
+}
+
+type publicError struct {
+	status  int
+	code    string
+	message string
+}
+
+// publicErrors maps each known error to what the client sees. Anything else
+// is an InternalError whose detail goes to the log only.
+var publicErrors = []struct {
+	target error
+	public publicError
+}{
+	{accesskey.ErrUnauthenticated, publicError{http.StatusUnauthorized, "Unauthenticated", "A valid bearer token is required."}},
+	{accesskey.ErrMissingSignature, publicError{http.StatusUnauthorized, "MissingSignature", "The request must be signed with an access key (AWS4-HMAC-SHA256 or ZC2-HMAC-SHA256)."}},
+	{accesskey.ErrInvalidSignature, publicError{http.StatusUnauthorized, "InvalidSignature", "The request signature does not match."}},
+	{accesskey.ErrUnknownKey, publicError{http.StatusUnauthorized, "UnknownKey", "The access key does not exist."}},
+	{accesskey.ErrKeyDisabled, publicError{http.StatusUnauthorized, "KeyDisabled", "The access key is disabled."}},
+	{accesskey.ErrRequestExpired, publicError{http.StatusUnauthorized, "RequestExpired", "The request timestamp is more than 5 minutes from the server's clock."}},
+	{accesskey.ErrForbidden, publicError{http.StatusForbidden, "Forbidden", "You may not do this for this team or member."}},
+	{accesskey.ErrNotFound, publicError{http.StatusNotFound, "NotFound", "The access key does not exist."}},
+	{errRouteNotFound, publicError{http.StatusNotFound, "NotFound", "No such route."}},
+	{errMethodNotAllowed, publicError{http.StatusMethodNotAllowed, "MethodNotAllowed", "This route does not accept this method."}},
+	{accesskey.ErrLimitExceeded, publicError{http.StatusConflict, "LimitExceeded", "The member already holds the maximum of 2 access keys; delete one first."}},
+	{ErrPayloadTooLarge, publicError{http.StatusRequestEntityTooLarge, "PayloadTooLarge", "The request body is larger than 16 KiB."}},
+	{errUnsupportedMediaType, publicError{http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The request body must be application/json."}},
+	{accesskey.ErrUnavailable, publicError{http.StatusServiceUnavailable, "ServiceUnavailable", "The service is briefly unavailable; retry later."}},
+}
+
+var internalError = publicError{http.StatusInternalServerError, "InternalError", "Internal error. Quote the request id if you report it."}
+
+// retryAfterSeconds is sent with every 503.
+const retryAfterSeconds = "1"
+
+// publicErrorOf is the one mapping from errors to HTTP.
+func publicErrorOf(err error) publicError {
+	var invalid *accesskey.ValidationError
+	if errors.As(err, &invalid) {
+		return publicError{http.StatusBadRequest, "ValidationError", invalid.Error()}
+	}
+	for _, pe := range publicErrors {
+		if errors.Is(err, pe.target) {
+			return pe.public
+		}
+	}
+	return internalError
+}
+
+// WriteError answers err in the error shape. The detail of a 5xx goes to
+// the log, never to the client.
+func WriteError(w http.ResponseWriter, log *slog.Logger, requestID string, err error) {
+	pe := publicErrorOf(err)
+	if pe.status >= 500 {
+		log.Error("request failed", "requestId", requestID, "status", pe.status, "error", err.Error())
+	}
+	if pe.status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", retryAfterSeconds)
+	}
+	writeJSON(w, pe.status, ErrorBody{Error: ErrorDetail{Code: pe.code, Message: pe.message, RequestID: requestID}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	// Responses may carry a secret (generate) or key metadata: no caching.
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}

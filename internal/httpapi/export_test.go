@@ -1,0 +1,28 @@
+package httpapi
+
+import "net/http"
+
+// DefaultPageSize is the team list's page size when the request names none.
+const DefaultPageSize = defaultPageSize
+
+// AllDeps is every function's dependencies at once.
+type AllDeps struct {
+	Common
+	Store interface {
+		Creator
+		Lister
+		StatusSetter
+		Deleter
+	}
+	Sealer     Sealer
+	PageTokens PageTokens
+	Verifier   Verifier
+}
+
+// NewAll serves every route of the table from one handler, for the unit
+// tests; each route's handler is the one its function serves.
+func NewAll(d AllDeps) http.Handler {
+	a := &api{Common: d.Common, creator: d.Store, lister: d.Store, statuses: d.Store, deleter: d.Store,
+		sealer: d.Sealer, pageTokens: d.PageTokens, verifier: d.Verifier}
+	return a.handler(Routes)
+}

@@ -1,0 +1,81 @@
+package httpapi_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/teamkeys/teamkeys/internal/httpapi"
+)
+
+// Each function's constructor refuses to build without the dependencies its
+// routes use, and the handler it builds serves its own routes only: another
+// function's route is 404 or 405 there, as API Gateway would never send it.
+func TestFunctionConstructors(t *testing.T) {
+	c := httpapi.Common{Log: slog.New(slog.DiscardHandler)}
+	store, sealer, tokens, v := &fakeStore{}, &fakeSealer{}, fakeTokens{}, &fakeVerifier{}
+	tests := []struct {
+		function string
+		complete func() (http.Handler, error)
+		lacking  []func() (http.Handler, error)
+	}{
+		{httpapi.FunctionGenerateKey,
+			func() (http.Handler, error) { return httpapi.NewGenerateKey(c, store, sealer) },
+			[]func() (http.Handler, error){
+				func() (http.Handler, error) { return httpapi.NewGenerateKey(c, nil, sealer) },
+				func() (http.Handler, error) { return httpapi.NewGenerateKey(c, store, nil) },
+			}},
+		{httpapi.FunctionListKeys,
+			func() (http.Handler, error) { return httpapi.NewListKeys(c, store, tokens) },
+			[]func() (http.Handler, error){
+				func() (http.Handler, error) { return httpapi.NewListKeys(c, nil, tokens) },
+				func() (http.Handler, error) { return httpapi.NewListKeys(c, store, nil) },
+			}},
+		{httpapi.FunctionDisableKey,
+			func() (http.Handler, error) { return httpapi.NewDisableKey(c, store) },
+			[]func() (http.Handler, error){func() (http.Handler, error) { return httpapi.NewDisableKey(c, nil) }}},
+		{httpapi.FunctionEnableKey,
+			func() (http.Handler, error) { return httpapi.NewEnableKey(c, store) },
+			[]func() (http.Handler, error){func() (http.Handler, error) { return httpapi.NewEnableKey(c, nil) }}},
+		{httpapi.FunctionDeleteKey,
+			func() (http.Handler, error) { return httpapi.NewDeleteKey(c, store) },
+			[]func() (http.Handler, error){func() (http.Handler, error) { return httpapi.NewDeleteKey(c, nil) }}},
+		{httpapi.FunctionWhoAmI,
+			func() (http.Handler, error) { return httpapi.NewWhoAmI(c, v) },
+			[]func() (http.Handler, error){func() (http.Handler, error) { return httpapi.NewWhoAmI(c, nil) }}},
+	}
+	if len(tests) != len(httpapi.Functions()) {
+		t.Fatalf("%d constructors tested for %d functions", len(tests), len(httpapi.Functions()))
+	}
+	for _, tt := range tests {
+		t.Run(tt.function, func(t *testing.T) {
+			for i, build := range tt.lacking {
+				if h, err := build(); err == nil || h != nil {
+					t.Errorf("lacking dependency %d: got a handler, want an error", i)
+				}
+			}
+			h, err := tt.complete()
+			if err != nil {
+				t.Fatalf("complete dependencies: %v", err)
+			}
+			invoke := httpapi.LambdaHandler(h, c.Log)
+			for _, route := range httpapi.Routes {
+				path := route.Path
+				for param, value := range map[string]string{"{teamId}": "t1", "{memberId}": "alice", "{accessKeyId}": "TKAKAAAAAAAAAAAAAAAAAAAA"} {
+					path = strings.ReplaceAll(path, param, value)
+				}
+				resp, err := invoke(context.Background(), request{method: route.Method, path: path}.event())
+				if err != nil {
+					t.Fatalf("%s %s: %v", route.Method, path, err)
+				}
+				mine := route.Function == tt.function
+				served := resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusMethodNotAllowed
+				if mine != served {
+					t.Errorf("%s %s (function %s): status %d", route.Method, route.Path, route.Function, resp.StatusCode)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,363 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/auth"
+	"github.com/teamkeys/teamkeys/internal/signature"
+)
+
+// Team-wide list page sizes.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 100
+)
+
+// api holds the dependencies of one function's routes; the function's
+// constructor fills in those its routes use.
+type api struct {
+	Common
+	creator    Creator
+	lister     Lister
+	statuses   StatusSetter
+	deleter    Deleter
+	sealer     Sealer
+	pageTokens PageTokens
+	verifier   Verifier
+}
+
+// serve runs a route's handler, which returns its failure instead of
+// writing it, so that every failure goes through WriteError.
+func (a *api) serve(handle func(*api, http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := handle(a, w, r); err != nil {
+			WriteError(w, a.Log, RequestID(r.Context()), err)
+		}
+	})
+}
+
+// keyJSON is a key as every response shows it: never its secret.
+type keyJSON struct {
+	AccessKeyID string  `json:"accessKeyId"`
+	Status      string  `json:"status"`
+	TeamID      string  `json:"teamId"`
+	MemberID    string  `json:"memberId"`
+	Description string  `json:"description"`
+	CreatedAt   string  `json:"createdAt"`
+	CreatedBy   string  `json:"createdBy"`
+	LastUsedAt  *string `json:"lastUsedAt,omitempty"`
+}
+
+func toJSON(k accesskey.Key) keyJSON {
+	out := keyJSON{
+		AccessKeyID: k.AccessKeyID,
+		Status:      string(k.Status),
+		TeamID:      k.TeamID,
+		MemberID:    k.MemberID,
+		Description: k.Description,
+		CreatedAt:   k.CreatedAt.UTC().Format(time.RFC3339),
+		CreatedBy:   k.CreatedBy,
+	}
+	if k.LastUsedAt != nil {
+		s := k.LastUsedAt.UTC().Format(time.RFC3339)
+		out.LastUsedAt = &s
+	}
+	return out
+}
+
+// createdKeyJSON is the generate response, the only one with the secret.
+type createdKeyJSON struct {
+	AccessKeyID     string `json:"accessKeyId"`
+	SecretAccessKey string `json:"secretAccessKey"`
+	Status          string `json:"status"`
+	TeamID          string `json:"teamId"`
+	MemberID        string `json:"memberId"`
+	Description     string `json:"description"`
+	CreatedAt       string `json:"createdAt"`
+	CreatedBy       string `json:"createdBy"`
+}
+
+type listJSON struct {
+	AccessKeys []keyJSON `json:"accessKeys"`
+	NextToken  *string   `json:"nextToken"`
+}
+
+// target is what a request names in its path, checked, and who asks.
+type target struct {
+	caller accesskey.Caller
+	ref    accesskey.Ref
+}
+
+// authorize reads the caller, validates the path's ids and checks that the
+// caller may do action there, in that order: 401, then 400, then 403.
+func (a *api) authorize(r *http.Request, action accesskey.Action, withMember, withKey bool) (target, error) {
+	caller, err := auth.CallerFromContext(r.Context(), a.Claims)
+	if err != nil {
+		return target{}, err
+	}
+	t := target{caller: caller, ref: accesskey.Ref{TeamID: r.PathValue("teamId")}}
+	if !accesskey.ValidTeamOrMemberID(t.ref.TeamID) {
+		return target{}, accesskey.Invalid("teamId", "must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+	}
+	if withMember {
+		t.ref.MemberID = r.PathValue("memberId")
+		if !accesskey.ValidTeamOrMemberID(t.ref.MemberID) {
+			return target{}, accesskey.Invalid("memberId", "must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+		}
+	}
+	if withKey {
+		t.ref.AccessKeyID = r.PathValue("accessKeyId")
+		if !accesskey.ValidAccessKeyID(t.ref.AccessKeyID) {
+			return target{}, accesskey.Invalid("accessKeyId", "is not an access key id")
+		}
+	}
+	if err := accesskey.Authorize(caller, action, t.ref.TeamID, t.ref.MemberID); err != nil {
+		return target{}, err
+	}
+	return t, nil
+}
+
+func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionGenerate, true, false)
+	if err != nil {
+		return err
+	}
+	fields, err := readJSONObject(r, "description")
+	if err != nil {
+		return err
+	}
+	var description string
+	if raw, ok := fields["description"]; ok {
+		if err := json.Unmarshal(raw, &description); err != nil || raw[0] != '"' {
+			return accesskey.Invalid("description", "must be a string")
+		}
+		// encoding/json quietly turns invalid UTF-8 and lone surrogate
+		// escapes into U+FFFD; refuse them instead of storing an altered
+		// description.
+		if !utf8.Valid(raw) || strings.ContainsRune(description, utf8.RuneError) &&
+			!bytes.Contains(raw, []byte("\xef\xbf\xbd")) && !bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`)) {
+			return accesskey.Invalid("description", "must be valid UTF-8 text")
+		}
+	}
+	if err := accesskey.ValidateDescription(description); err != nil {
+		return err
+	}
+
+	key := accesskey.Key{
+		AccessKeyID: accesskey.NewAccessKeyID(),
+		TeamID:      t.ref.TeamID,
+		MemberID:    t.ref.MemberID,
+		Status:      accesskey.StatusActive,
+		Description: description,
+		CreatedAt:   a.Now().UTC().Truncate(time.Second),
+		CreatedBy:   t.caller.Subject,
+	}
+	secret := accesskey.NewSecret()
+	ciphertext, err := a.sealer.Seal(r.Context(), key.Ref(), secret)
+	if err != nil {
+		return err
+	}
+	if err := a.creator.Create(r.Context(), key, ciphertext); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, createdKeyJSON{
+		AccessKeyID:     key.AccessKeyID,
+		SecretAccessKey: secret,
+		Status:          string(key.Status),
+		TeamID:          key.TeamID,
+		MemberID:        key.MemberID,
+		Description:     key.Description,
+		CreatedAt:       key.CreatedAt.Format(time.RFC3339),
+		CreatedBy:       key.CreatedBy,
+	})
+	return nil
+}
+
+func (a *api) listMember(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionListMember, true, false)
+	if err != nil {
+		return err
+	}
+	keys, err := a.lister.ListMember(r.Context(), t.ref.TeamID, t.ref.MemberID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listOf(keys, nil))
+	return nil
+}
+
+func (a *api) listTeam(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionListTeam, false, false)
+	if err != nil {
+		return err
+	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return accesskey.Invalid("query", "is malformed")
+	}
+	for _, name := range []string{"limit", "nextToken"} {
+		if len(query[name]) > 1 {
+			return accesskey.Invalid(name, "must be given at most once")
+		}
+	}
+	limit := defaultPageSize
+	if v := query.Get("limit"); query.Has("limit") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			return accesskey.Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", maxPageSize))
+		}
+		limit = n
+	}
+	scope := "team:" + t.ref.TeamID
+	var after map[string]string
+	if query.Has("nextToken") {
+		after, err = a.pageTokens.Decode(scope, query.Get("nextToken"))
+		if err != nil {
+			return accesskey.Invalid("nextToken", "is not a token this listing issued")
+		}
+	}
+	keys, next, err := a.lister.ListTeam(r.Context(), t.ref.TeamID, limit, after)
+	if err != nil {
+		return err
+	}
+	var nextToken *string
+	if next != nil {
+		s := a.pageTokens.Encode(scope, next)
+		nextToken = &s
+	}
+	writeJSON(w, http.StatusOK, listOf(keys, nextToken))
+	return nil
+}
+
+func listOf(keys []accesskey.Key, nextToken *string) listJSON {
+	out := listJSON{AccessKeys: make([]keyJSON, 0, len(keys)), NextToken: nextToken}
+	for _, k := range keys {
+		out.AccessKeys = append(out.AccessKeys, toJSON(k))
+	}
+	return out
+}
+
+func (a *api) disable(w http.ResponseWriter, r *http.Request) error {
+	return a.setStatus(w, r, accesskey.ActionDisable, accesskey.StatusInactive)
+}
+
+func (a *api) enable(w http.ResponseWriter, r *http.Request) error {
+	return a.setStatus(w, r, accesskey.ActionEnable, accesskey.StatusActive)
+}
+
+func (a *api) setStatus(w http.ResponseWriter, r *http.Request, action accesskey.Action, status accesskey.Status) error {
+	t, err := a.authorize(r, action, true, true)
+	if err != nil {
+		return err
+	}
+	key, err := a.statuses.SetStatus(r.Context(), t.ref, status)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toJSON(key))
+	return nil
+}
+
+func (a *api) delete(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionDelete, true, true)
+	if err != nil {
+		return err
+	}
+	if err := a.deleter.Delete(r.Context(), t.ref); err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+type whoAmIJSON struct {
+	AccessKeyID string `json:"accessKeyId"`
+	TeamID      string `json:"teamId"`
+	MemberID    string `json:"memberId"`
+	Scheme      string `json:"scheme"`
+}
+
+// whoAmI verifies the request's signature here, in the function, where the
+// body is at hand, and names the key's owner.
+func (a *api) whoAmI(w http.ResponseWriter, r *http.Request) error {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return err
+	}
+	gw, _ := core.GetAPIGatewayV2ContextFromContext(r.Context())
+	res, err := a.verifier.Verify(r.Context(), signature.FromHTTP(r, body), gw.HTTP.SourceIP)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, whoAmIJSON{
+		AccessKeyID: res.Key.AccessKeyID,
+		TeamID:      res.Key.TeamID,
+		MemberID:    res.Key.MemberID,
+		Scheme:      res.Scheme,
+	})
+	return nil
+}
+
+// readJSONObject reads an optional JSON object body whose members may only
+// be the named fields, each at most once, matched exactly (encoding/json
+// alone would match names case-insensitively and let a duplicate override
+// the first). An empty body is an empty object.
+func readJSONObject(r *http.Request, allowed ...string) (map[string]json.RawMessage, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]json.RawMessage{}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return fields, nil
+	}
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/json" {
+		return nil, errUnsupportedMediaType
+	}
+	notObject := accesskey.Invalid("body", "must be one JSON object")
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, notObject
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notObject
+		}
+		name := tok.(string) // object keys are always strings
+		if !slices.Contains(allowed, name) {
+			return nil, accesskey.Invalid(name, "is not a known field")
+		}
+		if _, dup := fields[name]; dup {
+			return nil, accesskey.Invalid(name, "appears more than once")
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, notObject
+		}
+		fields[name] = value
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, notObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, accesskey.Invalid("body", "has data after the JSON object")
+	}
+	return fields, nil
+}

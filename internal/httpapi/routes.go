@@ -1,0 +1,63 @@
+package httpapi
+
+import "net/http"
+
+// Function names are the template.yaml logical ids of the Lambda functions.
+const (
+	FunctionGenerateKey = "GenerateKey"
+	FunctionListKeys    = "ListKeys"
+	FunctionDisableKey  = "DisableKey"
+	FunctionEnableKey   = "EnableKey"
+	FunctionDeleteKey   = "DeleteKey"
+	FunctionWhoAmI      = "WhoAmI"
+)
+
+// How a route's caller proves who it is.
+const (
+	// AuthJWT: a bearer JWT, checked by the HTTP API's JWT authorizer (the
+	// local gateway, locally), whose claims the handler reads.
+	AuthJWT = "jwt"
+	// AuthSignature: a request signed with an access key, checked by the
+	// function itself, which needs the body.
+	AuthSignature = "signature"
+)
+
+// Route is one API Gateway route: the same Method and Path appear as an
+// HttpApi event of Function in template.yaml, and the local server serves
+// exactly these. Path uses the {param} syntax that both API Gateway and
+// net/http's ServeMux understand.
+type Route struct {
+	Method    string
+	Path      string
+	Function  string
+	Operation string // unique per route; openapi.yaml's operationId
+	Auth      string // AuthJWT or AuthSignature
+	// handle is the route's handler. Its dependencies are the function's,
+	// checked by the function's constructor (api.go).
+	handle func(a *api, w http.ResponseWriter, r *http.Request) error
+}
+
+// Routes is the one route table of the service.
+var Routes = []Route{
+	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys", FunctionGenerateKey, "generateAccessKey", AuthJWT, (*api).generate},
+	{"GET", "/v1/teams/{teamId}/members/{memberId}/access-keys", FunctionListKeys, "listMemberAccessKeys", AuthJWT, (*api).listMember},
+	{"GET", "/v1/teams/{teamId}/access-keys", FunctionListKeys, "listTeamAccessKeys", AuthJWT, (*api).listTeam},
+	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/disable", FunctionDisableKey, "disableAccessKey", AuthJWT, (*api).disable},
+	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/enable", FunctionEnableKey, "enableAccessKey", AuthJWT, (*api).enable},
+	{"DELETE", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}", FunctionDeleteKey, "deleteAccessKey", AuthJWT, (*api).delete},
+	{"GET", "/v1/whoami", FunctionWhoAmI, "whoAmIGet", AuthSignature, (*api).whoAmI},
+	{"POST", "/v1/whoami", FunctionWhoAmI, "whoAmIPost", AuthSignature, (*api).whoAmI},
+}
+
+// Functions lists the function names in route-table order, each once.
+func Functions() []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, r := range Routes {
+		if !seen[r.Function] {
+			seen[r.Function] = true
+			names = append(names, r.Function)
+		}
+	}
+	return names
+}

@@ -1,0 +1,50 @@
+// Package lambdamain is what every function's main does around its own
+// wiring: read the settings, build the logger and the AWS configuration once
+// per execution environment, and start the runtime. An init failure is
+// logged and ends the process, as Lambda expects of a failed init; nothing
+// here runs per request. It links no handler package, so each function links
+// only the adapter it uses (httpapi or authorizer).
+package lambdamain
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/teamkeys/teamkeys/internal/awsclient"
+	"github.com/teamkeys/teamkeys/internal/config"
+)
+
+// Env is what a function's main builds its clients from.
+type Env struct {
+	Config config.Config
+	Log    *slog.Logger
+	AWS    aws.Config
+}
+
+// Init reads the settings and the AWS configuration from the environment.
+func Init() Env {
+	cfg := config.FromEnv()
+	env := Env{Config: cfg, Log: cfg.Logger()}
+	var err error
+	env.AWS, err = awsclient.Load(context.Background())
+	env.Must("load AWS config", err)
+	return env
+}
+
+// Must ends the init when err is not nil.
+func (e Env) Must(what string, err error) {
+	if err != nil {
+		e.Log.Error("init failed: "+what, "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+// Start runs the function's Lambda handler.
+func (e Env) Start(function string, handler any) {
+	e.Log.Info("init", "function", function)
+	lambda.Start(handler)
+}

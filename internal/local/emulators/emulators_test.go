@@ -1,0 +1,269 @@
+package emulators
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/teamkeys/teamkeys/internal/awsclient"
+)
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// unsetEndpoints makes Start launch real processes whatever the caller's
+// environment holds, and restores the variables Export sets.
+func unsetEndpoints(t *testing.T) {
+	for _, k := range []string{"AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_KMS"} {
+		t.Setenv(k, "")
+	}
+	for _, k := range []string{"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
+		t.Setenv(k, os.Getenv(k))
+	}
+}
+
+func alive(pid int) bool {
+	return syscall.Kill(pid, 0) == nil
+}
+
+func clients(t *testing.T, ctx context.Context, e *Env) (*dynamodb.Client, *kms.Client) {
+	t.Helper()
+	cfg, err := awsclient.LoadLocal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ddb := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		o.BaseEndpoint = aws.String(e.DynamoDBEndpoint)
+		o.Region = e.Region
+		o.RetryMaxAttempts = 1
+	})
+	k := kms.NewFromConfig(cfg, func(o *kms.Options) {
+		o.BaseEndpoint = aws.String(e.KMSEndpoint)
+		o.Region = e.Region
+	})
+	return ddb, k
+}
+
+func listTables(ctx context.Context, c *dynamodb.Client) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	out, err := c.ListTables(ctx, &dynamodb.ListTablesInput{})
+	if err != nil {
+		return nil, err
+	}
+	return out.TableNames, nil
+}
+
+func TestLocalEnv(t *testing.T) {
+	unsetEndpoints(t)
+	ctx := context.Background()
+	dbPath := t.TempDir()
+
+	began := time.Now()
+	e, err := Start(ctx, Options{DBPath: dbPath, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Stop()
+	t.Logf("Start: %v", time.Since(began))
+
+	if e.ddb == nil || e.kms == nil {
+		t.Fatal("Start did not start both processes")
+	}
+	pids := []int{e.ddb.pid(), e.kms.pid()}
+	for _, ep := range []string{e.DynamoDBEndpoint, e.KMSEndpoint} {
+		if !strings.HasPrefix(ep, "http://127.0.0.1:") {
+			t.Errorf("endpoint %q is not on 127.0.0.1", ep)
+		}
+	}
+	if e.KMSKeyAlias != "alias/teamkeys" || e.KMSKeyID == "" || e.Region != "us-east-1" && os.Getenv("AWS_REGION") == "" {
+		t.Errorf("env = %+v", e)
+	}
+	ddb, k := clients(t, ctx, e)
+
+	// DynamoDB: create a table and an item, list it.
+	const table = "localenv_test"
+	if _, err := ddb.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table),
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ddb.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(table),
+		Item:      map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "k1"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := listTables(ctx, ddb); err != nil || !slices.Contains(names, table) {
+		t.Fatalf("ListTables = %v, %v", names, err)
+	}
+
+	// KMS: encrypt and decrypt through the alias.
+	plain := []byte("secret")
+	encCtx := map[string]string{"teamId": "t1"}
+	enc, err := k.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(e.KMSKeyAlias), Plaintext: plain, EncryptionContext: encCtx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := k.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: encCtx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(dec.Plaintext, plain) {
+		t.Fatalf("Decrypt = %q", dec.Plaintext)
+	}
+	if !strings.HasSuffix(aws.ToString(dec.KeyId), e.KMSKeyID) {
+		t.Errorf("Decrypt key = %s, want %s", aws.ToString(dec.KeyId), e.KMSKeyID)
+	}
+	if id, err := EnsureKMSAlias(ctx, k, e.KMSKeyAlias); err != nil || id != e.KMSKeyID {
+		t.Errorf("EnsureKMSAlias again = %q, %v; want %q", id, err, e.KMSKeyID)
+	}
+
+	t.Run("external endpoints", func(t *testing.T) {
+		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", e.DynamoDBEndpoint)
+		t.Setenv("AWS_ENDPOINT_URL_KMS", e.KMSEndpoint)
+		x, err := Start(ctx, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Stop()
+		if x.ddb != nil || x.kms != nil || x.tmpDir != "" {
+			t.Error("Start launched something for external endpoints")
+		}
+		if x.DynamoDBEndpoint != e.DynamoDBEndpoint || x.KMSEndpoint != e.KMSEndpoint || x.KMSKeyID != e.KMSKeyID {
+			t.Errorf("external env = %+v", x)
+		}
+		if err := x.StopDynamoDB(); !errors.Is(err, ErrExternal) {
+			t.Errorf("StopDynamoDB on external = %v", err)
+		}
+		if err := x.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("ForTests", func(t *testing.T) {
+		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", e.DynamoDBEndpoint)
+		t.Setenv("AWS_ENDPOINT_URL_KMS", e.KMSEndpoint)
+		t.Setenv("AWS_ACCESS_KEY_ID", "")
+		defer func() { current = nil }()
+		code := ForTests(runFunc(func() int {
+			if Current() == nil || os.Getenv("AWS_ENDPOINT_URL_KMS") != e.KMSEndpoint ||
+				os.Getenv("AWS_ACCESS_KEY_ID") == "" || os.Getenv("AWS_REGION") == "" {
+				return 2
+			}
+			return 7
+		}))
+		if code != 7 {
+			t.Errorf("ForTests = %d, want 7", code)
+		}
+	})
+
+	t.Run("process exits early", func(t *testing.T) {
+		cache := t.TempDir()
+		bin := filepath.Join(cache, "bin", "local-kms")
+		if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin, []byte("#!/bin/sh\necho line one\necho boom >&2\nexit 3\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", e.DynamoDBEndpoint)
+		_, err := Start(ctx, Options{CacheDir: cache})
+		if err == nil || !strings.Contains(err.Error(), "boom") || !strings.Contains(err.Error(), "exited") {
+			t.Errorf("Start with a failing local-kms = %v", err)
+		}
+	})
+
+	// Fault: DynamoDB Local down, then back on the same port with its data.
+	oldPid := e.ddb.pid()
+	began = time.Now()
+	if err := e.StopDynamoDB(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("StopDynamoDB: %v", time.Since(began))
+	if alive(oldPid) {
+		t.Errorf("DynamoDB Local pid %d alive after StopDynamoDB", oldPid)
+	}
+	if _, err := listTables(ctx, ddb); err == nil {
+		t.Fatal("ListTables succeeded with DynamoDB Local stopped")
+	} else if !awsclient.IsTransient(err) {
+		t.Errorf("error with DynamoDB Local stopped is not transient: %v", err)
+	}
+	if err := e.StopDynamoDB(); err != nil {
+		t.Errorf("second StopDynamoDB: %v", err)
+	}
+	endpoint := e.DynamoDBEndpoint
+	began = time.Now()
+	if err := e.StartDynamoDB(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("StartDynamoDB: %v", time.Since(began))
+	if e.DynamoDBEndpoint != endpoint {
+		t.Errorf("endpoint changed: %s -> %s", endpoint, e.DynamoDBEndpoint)
+	}
+	pids = append(pids, e.ddb.pid())
+	if names, err := listTables(ctx, ddb); err != nil || !slices.Contains(names, table) {
+		t.Fatalf("after restart ListTables = %v, %v (DBPath data lost?)", names, err)
+	}
+	got, err := ddb.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(table),
+		Key:       map[string]ddbtypes.AttributeValue{"pk": &ddbtypes.AttributeValueMemberS{Value: "k1"}},
+	})
+	if err != nil || got.Item == nil {
+		t.Fatalf("after restart GetItem = %v, %v", got, err)
+	}
+
+	tmp := e.tmpDir
+	began = time.Now()
+	if err := e.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Stop: %v", time.Since(began))
+	for _, pid := range pids {
+		if alive(pid) {
+			t.Errorf("pid %d alive after Stop", pid)
+		}
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temp dir %s left behind: %v", tmp, err)
+	}
+	if err := e.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+	if err := e.StartDynamoDB(ctx); err == nil {
+		t.Error("StartDynamoDB after Stop succeeded")
+	}
+}
+
+type runFunc func() int
+
+func (f runFunc) Run() int { return f() }
+
+func TestMissingTools(t *testing.T) {
+	unsetEndpoints(t)
+	_, err := Start(context.Background(), Options{CacheDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "make tools") {
+		t.Fatalf("Start without tools = %v, want an error that says to run `make tools`", err)
+	}
+}

@@ -1,0 +1,200 @@
+// Package verifier checks a request signed with an access key: it finds the
+// key with one strongly consistent read, opens its secret (from a short-lived
+// in-memory cache, or with one KMS Decrypt), checks the signature, and only
+// then whether the key is active. A key's status is read on every request,
+// so a disable or a delete refuses the very next one.
+package verifier
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/signature"
+)
+
+// Keys reads a key and its sealed secret by id (strongly consistent).
+type Keys interface {
+	Get(ctx context.Context, accessKeyID string) (accesskey.Key, []byte, error)
+}
+
+// Opener decrypts a secret sealed for the key ref names.
+type Opener interface {
+	Open(ctx context.Context, ref accesskey.Ref, ciphertext []byte) (string, error)
+}
+
+// Usage records a key's last use (at most once per interval, never back in
+// time).
+type Usage interface {
+	RecordUse(ctx context.Context, ref accesskey.Ref, at time.Time, sourceIP, scheme string) (bool, error)
+}
+
+// Result names the key that signed a request.
+type Result struct {
+	Key    accesskey.Key
+	Scheme string
+}
+
+// Verifier verifies signed requests.
+type Verifier struct {
+	keys    Keys
+	opener  Opener
+	usage   Usage
+	signing signature.Config
+	secrets *secretCache
+	log     *slog.Logger
+	now     func() time.Time
+
+	usageBudget time.Duration
+	// pending tracks the last-use writes in flight, for Wait.
+	pending sync.WaitGroup
+	// recorded remembers when this process last recorded each key's use,
+	// so that it writes at most once per accesskey.LastUseInterval per key instead of
+	// sending a write the table's condition would refuse.
+	recordedMu sync.Mutex
+	recorded   map[string]time.Time
+}
+
+// maxRecorded bounds the recorded map; past it, the map starts afresh.
+const maxRecorded = 10_000
+
+// Options configure a Verifier.
+type Options struct {
+	Signing     signature.Config
+	CacheTTL    time.Duration // at most 5 minutes; 0 means 5 minutes
+	CacheSize   int           // entries; 0 means 10,000
+	UsageBudget time.Duration // how long a last-use write may take; 0 means 2 s
+	Log         *slog.Logger
+	Now         func() time.Time
+}
+
+// MaxCacheTTL bounds how long a decrypted secret stays in memory.
+const MaxCacheTTL = 5 * time.Minute
+
+// New returns a Verifier.
+func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
+	if opts.CacheTTL <= 0 || opts.CacheTTL > MaxCacheTTL {
+		opts.CacheTTL = MaxCacheTTL
+	}
+	if opts.UsageBudget <= 0 {
+		opts.UsageBudget = 2 * time.Second
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = 10_000
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Signing.Now == nil {
+		opts.Signing.Now = opts.Now
+	}
+	return &Verifier{
+		keys:        keys,
+		opener:      opener,
+		usage:       usage,
+		signing:     opts.Signing,
+		secrets:     newSecretCache(opts.CacheSize, opts.CacheTTL, opts.Now),
+		log:         opts.Log,
+		now:         opts.Now,
+		recorded:    map[string]time.Time{},
+		usageBudget: opts.UsageBudget,
+	}
+}
+
+// Verify checks req and returns the key that signed it. Refusals wrap one of
+// accesskey's ErrMissingSignature, ErrInvalidSignature, ErrUnknownKey,
+// ErrKeyDisabled or ErrRequestExpired (package signature's own errors are
+// these already); a dependency failure wraps ErrUnavailable.
+func (v *Verifier) Verify(ctx context.Context, req signature.Request, sourceIP string) (Result, error) {
+	parsed, err := signature.Parse(req)
+	if err != nil {
+		return Result{}, err
+	}
+	key, ciphertext, err := v.keys.Get(ctx, parsed.AccessKeyID)
+	if errors.Is(err, accesskey.ErrNotFound) {
+		return Result{}, fmt.Errorf("%w: %s", accesskey.ErrUnknownKey, parsed.AccessKeyID)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	secret, err := v.secret(ctx, key.Ref(), ciphertext)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := v.signing.Verify(req, parsed, secret); err != nil {
+		return Result{}, err
+	}
+	if key.Status != accesskey.StatusActive {
+		return Result{}, fmt.Errorf("%w: %s", accesskey.ErrKeyDisabled, key.AccessKeyID)
+	}
+	v.recordUse(ctx, key.Ref(), sourceIP, parsed.Scheme)
+	return Result{Key: key, Scheme: parsed.Scheme}, nil
+}
+
+// secret returns the key's plaintext secret, from the cache when the same
+// ciphertext was opened within the TTL.
+func (v *Verifier) secret(ctx context.Context, ref accesskey.Ref, ciphertext []byte) (string, error) {
+	cacheKey := ref.AccessKeyID + ":" + fmt.Sprintf("%x", sha256.Sum256(ciphertext))
+	if s, ok := v.secrets.get(cacheKey); ok {
+		return s, nil
+	}
+	if len(ciphertext) == 0 {
+		return "", fmt.Errorf("key %s has no sealed secret", ref.AccessKeyID)
+	}
+	s, err := v.opener.Open(ctx, ref, ciphertext)
+	if err != nil {
+		if errors.Is(err, accesskey.ErrUnavailable) {
+			return "", err
+		}
+		// A ciphertext that is not this key's (copied from another key's
+		// item, or altered) opens nothing: the request is refused, and the
+		// operator learns of it from the log.
+		v.log.Error("sealed secret does not open for its key", "accessKeyId", ref.AccessKeyID, "error", err.Error())
+		return "", fmt.Errorf("%w: secret of %s does not open", accesskey.ErrInvalidSignature, ref.AccessKeyID)
+	}
+	v.secrets.put(cacheKey, s)
+	return s, nil
+}
+
+// recordUse writes the key's last use in the background: a failure is
+// logged, never returned, and the response does not wait for it. On Lambda
+// the write may finish during the environment's next invocation; the
+// conditional write keeps it correct whenever it lands.
+func (v *Verifier) recordUse(ctx context.Context, ref accesskey.Ref, sourceIP, scheme string) {
+	if v.usage == nil {
+		return
+	}
+	at := v.now()
+	v.recordedMu.Lock()
+	last, seen := v.recorded[ref.AccessKeyID]
+	if seen && at.Sub(last) < accesskey.LastUseInterval {
+		v.recordedMu.Unlock()
+		return
+	}
+	if len(v.recorded) >= maxRecorded {
+		v.recorded = map[string]time.Time{}
+	}
+	v.recorded[ref.AccessKeyID] = at
+	v.recordedMu.Unlock()
+	v.pending.Add(1)
+	go func() {
+		defer v.pending.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), v.usageBudget)
+		defer cancel()
+		if _, err := v.usage.RecordUse(ctx, ref, at, sourceIP, scheme); err != nil {
+			v.log.Warn("could not record last use", "accessKeyId", ref.AccessKeyID, "error", err.Error())
+		}
+	}()
+}
+
+// Wait blocks until the last-use writes started so far are done (tests,
+// graceful shutdown).
+func (v *Verifier) Wait() { v.pending.Wait() }

@@ -1,0 +1,59 @@
+package teamkeys_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/teamkeys/teamkeys"
+
+// TestFunctionsLinkOnlyWhatShips holds the line between what ships in a
+// Lambda function and what runs only on a laptop or in tests: no function's
+// main reaches internal/local/…, internal/testing/…, the JWT library (only
+// the local token issuer uses it) or the CloudFormation parser (only the
+// local table set-up uses it), and only the HTTP functions link the HTTP
+// adapter. Dependencies are listed as `make build` builds them.
+func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
+	mains, err := filepath.Glob("functions/*/main.go")
+	if err != nil || len(mains) == 0 {
+		t.Fatalf("no functions/*/main.go found (%v)", err)
+	}
+	forbidden := []string{
+		module + "/internal/local/",
+		module + "/internal/testing/",
+		module + "/cmd/",
+		module + "/e2e",
+		module + "/bench/",
+		"github.com/golang-jwt/jwt",
+		"github.com/awslabs/goformation",
+	}
+	// What a function that serves no HTTP route must not link either.
+	notHTTP := map[string][]string{
+		"authorizer": {module + "/internal/httpapi", "github.com/awslabs/aws-lambda-go-api-proxy"},
+	}
+	for _, main := range mains {
+		name := filepath.Base(filepath.Dir(main))
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "-f", "{{.ImportPath}}", "./functions/"+name)
+			cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("go list -deps ./functions/%s: %v", name, err)
+			}
+			deps := strings.Fields(string(out))
+			if len(deps) < 10 {
+				t.Fatalf("go list -deps ./functions/%s listed only %v", name, deps)
+			}
+			for _, dep := range deps {
+				for _, bad := range append(forbidden, notHTTP[name]...) {
+					if dep == strings.TrimSuffix(bad, "/") || strings.HasPrefix(dep, bad) {
+						t.Errorf("functions/%s links %s (matches %s)", name, dep, bad)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,9 +1,0 @@
-//go:build !unix
-
-package localenv
-
-import "os/exec"
-
-func setProcAttr(cmd *exec.Cmd) {}
-
-func startCmd(cmd *exec.Cmd) error { return cmd.Start() }
