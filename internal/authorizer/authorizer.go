@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
-	"github.com/teamkeys/teamkeys/internal/verifier"
 	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/verifier"
 )
 
 // Verifier checks a signed request.

@@ -22,8 +22,8 @@ import (
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/authorizer"
-	"github.com/teamkeys/teamkeys/internal/verifier"
 	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/verifier"
 )
 
 const (

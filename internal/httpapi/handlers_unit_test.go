@@ -25,9 +25,9 @@ import (
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/signature"
 	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
 	"github.com/teamkeys/teamkeys/internal/verifier"
-	"github.com/teamkeys/teamkeys/internal/signature"
 )
 
 // fakeStore answers each method with its func, or with an empty success.

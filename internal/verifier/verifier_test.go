@@ -14,9 +14,9 @@ import (
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/seal"
+	"github.com/teamkeys/teamkeys/internal/signature"
 	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
 	"github.com/teamkeys/teamkeys/internal/verifier"
-	"github.com/teamkeys/teamkeys/internal/signature"
 )
 
 // Keys of the service's shape: TKAK + 20 base32 characters, 43 base64url
