@@ -120,8 +120,11 @@ func NewSecret() string {
 const MaxDescriptionLength = 256
 
 // ValidateDescription checks a key's free-text description: at most 256
-// characters of valid UTF-8 and no control characters (which would let a
-// description forge lines in a console or a log viewer).
+// characters of valid UTF-8, and none of the characters that let a
+// description forge or disguise what a console or a log viewer shows:
+// controls (Cc: newlines, escapes), format characters (Cf: bidirectional
+// overrides such as U+202E, zero-width characters, U+FEFF) and line and
+// paragraph separators (Zl U+2028, Zp U+2029).
 func ValidateDescription(s string) error {
 	if !utf8.ValidString(s) {
 		return Invalid("description", "must be valid UTF-8")
@@ -130,8 +133,8 @@ func ValidateDescription(s string) error {
 		return Invalid("description", fmt.Sprintf("must be at most %d characters", MaxDescriptionLength))
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) {
-			return Invalid("description", "must not contain control characters")
+		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp) {
+			return Invalid("description", "must not contain control, format or line-separator characters (Unicode Cc, Cf, Zl, Zp)")
 		}
 	}
 	return nil

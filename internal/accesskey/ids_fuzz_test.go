@@ -15,7 +15,7 @@ var (
 	fuzzTeamOrMemberIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 	fuzzAccessKeyIDRe    = regexp.MustCompile(`^TKAK[A-Z2-7]{20}$`)
 	// Valid UTF-8 aside, a description is at most 256 runes, none in Cc.
-	fuzzDescriptionRe = regexp.MustCompile(`^[^\p{Cc}]{0,256}$`)
+	fuzzDescriptionRe = regexp.MustCompile(`^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{0,256}$`)
 )
 
 // FuzzValidIDs: ValidTeamOrMemberID and ValidAccessKeyID agree with their
@@ -40,10 +40,11 @@ func FuzzValidIDs(f *testing.F) {
 }
 
 // FuzzValidateDescription: ValidateDescription accepts exactly the valid
-// UTF-8 strings of at most 256 characters with no control character, and
+// UTF-8 strings of at most 256 characters with no control, format or
+// line- or paragraph-separator character (Cc, Cf, Zl, Zp), and
 // refuses the others with a *ValidationError on the description field.
 func FuzzValidateDescription(f *testing.F) {
-	for _, s := range []string{"", "laptop", "ci\tbot", "line\nforged", "\x7f", "\u0085", "\u2028", "\xff",
+	for _, s := range []string{"", "laptop", "ci\tbot", "line\nforged", "\x7f", "\u0085", "\u2028", "\u2029", "\u202e", "\u200b", "\ufeff", "\u00ad", "\xff",
 		"caf\xc3", strings.Repeat("é", 256), strings.Repeat("é", 257), strings.Repeat("a", 256) + "\x00"} {
 		f.Add(s)
 	}

@@ -5,17 +5,20 @@
 // member signed it.
 //
 // An authorizer never sees the body. It therefore accepts only requests
-// whose body it need not hash: ones without a body, or ones that sign an
-// x-amz-content-sha256 header. A backend behind it must check that the body
-// it receives hashes to that header, or a body could be swapped.
+// whose body it need not hash: ones that sign an x-amz-content-sha256
+// header, and body-less ones (Content-Length 0, or a GET, HEAD or OPTIONS
+// with neither Content-Length nor Transfer-Encoding; a POST without a
+// Content-Length may carry a body over HTTP/2). Its context tells the
+// backend the payload hash it verified and the headers the signature
+// covers: the backend must check that the body it receives hashes to
+// payloadHash, or a body could be swapped, and trust no unsigned header.
 package authorizer
 
 import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
-	"strconv"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -63,40 +66,18 @@ func Handler(v Verifier, log *slog.Logger) HandlerFunc {
 				"teamId":      res.Key.TeamID,
 				"memberId":    res.Key.MemberID,
 				"scheme":      res.Scheme,
+				// What the signature covers: a backend checks the body it
+				// receives against payloadHash and trusts only these headers.
+				"payloadHash":   res.PayloadHash,
+				"signedHeaders": strings.Join(res.SignedHeaders, ";"),
 			},
 		}, nil
 	}
 }
 
-// RequestOf is the signed request as an authorizer event shows it: no body.
+// RequestOf is the signed request as an authorizer event shows it, built
+// the same way as WhoAmI builds it (signature.FromAPIGateway): no body.
 func RequestOf(event events.APIGatewayV2CustomAuthorizerV2Request) signature.Request {
-	header := http.Header{}
-	for name, value := range event.Headers {
-		header.Set(name, value)
-	}
-	host := header.Get("Host")
-	if host == "" {
-		host = event.RequestContext.DomainName
-	}
-	header.Del("Host")
-	// No Content-Length and no Transfer-Encoding: the request has no body,
-	// and its payload hash is that of the empty string.
-	contentLength := int64(0)
-	if v := header.Get("Content-Length"); v != "" {
-		contentLength = -1
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-			contentLength = n
-		}
-	} else if header.Get("Transfer-Encoding") != "" {
-		contentLength = -1
-	}
-	return signature.Request{
-		Method:        event.RequestContext.HTTP.Method,
-		Path:          event.RawPath,
-		RawQuery:      event.RawQueryString,
-		Host:          host,
-		Header:        header,
-		ContentLength: contentLength,
-		BodyKnown:     false,
-	}
+	return signature.FromAPIGateway(event.RequestContext.HTTP.Method, event.RawPath, event.RawQueryString,
+		event.RequestContext.DomainName, event.Headers, event.Cookies)
 }

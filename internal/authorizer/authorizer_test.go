@@ -73,6 +73,14 @@ func sampleEvent() events.APIGatewayV2CustomAuthorizerV2Request {
 	}
 }
 
+// emptyHash is the SHA-256 of the empty body.
+const emptyHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+func hexSHA256(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
 func TestHandler(t *testing.T) {
 	key := accesskey.Key{AccessKeyID: keyID, TeamID: "t1", MemberID: "alice", Status: accesskey.StatusActive}
 	tests := []struct {
@@ -82,8 +90,10 @@ func TestHandler(t *testing.T) {
 		context map[string]any
 		wantErr error
 	}{
-		{"allowed", &fakeVerifier{res: verifier.Result{Key: key, Scheme: signature.SchemeSigV4}}, true,
-			map[string]any{"accessKeyId": keyID, "teamId": "t1", "memberId": "alice", "scheme": signature.SchemeSigV4}, nil},
+		{"allowed", &fakeVerifier{res: verifier.Result{Key: key, Scheme: signature.SchemeSigV4,
+			SignedHeaders: []string{"host", "x-amz-content-sha256", "x-amz-date"}, PayloadHash: emptyHash}}, true,
+			map[string]any{"accessKeyId": keyID, "teamId": "t1", "memberId": "alice", "scheme": signature.SchemeSigV4,
+				"payloadHash": emptyHash, "signedHeaders": "host;x-amz-content-sha256;x-amz-date"}, nil},
 		{"invalid signature", &fakeVerifier{err: fmt.Errorf("%w: x", accesskey.ErrInvalidSignature)}, false, nil, nil},
 		{"missing signature", &fakeVerifier{err: fmt.Errorf("%w: x", accesskey.ErrMissingSignature)}, false, nil, nil},
 		{"unknown key", &fakeVerifier{err: fmt.Errorf("%w: x", accesskey.ErrUnknownKey)}, false, nil, nil},
@@ -123,33 +133,42 @@ func TestHandler(t *testing.T) {
 	}
 }
 
+// TestRequestOf: the request is read from the event's own headers, and its
+// body counts as empty only when it says so: a Content-Length of 0, or a
+// GET, HEAD or OPTIONS with neither Content-Length nor Transfer-Encoding. A
+// POST without a Content-Length may carry a body (HTTP/2 needs none), so
+// its length is unknown and its body cannot be taken for empty.
 func TestRequestOf(t *testing.T) {
 	tests := []struct {
 		name          string
+		method        string
 		headers       map[string]string
 		host          string
 		contentLength int64
 	}{
-		{"no body headers", map[string]string{"host": "api.example.com"}, "api.example.com", 0},
-		{"no host header: domainName", map[string]string{}, domain, 0},
-		{"content-length", map[string]string{"host": "h", "content-length": "17"}, "h", 17},
-		{"content-length 0", map[string]string{"host": "h", "content-length": "0"}, "h", 0},
-		{"bad content-length", map[string]string{"host": "h", "content-length": "x"}, "h", -1},
-		{"negative content-length", map[string]string{"host": "h", "content-length": "-3"}, "h", -1},
-		{"transfer-encoding", map[string]string{"host": "h", "transfer-encoding": "chunked"}, "h", -1},
+		{"GET, no body headers", "GET", map[string]string{"host": "api.example.com"}, "api.example.com", 0},
+		{"HEAD, no body headers", "HEAD", map[string]string{"host": "h"}, "h", 0},
+		{"POST, no body headers", "POST", map[string]string{"host": "api.example.com"}, "api.example.com", -1},
+		{"DELETE, no body headers", "DELETE", map[string]string{"host": "h"}, "h", -1},
+		{"no host header: domainName", "GET", map[string]string{}, domain, 0},
+		{"content-length", "POST", map[string]string{"host": "h", "content-length": "17"}, "h", 17},
+		{"content-length 0", "POST", map[string]string{"host": "h", "content-length": "0"}, "h", 0},
+		{"bad content-length", "POST", map[string]string{"host": "h", "content-length": "x"}, "h", -1},
+		{"negative content-length", "POST", map[string]string{"host": "h", "content-length": "-3"}, "h", -1},
+		{"transfer-encoding", "GET", map[string]string{"host": "h", "transfer-encoding": "chunked"}, "h", -1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ev := sampleEvent()
 			ev.RawPath = "/a%20b/c"
 			ev.RawQueryString = "x=1&y=a%2Bb"
-			ev.RequestContext.HTTP.Method = "POST"
+			ev.RequestContext.HTTP.Method = tc.method
 			ev.Headers = map[string]string{"x-amz-date": "20260314T150926Z", "authorization": "AWS4-HMAC-SHA256 x"}
 			for k, v := range tc.headers {
 				ev.Headers[k] = v
 			}
 			req := authorizer.RequestOf(ev)
-			if req.Method != "POST" || req.Path != "/a%20b/c" || req.RawQuery != "x=1&y=a%2Bb" || req.Host != tc.host {
+			if req.Method != tc.method || req.Path != "/a%20b/c" || req.RawQuery != "x=1&y=a%2Bb" || req.Host != tc.host {
 				t.Fatalf("request %s %s ? %s host %q", req.Method, req.Path, req.RawQuery, req.Host)
 			}
 			if req.ContentLength != tc.contentLength {
@@ -237,6 +256,11 @@ func TestSignedRequestEndToEnd(t *testing.T) {
 		request func() *http.Request
 		allowed bool
 	}{
+		{"POST without a body, no x-amz-content-sha256, no Content-Length (as over HTTP/2)", func() *http.Request {
+			r := newRequest(http.MethodPost)
+			sdkSign(t, r, nil)
+			return r
+		}, false},
 		{"GET signed by SignSigV4", func() *http.Request {
 			r := newRequest(http.MethodGet)
 			if err := signature.SignSigV4(r, nil, keyID, keySecret, "", now); err != nil {
@@ -281,7 +305,8 @@ func TestSignedRequestEndToEnd(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ev := eventOf(t, tc.request())
+			signed := tc.request()
+			ev := eventOf(t, signed)
 			// Through JSON, as the runtime hands it to the handler.
 			raw, err := json.Marshal(ev)
 			if err != nil {
@@ -299,7 +324,14 @@ func TestSignedRequestEndToEnd(t *testing.T) {
 				t.Fatalf("isAuthorized %v, want %v; log:\n%s", resp.IsAuthorized, tc.allowed, log.String())
 			}
 			if tc.allowed {
-				want := map[string]any{"accessKeyId": keyID, "teamId": "t1", "memberId": "alice", "scheme": signature.SchemeSigV4}
+				payloadHash := emptyHash
+				if signed.Method == http.MethodPost {
+					payloadHash = hexSHA256(body)
+				}
+				_, signedHeaders, _ := strings.Cut(signed.Header.Get("Authorization"), "SignedHeaders=")
+				signedHeaders, _, _ = strings.Cut(signedHeaders, ",")
+				want := map[string]any{"accessKeyId": keyID, "teamId": "t1", "memberId": "alice", "scheme": signature.SchemeSigV4,
+					"payloadHash": payloadHash, "signedHeaders": signedHeaders}
 				if !reflect.DeepEqual(resp.Context, want) {
 					t.Fatalf("context %v, want %v", resp.Context, want)
 				}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -13,8 +14,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/auth"
@@ -293,14 +292,21 @@ type whoAmIJSON struct {
 }
 
 // whoAmI verifies the request's signature here, in the function, where the
-// body is at hand, and names the key's owner.
+// body is at hand, and names the key's owner. The request verified is the
+// one API Gateway received, read from its event the same way the authorizer
+// reads it (signature.FromAPIGateway), not the adapter's http.Request.
 func (a *api) whoAmI(w http.ResponseWriter, r *http.Request) error {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err
 	}
-	gw, _ := core.GetAPIGatewayV2ContextFromContext(r.Context())
-	res, err := a.verifier.Verify(r.Context(), signature.FromHTTP(r, body), gw.HTTP.SourceIP)
+	ev, ok := eventFrom(r.Context())
+	if !ok {
+		return errors.New("whoami: no API Gateway event in the request context")
+	}
+	req := signature.FromAPIGateway(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RawQueryString,
+		ev.RequestContext.DomainName, ev.Headers, ev.Cookies).WithBody(body)
+	res, err := a.verifier.Verify(r.Context(), req, ev.RequestContext.HTTP.SourceIP)
 	if err != nil {
 		return err
 	}

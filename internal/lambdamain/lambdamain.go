@@ -29,6 +29,9 @@ type Env struct {
 func Init() Env {
 	cfg := config.FromEnv()
 	env := Env{Config: cfg, Log: cfg.Logger()}
+	// Libraries that write with the standard log package write JSON lines
+	// through this logger too, their text escaped, never a raw line.
+	slog.SetDefault(env.Log)
 	var err error
 	env.AWS, err = awsclient.Load(context.Background())
 	env.Must("load AWS config", err)

@@ -92,9 +92,11 @@
 package signature
 
 import (
+	"crypto/sha256"
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -124,9 +126,9 @@ const (
 // refusals, accesskey.ErrMissingSignature (no Authorization header, or
 // another scheme), accesskey.ErrInvalidSignature (a header that does not
 // parse, a wrong scope, a missing signed header, a body or signature that
-// does not match) or accesskey.ErrRequestExpired (a right signature whose
-// timestamp is out of range), so that the one error mapping of the HTTP
-// layer answers it.
+// does not match) or accesskey.ErrRequestExpired (a timestamp out of range,
+// refused by Precheck before any secret is at hand), so that the one error
+// mapping of the HTTP layer answers it.
 
 // errMalformed marks an Authorization header (or its timestamp header) that
 // does not parse. It is reported as accesskey.ErrInvalidSignature; the
@@ -174,6 +176,62 @@ func FromHTTP(r *http.Request, body []byte) Request {
 		Body:          body,
 		BodyKnown:     true,
 	}
+}
+
+// FromAPIGateway describes a request as an API Gateway HTTP API event
+// (payload 2.0, or a Lambda authorizer's REQUEST event) shows it: the
+// event's own headers map, in which API Gateway has joined a repeated
+// header's values with ",", its cookies (which it moves out of the headers),
+// and the raw path and query as received. Both the WhoAmI function and the
+// authorizer verify what this returns, so they cannot disagree; the
+// HTTP-level adapters in between split headers on commas and must not be
+// trusted with a signed value.
+//
+// The body is not set (BodyKnown false): a caller that has it uses
+// WithBody. Without the body, the request counts as body-less only with a
+// Content-Length of 0, or with neither Content-Length nor Transfer-Encoding
+// for a GET, HEAD or OPTIONS: a POST over HTTP/2 may carry a body with no
+// Content-Length, so a POST without one is a request whose body is unknown.
+func FromAPIGateway(method, rawPath, rawQuery, domainName string, headers map[string]string, cookies []string) Request {
+	header := make(http.Header, len(headers)+1)
+	for name, value := range headers {
+		header.Add(http.CanonicalHeaderKey(name), value)
+	}
+	if len(cookies) > 0 && header.Get("Cookie") == "" {
+		header.Set("Cookie", strings.Join(cookies, "; "))
+	}
+	host := header.Get("Host")
+	if host == "" {
+		host = domainName
+	}
+	header.Del("Host")
+	contentLength := int64(-1)
+	switch v := header.Values("Content-Length"); {
+	case len(v) == 1:
+		if n, err := strconv.ParseInt(v[0], 10, 64); err == nil && n >= 0 {
+			contentLength = n
+		}
+	case len(v) == 0 && header.Get("Transfer-Encoding") == "":
+		if method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions {
+			contentLength = 0
+		}
+	}
+	return Request{
+		Method:        method,
+		Path:          rawPath,
+		RawQuery:      rawQuery,
+		Host:          host,
+		Header:        header,
+		ContentLength: contentLength,
+	}
+}
+
+// WithBody returns r with its body known.
+func (r Request) WithBody(body []byte) Request {
+	r.Body = body
+	r.BodyKnown = true
+	r.ContentLength = int64(len(body))
+	return r
 }
 
 func requestTarget(r *http.Request) (path, query string) {
@@ -248,30 +306,46 @@ func (c Config) now() time.Time {
 	return c.Now()
 }
 
-// Verify checks that p, parsed from req by Parse, is a signature of req made
-// with secret. It returns nil, or an error wrapping
-// accesskey.ErrInvalidSignature or accesskey.ErrRequestExpired (the latter
-// only once the signature itself checked out).
-func (c Config) Verify(req Request, p *Parsed, secret string) error {
-	if p == nil {
+// Precheck refuses, before any key is looked up, what can be refused
+// without the secret: a SigV4 credential scope that names another service or
+// region or a date other than X-Amz-Date's, a signature of the wrong length,
+// and a timestamp more than MaxSkew from the server's clock (either way).
+// Ids are not secret, so a request for a known key id that fails here costs
+// no read and no Decrypt. It returns nil or an error wrapping
+// accesskey.ErrInvalidSignature or accesskey.ErrRequestExpired.
+func (c Config) Precheck(p *Parsed) error {
+	if p == nil || p.Scheme != SchemeSigV4 && p.Scheme != SchemeZC2 {
 		return accesskey.ErrMissingSignature
 	}
-	var err error
-	switch p.Scheme {
-	case SchemeSigV4:
-		err = c.verifySigV4(req, p, secret)
-	case SchemeZC2:
-		err = verifyZC2(req, p, secret)
-	default:
-		return accesskey.ErrMissingSignature
+	if p.Scheme == SchemeSigV4 {
+		if err := c.checkScope(p); err != nil {
+			return err
+		}
 	}
-	if err != nil {
-		return err
+	if len(p.Signature) != sha256.Size {
+		return wrap(accesskey.ErrInvalidSignature, "signature has the wrong length")
 	}
 	if skew := c.now().Sub(p.Timestamp).Abs(); skew > c.maxSkew() {
 		return errExpired
 	}
 	return nil
+}
+
+// Verify checks that p, parsed from req by Parse, is a signature of req made
+// with secret, Precheck included. It returns nil, or an error wrapping
+// accesskey.ErrInvalidSignature or accesskey.ErrRequestExpired.
+func (c Config) Verify(req Request, p *Parsed, secret string) error {
+	if err := c.Precheck(p); err != nil {
+		return err
+	}
+	switch p.Scheme {
+	case SchemeSigV4:
+		return c.verifySigV4(req, p, secret)
+	case SchemeZC2:
+		return verifyZC2(req, p, secret)
+	default:
+		return accesskey.ErrMissingSignature
+	}
 }
 
 var errExpired = wrap(accesskey.ErrRequestExpired, "more than the allowed skew from the server's clock")

@@ -60,19 +60,10 @@ func setBody(r *http.Request, body []byte) {
 // (re-escaping and dropping what the client sent), where verification must
 // rebuild exactly what the client signed.
 func (c Config) verifySigV4(req Request, p *Parsed, secret string) error {
-	if p.Service != c.service() {
-		return wrap(accesskey.ErrInvalidSignature, "credential scope names another service")
-	}
-	if p.Region != c.region() {
-		return wrap(accesskey.ErrInvalidSignature, "credential scope names another region")
+	if err := c.checkScope(p); err != nil {
+		return err
 	}
 	amzDate := p.Timestamp.UTC().Format(amzDateLayout)
-	if p.Date != amzDate[:len(scopeDateLayout)] {
-		return wrap(accesskey.ErrInvalidSignature, "credential scope date is not X-Amz-Date's date")
-	}
-	if len(p.Signature) != sha256.Size {
-		return wrap(accesskey.ErrInvalidSignature, "signature has the wrong length")
-	}
 	if !slices.Contains(p.SignedHeaders, "host") || !slices.Contains(p.SignedHeaders, "x-amz-date") {
 		return wrap(accesskey.ErrInvalidSignature, "host and x-amz-date must be signed")
 	}
@@ -99,23 +90,89 @@ func (c Config) verifySigV4(req Request, p *Parsed, secret string) error {
 	key := sigV4Key(secret, p.Date, p.Region, p.Service)
 	scope := p.Date + "/" + p.Region + "/" + p.Service + "/" + sigV4Terminator
 	signedHeaders := strings.Join(p.SignedHeaders, ";")
-	matches := func(uri, query string) bool {
+	matches := func(uri, query, headers string) bool {
 		canonical := strings.Join([]string{req.Method, uri, query, headers, signedHeaders, payloadHash}, "\n")
 		toSign := SchemeSigV4 + "\n" + amzDate + "\n" + scope + "\n" + sha256Hex([]byte(canonical))
 		return hmac.Equal(hmacSHA256(key, toSign), p.Signature)
+	}
+	// botocore, requests-aws4auth and @smithy/signature-v4 turn a tab inside
+	// a header value into a space; aws-sdk-go-v2 and Rust's aws-sigv4 keep
+	// it. Both forms are tried when a signed value holds a tab.
+	headerForms := []string{headers}
+	if strings.Contains(headers, "\t") {
+		tabsAsSpaces, err := canonicalHeaders(req, p.SignedHeaders, sigV4ValueTabsAsSpaces)
+		if err != nil {
+			return err
+		}
+		headerForms = append(headerForms, tabsAsSpaces)
 	}
 
 	// The SDK's own path escaping, so that the verifier and aws-sdk-go-v2
 	// agree byte for byte.
 	uri := httpbinding.EscapePath(path, false)
-	if matches(uri, query) {
-		return nil
-	}
-	// Older curl signs the path and query as sent (see the package doc).
-	if (uri != path || query != req.RawQuery) && !strings.Contains(path, "%25") && matches(path, req.RawQuery) {
-		return nil
+	verbatim := (uri != path || query != req.RawQuery) && verbatimPathAllowed(path)
+	for _, h := range headerForms {
+		if matches(uri, query, h) {
+			return nil
+		}
+		// Older curl signs the path and query as sent (see the package doc).
+		if verbatim && matches(path, req.RawQuery, h) {
+			return nil
+		}
 	}
 	return wrap(accesskey.ErrInvalidSignature, "signature does not match")
+}
+
+// checkScope checks the SigV4 credential scope against the configuration
+// and X-Amz-Date.
+func (c Config) checkScope(p *Parsed) error {
+	if p.Service != c.service() {
+		return wrap(accesskey.ErrInvalidSignature, "credential scope names another service")
+	}
+	if p.Region != c.region() {
+		return wrap(accesskey.ErrInvalidSignature, "credential scope names another region")
+	}
+	if p.Date != p.Timestamp.UTC().Format(scopeDateLayout) {
+		return wrap(accesskey.ErrInvalidSignature, "credential scope date is not X-Amz-Date's date")
+	}
+	return nil
+}
+
+// verbatimPathAllowed reports whether a path may be checked as sent (the
+// older-curl retry). Never when it holds an escaped reserved character: the
+// canonical form of "/a;b" is "/a%3Bb", so a signature over "/a;b" would
+// also verify the raw path "/a%3Bb", which many backends (servlet path
+// parameters, "%2F" in a segment, "%25") read as another resource. An
+// escape of anything else ("%20") decodes to the same path everywhere.
+func verbatimPathAllowed(path string) bool {
+	for i := 0; i+2 < len(path); i++ {
+		if path[i] != '%' {
+			continue
+		}
+		b, err := hex.DecodeString(path[i+1 : i+3])
+		if err != nil || strings.IndexByte(reservedChars, b[0]) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// reservedChars are RFC 3986's gen-delims and sub-delims, and '%'.
+const reservedChars = ":/?#[]@!$&'()*+,;=%"
+
+// PayloadHash is the payload hash a verified request signed: for SigV4 its
+// signed x-amz-content-sha256, or the hash of the body (the empty body's
+// where a body-less request's body is not at hand); for ZC2 the hash of the
+// body. A backend behind a Lambda authorizer checks the body it receives
+// against it.
+func PayloadHash(req Request, p *Parsed) (string, error) {
+	if p.Scheme == SchemeZC2 {
+		if !req.BodyKnown {
+			return "", wrap(accesskey.ErrInvalidSignature, "the body is signed but not known here")
+		}
+		return sha256Hex(req.Body), nil
+	}
+	return sigV4PayloadHash(req, p)
 }
 
 // sigV4PayloadHash is the payload line of the canonical request.
@@ -125,7 +182,7 @@ func sigV4PayloadHash(req Request, p *Parsed) (string, error) {
 		if len(vs) != 1 {
 			return "", wrap(accesskey.ErrInvalidSignature, "x-amz-content-sha256 is signed but not sent once")
 		}
-		h := strings.TrimSpace(vs[0])
+		h := trimSpaceTab(vs[0])
 		if !isLowerHexSHA256(h) {
 			return "", wrap(accesskey.ErrInvalidSignature, "x-amz-content-sha256 is not a SHA-256 (UNSIGNED-PAYLOAD is refused)")
 		}
@@ -187,10 +244,21 @@ func canonicalHeaders(req Request, names []string, clean func(string) string) (s
 	return b.String(), nil
 }
 
+// trimSpaceTab trims ASCII spaces and tabs, the only white space SigV4's
+// "Trimall" and HTTP's optional white space know; other bytes (a vertical
+// tab, a form feed, NBSP) are part of the value as signed.
+func trimSpaceTab(v string) string { return strings.Trim(v, " \t") }
+
+// sigV4ValueTabsAsSpaces is sigV4Value after turning every tab into a space,
+// as botocore and @smithy/signature-v4 sign.
+func sigV4ValueTabsAsSpaces(v string) string {
+	return sigV4Value(strings.ReplaceAll(v, "\t", " "))
+}
+
 // sigV4Value trims a header value and collapses its runs of spaces, as
 // aws-sdk-go-v2 does (AWS's "Trimall").
 func sigV4Value(v string) string {
-	v = strings.TrimSpace(v)
+	v = trimSpaceTab(v)
 	if !strings.Contains(v, "  ") {
 		return v
 	}

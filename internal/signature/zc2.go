@@ -85,7 +85,7 @@ func zc2Signature(req Request, signed []string, timestamp, secret string) ([]byt
 // zc2CanonicalRequest: the canonical URI is "/" and the query empty whatever
 // the request's, since the scheme does not sign them.
 func zc2CanonicalRequest(req Request, signed []string) (string, error) {
-	headers, err := canonicalHeaders(req, signed, strings.TrimSpace)
+	headers, err := canonicalHeaders(req, signed, trimSpaceTab)
 	if err != nil {
 		return "", err
 	}

@@ -7,14 +7,16 @@ package verifier
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/seal"
 	"github.com/teamkeys/teamkeys/internal/signature"
 )
 
@@ -34,10 +36,17 @@ type Usage interface {
 	RecordUse(ctx context.Context, ref accesskey.Ref, at time.Time, sourceIP, scheme string) (bool, error)
 }
 
-// Result names the key that signed a request.
+// Result names the key that signed a request, and what its signature
+// covers.
 type Result struct {
 	Key    accesskey.Key
 	Scheme string
+	// SignedHeaders are the lower-case names of the headers the signature
+	// covers; a backend should trust no other.
+	SignedHeaders []string
+	// PayloadHash is the hex SHA-256 of the body the signature covers (the
+	// empty body's for a body-less request).
+	PayloadHash string
 }
 
 // Verifier verifies signed requests.
@@ -47,6 +56,8 @@ type Verifier struct {
 	usage   Usage
 	signing signature.Config
 	secrets *secretCache
+	budget  *decryptBudget
+	opening singleflight.Group // one Decrypt for concurrent misses of one entry
 	log     *slog.Logger
 	now     func() time.Time
 
@@ -65,12 +76,17 @@ const maxRecorded = 10_000
 
 // Options configure a Verifier.
 type Options struct {
-	Signing     signature.Config
-	CacheTTL    time.Duration // at most 5 minutes; 0 means 5 minutes
-	CacheSize   int           // entries; 0 means 10,000
-	UsageBudget time.Duration // how long a last-use write may take; 0 means 2 s
-	Log         *slog.Logger
-	Now         func() time.Time
+	Signing   signature.Config
+	CacheTTL  time.Duration // at most 5 minutes; 0 means 5 minutes
+	CacheSize int           // entries; 0 means 10,000
+	// DecryptsPerKey bounds the KMS Decrypt calls for one access key id per
+	// DecryptPeriod; past it, verification answers ErrUnavailable until the
+	// period ends. 0 means 30 per minute.
+	DecryptsPerKey int
+	DecryptPeriod  time.Duration
+	UsageBudget    time.Duration // how long a last-use write may take; 0 means 2 s
+	Log            *slog.Logger
+	Now            func() time.Time
 }
 
 // MaxCacheTTL bounds how long a decrypted secret stays in memory.
@@ -87,6 +103,12 @@ func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 	if opts.CacheSize <= 0 {
 		opts.CacheSize = 10_000
 	}
+	if opts.DecryptsPerKey <= 0 {
+		opts.DecryptsPerKey = 30
+	}
+	if opts.DecryptPeriod <= 0 {
+		opts.DecryptPeriod = time.Minute
+	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -102,6 +124,7 @@ func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 		usage:       usage,
 		signing:     opts.Signing,
 		secrets:     newSecretCache(opts.CacheSize, opts.CacheTTL, opts.Now),
+		budget:      newDecryptBudget(opts.CacheSize, opts.DecryptsPerKey, opts.DecryptPeriod, opts.Now),
 		log:         opts.Log,
 		now:         opts.Now,
 		recorded:    map[string]time.Time{},
@@ -116,6 +139,10 @@ func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 func (v *Verifier) Verify(ctx context.Context, req signature.Request, sourceIP string) (Result, error) {
 	parsed, err := signature.Parse(req)
 	if err != nil {
+		return Result{}, err
+	}
+	// What the request alone refutes costs no read and no Decrypt.
+	if err := v.signing.Precheck(parsed); err != nil {
 		return Result{}, err
 	}
 	key, ciphertext, err := v.keys.Get(ctx, parsed.AccessKeyID)
@@ -135,33 +162,59 @@ func (v *Verifier) Verify(ctx context.Context, req signature.Request, sourceIP s
 	if key.Status != accesskey.StatusActive {
 		return Result{}, fmt.Errorf("%w: %s", accesskey.ErrKeyDisabled, key.AccessKeyID)
 	}
+	payloadHash, err := signature.PayloadHash(req, parsed)
+	if err != nil { // Verify has checked it already
+		return Result{}, err
+	}
 	v.recordUse(ctx, key.Ref(), sourceIP, parsed.Scheme)
-	return Result{Key: key, Scheme: parsed.Scheme}, nil
+	return Result{Key: key, Scheme: parsed.Scheme, SignedHeaders: parsed.SignedHeaders, PayloadHash: payloadHash}, nil
 }
 
+// errDoesNotOpen is a ciphertext that is not this key's (copied from another
+// key's item, altered, or under a rewritten team or member).
+var errDoesNotOpen = errors.New("sealed secret does not open for its key")
+
 // secret returns the key's plaintext secret, from the cache when the same
-// ciphertext was opened within the TTL.
+// ciphertext was opened for the same encryption context within the TTL.
 func (v *Verifier) secret(ctx context.Context, ref accesskey.Ref, ciphertext []byte) (string, error) {
-	cacheKey := ref.AccessKeyID + ":" + fmt.Sprintf("%x", sha256.Sum256(ciphertext))
-	if s, ok := v.secrets.get(cacheKey); ok {
-		return s, nil
-	}
 	if len(ciphertext) == 0 {
 		return "", fmt.Errorf("key %s has no sealed secret", ref.AccessKeyID)
 	}
-	s, err := v.opener.Open(ctx, ref, ciphertext)
-	if err != nil {
-		if errors.Is(err, accesskey.ErrUnavailable) {
+	key := cacheKey(ref, ciphertext)
+	e, cached := v.secrets.get(key)
+	if !cached {
+		opened, err, _ := v.opening.Do(key, func() (any, error) {
+			if e, ok := v.secrets.get(key); ok {
+				return e, nil
+			}
+			if !v.budget.take(ref.AccessKeyID) {
+				return nil, fmt.Errorf("%w: decrypt budget of %s spent", accesskey.ErrUnavailable, ref.AccessKeyID)
+			}
+			secret, err := v.opener.Open(context.WithoutCancel(ctx), ref, ciphertext)
+			switch {
+			case errors.Is(err, seal.ErrWrongKey):
+				// Refused, for the TTL without another Decrypt; the
+				// operator learns of it from the log.
+				v.log.Error(errDoesNotOpen.Error(), "accessKeyId", ref.AccessKeyID, "error", err.Error())
+				e := cacheEntry{opens: false}
+				v.secrets.put(key, e)
+				return e, nil
+			case err != nil:
+				return nil, err
+			}
+			e := cacheEntry{secret: secret, opens: true}
+			v.secrets.put(key, e)
+			return e, nil
+		})
+		if err != nil {
 			return "", err
 		}
-		// A ciphertext that is not this key's (copied from another key's
-		// item, or altered) opens nothing: the request is refused, and the
-		// operator learns of it from the log.
-		v.log.Error("sealed secret does not open for its key", "accessKeyId", ref.AccessKeyID, "error", err.Error())
-		return "", fmt.Errorf("%w: secret of %s does not open", accesskey.ErrInvalidSignature, ref.AccessKeyID)
+		e = opened.(cacheEntry)
 	}
-	v.secrets.put(cacheKey, s)
-	return s, nil
+	if !e.opens {
+		return "", fmt.Errorf("%w: %w: %s", accesskey.ErrInvalidSignature, errDoesNotOpen, ref.AccessKeyID)
+	}
+	return e.secret, nil
 }
 
 // recordUse writes the key's last use in the background: a failure is

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -94,12 +95,21 @@ func (k *fakeKeys) count() int            { k.mu.Lock(); defer k.mu.Unlock(); re
 // fakeOpener opens the fake ciphertexts, refusing one sealed for another
 // key as KMS refuses a wrong encryption context.
 type fakeOpener struct {
-	mu    sync.Mutex
-	opens int
-	err   error
+	mu      sync.Mutex
+	opens   int
+	err     error
+	gate    chan struct{} // when set, each Open waits for it to close
+	entered chan struct{}
 }
 
 func (o *fakeOpener) Open(_ context.Context, ref accesskey.Ref, ciphertext []byte) (string, error) {
+	o.mu.Lock()
+	gate, entered := o.gate, o.entered
+	o.mu.Unlock()
+	if gate != nil {
+		entered <- struct{}{}
+		<-gate
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.opens++
@@ -112,6 +122,24 @@ func (o *fakeOpener) Open(_ context.Context, ref accesskey.Ref, ciphertext []byt
 	}
 	return parts[3], nil
 }
+
+// hold makes Opens wait until release; waitEntered waits for the first.
+func (o *fakeOpener) hold() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.gate, o.entered = make(chan struct{}), make(chan struct{}, 64)
+}
+
+func (o *fakeOpener) waitEntered(t *testing.T) {
+	t.Helper()
+	select {
+	case <-o.entered:
+	case <-time.After(30 * time.Second):
+		t.Fatal("waited 30 s for a Decrypt to start")
+	}
+}
+
+func (o *fakeOpener) release() { close(o.gate) }
 
 func (o *fakeOpener) setErr(err error) { o.mu.Lock(); defer o.mu.Unlock(); o.err = err }
 func (o *fakeOpener) count() int       { o.mu.Lock(); defer o.mu.Unlock(); return o.opens }
@@ -399,7 +427,7 @@ func TestRefusals(t *testing.T) {
 				} else {
 					wantErr(t, err, tc.want)
 				}
-				if err != nil && res != (verifier.Result{}) {
+				if err != nil && !reflect.DeepEqual(res, verifier.Result{}) {
 					t.Fatalf("refused with a result: %+v", res)
 				}
 				f.wantCalls(t, 1, tc.opens)
