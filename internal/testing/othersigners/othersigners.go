@@ -91,4 +91,3 @@ func python(t testing.TB) string {
 	}
 	return p
 }
-
