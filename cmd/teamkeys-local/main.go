@@ -12,8 +12,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -38,8 +38,11 @@ const usage = `usage:
   teamkeys-local check    (TEAMKEYS_TABLE; AWS_ENDPOINT_URL_DYNAMODB or real AWS credentials)
 
 environment: TEAMKEYS_ADDR (default 127.0.0.1:3000), TEAMKEYS_TABLE (teamkeys),
-TEAMKEYS_KMS_KEY_ID (alias/teamkeys), TEAMKEYS_LOCAL_JWT_SECRET (required),
-AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, TEAMKEYS_CACHE
+TEAMKEYS_KMS_KEY_ID (alias/teamkeys), TEAMKEYS_LOCAL_JWT_SECRET (default: serve
+generates one per run and keeps it in $TEAMKEYS_CACHE/local-jwt-secret, mode
+0600, while it runs; token reads it there), AWS_REGION,
+AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS, TEAMKEYS_CACHE (default
+<module root>/.cache)
 `
 
 func main() {
@@ -78,9 +81,13 @@ func token(args []string) error {
 	if *sub == "" || *team == "" {
 		return errors.New("token: -sub and -team are required (make token SUB=alice TEAM=t1 ROLE=admin)")
 	}
-	issuer, err := jwtissuer.New(os.Getenv("TEAMKEYS_LOCAL_JWT_SECRET"))
+	secret, err := tokenSecret()
 	if err != nil {
-		return fmt.Errorf("token: TEAMKEYS_LOCAL_JWT_SECRET: %w", err)
+		return fmt.Errorf("token: %w", err)
+	}
+	issuer, err := jwtissuer.New(secret)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
 	}
 	tok, err := issuer.Mint(accesskey.Caller{Subject: *sub, TeamID: *team, Role: accesskey.Role(*role)}, config.FromEnv().Claims, *ttl)
 	if err != nil {
@@ -95,9 +102,11 @@ func serve() error {
 	defer stop()
 	cfg := config.FromEnv()
 	log := cfg.Logger()
-	secret := os.Getenv("TEAMKEYS_LOCAL_JWT_SECRET")
-	if secret == "" {
-		return errors.New("TEAMKEYS_LOCAL_JWT_SECRET is required")
+	// As on Lambda: the standard log package writes JSON lines through slog.
+	slog.SetDefault(log)
+	secret, secretFile, err := serveSecret()
+	if err != nil {
+		return err
 	}
 	addr := os.Getenv("TEAMKEYS_ADDR")
 	if addr == "" {
@@ -129,24 +138,36 @@ func serve() error {
 	if err != nil {
 		return err
 	}
-	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	if secretFile != "" {
+		// Written once the port is ours, removed at exit: `teamkeys-local
+		// token` (make token) mints with it while this server runs.
+		if err := jwtissuer.WriteSecretFile(secretFile, secret); err != nil {
+			listener.Close()
+			return err
+		}
+		defer func() {
+			if err := jwtissuer.RemoveSecretFile(secretFile, secret); err != nil {
+				fmt.Fprintln(os.Stderr, "teamkeys-local:", err)
+			}
+		}()
+	}
+	httpServer := server.NewHTTPServer(handler, log)
 	served := make(chan error, 1)
-	go func() { served <- server.Serve(listener) }()
+	go func() { served <- httpServer.Serve(listener) }()
 
 	issuer, _ := jwtissuer.New(secret)
 	adminToken, err := issuer.Mint(accesskey.Caller{Subject: "admin", TeamID: "t1", Role: accesskey.RoleAdmin}, cfg.Claims, 12*time.Hour)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, `
-teamkeys is serving on http://%[1]s (DynamoDB %[2]s, KMS %[3]s). Ctrl-C stops everything it started.
-Generate a key for member alice of team t1, as admin of t1:
-
-  curl -s -X POST http://%[1]s/v1/teams/t1/members/alice/access-keys \
-    -H "Authorization: Bearer %[4]s" \
-    -H "Content-Type: application/json" -d '{"description":"laptop"}'
-
-`, listener.Addr(), env.DynamoDBEndpoint, env.KMSEndpoint, adminToken)
+	printBanner(os.Stderr, bannerInfo{
+		Addr:       listener.Addr().String(),
+		DynamoDB:   env.DynamoDBEndpoint,
+		KMS:        env.KMSEndpoint,
+		AdminToken: adminToken,
+		SecretFile: secretFile,
+		Listeners:  env.Listeners(),
+	})
 
 	select {
 	case err := <-served:
@@ -156,7 +177,7 @@ Generate a key for member alice of team t1, as admin of t1:
 	fmt.Fprintln(os.Stderr, "stopping...")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return server.Shutdown(shutdownCtx)
+	return httpServer.Shutdown(shutdownCtx)
 }
 
 // check runs dynamostore.Check on TEAMKEYS_TABLE: against the DynamoDB at

@@ -10,6 +10,12 @@ import (
 	"strings"
 )
 
+// CacheDir is the tool cache Start uses: dir when not empty, else env
+// TEAMKEYS_CACHE, else <module root>/.cache, the module root being the
+// nearest directory above the working directory that holds go.mod. The
+// local server keeps its generated JWT secret there too.
+func CacheDir(dir string) (string, error) { return cacheDir(dir) }
+
 // cacheDir is Options.CacheDir, else env TEAMKEYS_CACHE, else
 // <module root>/.cache, the module root being the nearest directory above
 // the working directory that holds go.mod.

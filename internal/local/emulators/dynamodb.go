@@ -59,10 +59,13 @@ func (e *Env) launchDynamoDB(ctx context.Context, port int) (*proc, error) {
 		return p, nil
 	}
 	dir := filepath.Dir(e.ddbJar)
+	// DynamoDB Local has no bind-address option: it listens on every
+	// interface (see Env.Listeners). -disableTelemetry: it sends nothing out.
 	args := []string{
 		"-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib"),
 		"-jar", e.ddbJar,
 		"-sharedDb",
+		"-disableTelemetry",
 		"-port", strconv.Itoa(port),
 	}
 	if e.dbPath != "" {

@@ -64,6 +64,7 @@ type Env struct {
 	ddbExt  bool   // DynamoDB endpoint from the environment
 	kmsExt  bool   // KMS endpoint from the environment
 	ddbPort int
+	kmsPort int
 	ddbJar  string
 	dbPath  string
 

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -140,6 +142,14 @@ func TestLocalEnv(t *testing.T) {
 		t.Errorf("EnsureKMSAlias again = %q, %v; want %q", id, err, e.KMSKeyID)
 	}
 
+	t.Run("DynamoDB Local runs without telemetry", func(t *testing.T) {
+		if args := e.ddb.cmd.Args; !slices.Contains(args, "-disableTelemetry") {
+			t.Errorf("DynamoDB Local started with %q, want -disableTelemetry", args)
+		}
+	})
+
+	t.Run("listeners", func(t *testing.T) { checkListeners(t, e) })
+
 	t.Run("external endpoints", func(t *testing.T) {
 		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", e.DynamoDBEndpoint)
 		t.Setenv("AWS_ENDPOINT_URL_KMS", e.KMSEndpoint)
@@ -265,5 +275,63 @@ func TestMissingTools(t *testing.T) {
 	_, err := Start(context.Background(), Options{CacheDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "make tools") {
 		t.Fatalf("Start without tools = %v, want an error that says to run `make tools`", err)
+	}
+}
+
+// checkListeners holds Env.Listeners against the kernel's own table
+// (/proc/net/tcp*): each emulator listens on its endpoint's port only, and
+// on a wildcard address. Both are exposed today, as the README and make
+// run's banner say; the test fails when that changes, so that they are
+// updated. (It sends nothing to a non-loopback address.)
+func checkListeners(t *testing.T, e *Env) {
+	ls := e.Listeners()
+	if len(ls) != 2 {
+		t.Fatalf("Listeners = %+v, want DynamoDB Local and local-kms", ls)
+	}
+	want := map[string]int{"DynamoDB Local": e.ddbPort, "local-kms": e.kmsPort}
+	for _, l := range ls {
+		if want[l.Name] == 0 || l.Port != want[l.Name] {
+			t.Errorf("listener %+v, want one of %v", l, want)
+		}
+		if runtime.GOOS != "linux" {
+			if l.Addrs != nil || !l.Exposed() {
+				t.Errorf("%s: addresses %v off Linux, want unknown (nil) and so exposed", l.Name, l.Addrs)
+			}
+			continue
+		}
+		if len(l.Addrs) == 0 {
+			t.Errorf("%s (pid %d): no listening socket found in /proc", l.Name, l.Pid)
+		}
+		for _, a := range l.Addrs {
+			if int(a.Port()) != l.Port {
+				t.Errorf("%s listens on %v, want only port %d", l.Name, a, l.Port)
+			}
+		}
+		t.Logf("%s (pid %d) listens on %v; exposed: %v", l.Name, l.Pid, l.Addrs, l.Exposed())
+		if !l.Exposed() {
+			t.Errorf("%s listens on %v, loopback only: the README and make run's banner say it listens on every interface; update them", l.Name, l.Addrs)
+		}
+	}
+}
+
+func TestListenerExposed(t *testing.T) {
+	ap := netip.MustParseAddrPort
+	tests := []struct {
+		addrs []netip.AddrPort
+		want  bool
+	}{
+		{nil, true}, // unknown
+		{[]netip.AddrPort{}, false},
+		{[]netip.AddrPort{ap("127.0.0.1:8000")}, false},
+		{[]netip.AddrPort{ap("[::1]:8000"), ap("127.0.0.1:8000")}, false},
+		{[]netip.AddrPort{ap("[::ffff:127.0.0.1]:8000")}, false},
+		{[]netip.AddrPort{ap("0.0.0.0:8000")}, true},
+		{[]netip.AddrPort{ap("[::]:8000")}, true},
+		{[]netip.AddrPort{ap("127.0.0.1:8000"), ap("192.0.2.2:8000")}, true},
+	}
+	for _, tt := range tests {
+		if got := (Listener{Addrs: tt.addrs}).Exposed(); got != tt.want {
+			t.Errorf("Listener{Addrs: %v}.Exposed() = %v, want %v", tt.addrs, got, tt.want)
+		}
 	}
 }

@@ -27,6 +27,7 @@ func (e *Env) startKMS(ctx context.Context, bin string) error {
 			return err
 		}
 		e.mu.Lock()
+		e.kmsPort = port
 		e.KMSEndpoint = endpointFor(port)
 		e.mu.Unlock()
 		if err = e.launchKMS(ctx, bin, port); !isPortTaken(err) {
@@ -47,7 +48,9 @@ func (e *Env) launchKMS(ctx context.Context, bin string, port int) error {
 	cmd := exec.Command(bin)
 	cmd.Dir = e.tmpDir
 	cmd.Env = append(os.Environ(),
-		"PORT="+strconv.Itoa(port), // local-kms has no host setting: it binds all interfaces
+		// local-kms has no host setting: it listens on ":"+PORT, every
+		// interface (src/server.go at the pinned version; see Env.Listeners).
+		"PORT="+strconv.Itoa(port),
 		"KMS_REGION="+e.Region,
 		"KMS_DATA_PATH="+dataDir,
 		// A path that doesn't exist: never read the default /init/seed.yaml.

@@ -25,9 +25,11 @@ import (
 	"github.com/teamkeys/teamkeys/internal/httpapi"
 )
 
-// maxPayloadBytes is API Gateway's own request payload limit; the handlers
-// apply the service's much smaller one.
-const maxPayloadBytes = 10 << 20
+// MaxPayloadBytes is API Gateway's own request payload limit; the handlers
+// apply the service's much smaller one (httpapi.MaxBodyBytes). A body
+// declared longer is refused before any of it is read; a body of unknown
+// length (chunked) is read up to this and no further.
+const MaxPayloadBytes = 10 << 20
 
 // FunctionTimeout is the Lambda timeout template.yaml sets.
 const FunctionTimeout = 10 * time.Second
@@ -78,6 +80,13 @@ func (g *Gateway) integration(route httpapi.Route) http.Handler {
 	function := g.functions[route.Function]
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requestID := httpapi.RequestID(r.Context())
+		if r.ContentLength > MaxPayloadBytes {
+			// Refused from its declared length, unread (routes without a JWT
+			// included); the connection is closed rather than drained.
+			w.Header().Set("Connection", "close")
+			httpapi.WriteError(w, g.log, requestID, httpapi.ErrPayloadTooLarge)
+			return
+		}
 		var claims map[string]string
 		if route.Auth == httpapi.AuthJWT {
 			token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -91,11 +100,12 @@ func (g *Gateway) integration(route httpapi.Route) http.Handler {
 				return
 			}
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPayloadBytes))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxPayloadBytes))
 		if err != nil {
 			var tooLarge *http.MaxBytesError
 			if errors.As(err, &tooLarge) {
 				err = httpapi.ErrPayloadTooLarge
+				w.Header().Set("Connection", "close")
 			}
 			httpapi.WriteError(w, g.log, requestID, err)
 			return

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -29,6 +30,57 @@ import (
 	"github.com/teamkeys/teamkeys/internal/signature"
 	"github.com/teamkeys/teamkeys/internal/verifier"
 )
+
+// Timeouts of the local server's HTTP server.
+type Timeouts struct {
+	// ReadHeader bounds reading a request's headers (slow clients that
+	// trickle headers).
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included, from the moment
+	// the connection is read: a client that stalls its body is cut off.
+	Read time.Duration
+	// Write bounds the rest, from the end of the headers: reading the body,
+	// running the function (up to gateway.FunctionTimeout) and writing the
+	// response. It is longer than Read plus the function's timeout, so a
+	// function that runs out its time still gets its answer (a 500) out.
+	Write time.Duration
+	// Idle bounds how long a kept-alive connection waits for its next request.
+	Idle time.Duration
+}
+
+// DefaultTimeouts are the timeouts NewHTTPServer uses.
+var DefaultTimeouts = Timeouts{
+	ReadHeader: 5 * time.Second,
+	Read:       30 * time.Second,
+	Write:      30*time.Second + gateway.FunctionTimeout + 10*time.Second,
+	Idle:       60 * time.Second,
+}
+
+// MaxHeaderBytes bounds a request's headers (API Gateway's own limit is
+// about 10 KiB).
+const MaxHeaderBytes = 64 << 10
+
+// NewHTTPServer returns the *http.Server that serves handler (New's) on a
+// laptop, with DefaultTimeouts and its errors logged to log (which may be
+// nil).
+func NewHTTPServer(handler http.Handler, log *slog.Logger) *http.Server {
+	return newHTTPServer(handler, log, DefaultTimeouts)
+}
+
+func newHTTPServer(handler http.Handler, log *slog.Logger, t Timeouts) *http.Server {
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    MaxHeaderBytes,
+	}
+	if log != nil {
+		srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+	}
+	return srv
+}
 
 // Options configure the local server.
 type Options struct {
