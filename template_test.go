@@ -3,7 +3,9 @@ package teamkeys_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -18,16 +20,27 @@ import (
 // template is template.yaml as generic JSON, intrinsics left unresolved
 // ({"Ref": …}, {"Fn::GetAtt": …}).
 type template struct {
-	Globals struct {
+	Parameters map[string]map[string]any
+	Conditions map[string]any
+	Mappings   map[string]map[string]map[string]any
+	Globals    struct {
 		Function struct {
-			Environment struct{ Variables map[string]any }
+			Environment                  struct{ Variables map[string]any }
+			ReservedConcurrentExecutions any
 		}
+		HttpApi map[string]any
 	}
-	Resources map[string]struct {
-		Type       string
-		Properties map[string]any
-		Metadata   map[string]any
-	}
+	Resources map[string]resource
+	Outputs   map[string]map[string]any
+}
+
+type resource struct {
+	Type                string
+	Condition           string
+	DeletionPolicy      string
+	UpdateReplacePolicy string
+	Properties          map[string]any
+	Metadata            map[string]any
 }
 
 func loadTemplate(t *testing.T) template {
@@ -139,60 +152,210 @@ func TestFunctionsGetTheirSettings(t *testing.T) {
 	}
 }
 
+// writes is what each write of internal/dynamostore names, by IAM's
+// dynamodb:Attributes: the item's key, the attributes it sets and those its
+// condition reads (IAM counts those too, and cannot tell them from written
+// ones). template.yaml's Mappings.Writes must say exactly this.
+var writes = map[string][]string{
+	// Create: Put of the key item (lastUsedAt is empty, so not written),
+	// condition attribute_not_exists(pk).
+	"NewKeyItem": {"pk", "sk", "gsi1pk", "gsi1sk", "accessKeyId", "teamId", "memberId", "status", "description", "createdAt", "createdBy", "secretCiphertext"},
+	// Create: ADD keyCount, SET teamId, memberId on the counter item,
+	// condition on keyCount.
+	"TakeSlot": {"pk", "sk", "keyCount", "teamId", "memberId"},
+	// Delete: ADD keyCount -1, condition on keyCount.
+	"FreeSlot": {"pk", "sk", "keyCount"},
+	// SetStatus: SET status, condition ownedBy (pk, teamId, memberId). No
+	// lastUse, no ciphertext, no counter, no index key.
+	"SetStatus": {"pk", "sk", "teamId", "memberId", "status"},
+	// RecordUse: SET lastUsedAt, lastUsedIp, lastUsedScheme, condition
+	// ownedBy and lastUsedAt. Not status: a verifier cannot enable a key.
+	// teamId and memberId only because the condition reads them; a key
+	// moved so would no longer decrypt (its encryption context).
+	"RecordUse": {"pk", "sk", "teamId", "memberId", "lastUsedAt", "lastUsedIp", "lastUsedScheme"},
+}
+
+// grant is one action a function's role may take: on writes, the
+// Mappings.Writes row its dynamodb:Attributes condition must name and the
+// dynamodb:ReturnValues it must pin.
+type grant struct {
+	action       string
+	writes       string
+	returnValues string
+}
+
 // TestLeastPrivilege holds each function's IAM statements to the calls its
-// code makes, and nothing more.
+// code makes, and nothing more: the actions, the attributes each write may
+// touch, the ReturnValues it may ask for, the resources.
 func TestLeastPrivilege(t *testing.T) {
 	tmpl := loadTemplate(t)
-	want := map[string][]string{
-		"GenerateKey": {"dynamodb:PutItem", "dynamodb:UpdateItem", "kms:Encrypt"},
-		"ListKeys":    {"dynamodb:Query"},
-		"DisableKey":  {"dynamodb:UpdateItem"},
-		"EnableKey":   {"dynamodb:UpdateItem"},
-		"DeleteKey":   {"dynamodb:DeleteItem", "dynamodb:UpdateItem"},
+	want := map[string][]grant{
+		"GenerateKey": {{"dynamodb:PutItem", "NewKeyItem", "NONE"}, {"dynamodb:UpdateItem", "TakeSlot", "NONE"}, {"kms:Encrypt", "", ""}},
+		"ListKeys":    {{"dynamodb:Query", "", ""}},
+		// IAM cannot condition on a value: DisableKey may write status,
+		// Active included (docs/SECURITY.md).
+		"DisableKey": {{"dynamodb:UpdateItem", "SetStatus", "ALL_NEW"}},
+		"EnableKey":  {{"dynamodb:UpdateItem", "SetStatus", "ALL_NEW"}},
+		// A Delete removes a whole item: dynamodb:Attributes cannot bound it.
+		"DeleteKey": {{"dynamodb:DeleteItem", "", ""}, {"dynamodb:UpdateItem", "FreeSlot", "NONE"}},
 		// Only the verifying functions may decrypt, and only with the
-		// encryption context (checked below for every kms: action).
-		"WhoAmI":     {"dynamodb:GetItem", "dynamodb:UpdateItem", "kms:Decrypt"},
-		"Authorizer": {"dynamodb:GetItem", "dynamodb:UpdateItem", "kms:Decrypt"},
+		// encryption context (checked below for every kms: action; the key
+		// policy's side in TestLeastPrivilegeKeyPolicy).
+		"WhoAmI":     {{"dynamodb:GetItem", "", ""}, {"dynamodb:UpdateItem", "RecordUse", "NONE"}, {"kms:Decrypt", "", ""}},
+		"Authorizer": {{"dynamodb:GetItem", "", ""}, {"dynamodb:UpdateItem", "RecordUse", "NONE"}, {"kms:Decrypt", "", ""}},
 	}
 	for _, fn := range tmpl.functions() {
-		policies, _ := tmpl.Resources[fn].Properties["Policies"].([]any)
 		var actions []string
-		for _, p := range policies {
-			doc, ok := p.(map[string]any)
-			if !ok || len(doc) != 1 || doc["Statement"] == nil {
-				t.Errorf("%s: policy %v is not an inline statement list (no SAM policy templates such as DynamoDBCrudPolicy)", fn, p)
+		for _, st := range tmpl.statements(t, fn) {
+			if st["Effect"] != "Allow" {
 				continue
 			}
-			for _, s := range doc["Statement"].([]any) {
-				st := s.(map[string]any)
-				if st["Effect"] != "Allow" {
-					continue
+			if res, _ := json.Marshal(st["Resource"]); strings.Contains(string(res), `"*"`) || st["Resource"] == nil {
+				t.Errorf("%s: wildcard or missing resource in %v", fn, st)
+			}
+			for _, a := range actionsOf(st) {
+				actions = append(actions, a)
+				g, ok := findGrant(want[fn], a)
+				if !ok {
+					continue // reported below
 				}
-				if res, _ := json.Marshal(st["Resource"]); strings.Contains(string(res), `"*"`) || st["Resource"] == nil {
-					t.Errorf("%s: wildcard or missing resource in %v", fn, st)
-				}
-				var stActions []string
-				switch a := st["Action"].(type) {
-				case string:
-					stActions = []string{a}
-				case []any:
-					for _, x := range a {
-						stActions = append(stActions, x.(string))
-					}
-				}
-				actions = append(actions, stActions...)
-				for _, a := range stActions {
-					if strings.HasPrefix(a, "kms:") && !requiresFullContext(st["Condition"]) {
-						t.Errorf("%s: %s without the three-id encryption-context condition: %v", fn, a, st["Condition"])
-					}
-				}
+				tmpl.checkGrant(t, fn, g, st)
 			}
 		}
 		sort.Strings(actions)
-		if !slices.Equal(slices.Compact(actions), want[fn]) {
-			t.Errorf("%s may %v, want exactly %v", fn, actions, want[fn])
+		wantActions := make([]string, 0, len(want[fn]))
+		for _, g := range want[fn] {
+			wantActions = append(wantActions, g.action)
+		}
+		sort.Strings(wantActions)
+		if !slices.Equal(actions, wantActions) {
+			t.Errorf("%s may %v, want exactly %v (one statement each)", fn, actions, wantActions)
 		}
 	}
+	// The one place the attribute lists live says what the code writes.
+	for name, attrs := range writes {
+		if got := tmpl.writeAttributes(name); !slices.Equal(sorted(got), sorted(attrs)) {
+			t.Errorf("Mappings.Writes.%s.Attributes = %v, want %v", name, got, attrs)
+		}
+	}
+	if len(tmpl.Mappings["Writes"]) != len(writes) {
+		t.Errorf("Mappings.Writes has %d rows, want %d (one per write in writes)", len(tmpl.Mappings["Writes"]), len(writes))
+	}
+}
+
+func findGrant(gs []grant, action string) (grant, bool) {
+	for _, g := range gs {
+		if g.action == action {
+			return g, true
+		}
+	}
+	return grant{}, false
+}
+
+// checkGrant holds one Allow statement to the grant of one of its actions.
+func (tmpl template) checkGrant(t *testing.T, fn string, g grant, st map[string]any) {
+	t.Helper()
+	cond, _ := st["Condition"].(map[string]any)
+	res, _ := json.Marshal(st["Resource"])
+	switch service, _, _ := strings.Cut(g.action, ":"); service {
+	case "kms":
+		if !requiresFullContext(st["Condition"]) {
+			t.Errorf("%s: %s without the three-id encryption-context condition: %v", fn, g.action, st["Condition"])
+		}
+		if !isIf(st["Resource"], "CreateKeysKey", "KeysKey", "ExistingKmsKeyArn") {
+			t.Errorf("%s: %s on %s, want the stack's key or ExistingKmsKeyArn", fn, g.action, res)
+		}
+	case "dynamodb":
+		if !isIf(st["Resource"], "CreateKeysTable", "KeysTable", "ExistingTableName") {
+			t.Errorf("%s: %s on %s, want the keys table (or its index) or ExistingTableName", fn, g.action, res)
+		}
+	}
+	if g.writes == "" {
+		if cond != nil && g.action != "kms:Encrypt" && g.action != "kms:Decrypt" {
+			t.Errorf("%s: %s has a condition %v the test does not know", fn, g.action, cond)
+		}
+		return
+	}
+	forAll, _ := cond["ForAllValues:StringEquals"].(map[string]any)
+	ref, _ := json.Marshal(forAll["dynamodb:Attributes"])
+	if wantRef := fmt.Sprintf(`{"Fn::FindInMap":["Writes",%q,"Attributes"]}`, g.writes); string(ref) != wantRef {
+		t.Errorf("%s: %s's dynamodb:Attributes is %s, want %s (ForAllValues:StringEquals)", fn, g.action, ref, wantRef)
+	}
+	attrs := tmpl.writeAttributes(g.writes)
+	for _, key := range []string{"pk", "sk"} {
+		if !slices.Contains(attrs, key) {
+			t.Errorf("Mappings.Writes.%s lacks the key attribute %s: every write would be denied", g.writes, key)
+		}
+	}
+	// ReturnValues other than NONE read the whole item back: pinned to
+	// what the code asks for. NONE may be implied (IfExists).
+	op := "StringEquals"
+	if g.returnValues == "NONE" {
+		op = "StringEqualsIfExists"
+	}
+	rv, _ := cond[op].(map[string]any)
+	if rv["dynamodb:ReturnValues"] != g.returnValues {
+		t.Errorf("%s: %s must pin %s dynamodb:ReturnValues to %s, has condition %v", fn, g.action, op, g.returnValues, cond)
+	}
+}
+
+// statements are the IAM statements of a function's inline policies.
+func (tmpl template) statements(t *testing.T, fn string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	policies, _ := tmpl.Resources[fn].Properties["Policies"].([]any)
+	for _, p := range policies {
+		doc, ok := p.(map[string]any)
+		if !ok || len(doc) != 1 || doc["Statement"] == nil {
+			t.Errorf("%s: policy %v is not an inline statement list (no SAM policy templates such as DynamoDBCrudPolicy)", fn, p)
+			continue
+		}
+		for _, s := range doc["Statement"].([]any) {
+			out = append(out, s.(map[string]any))
+		}
+	}
+	return out
+}
+
+func actionsOf(st map[string]any) []string {
+	switch a := st["Action"].(type) {
+	case string:
+		return []string{a}
+	case []any:
+		var out []string
+		for _, x := range a {
+			out = append(out, x.(string))
+		}
+		return out
+	}
+	return nil
+}
+
+// writeAttributes is a Mappings.Writes row.
+func (tmpl template) writeAttributes(name string) []string {
+	list, _ := tmpl.Mappings["Writes"][name]["Attributes"].([]any)
+	var out []string
+	for _, a := range list {
+		out = append(out, a.(string))
+	}
+	return out
+}
+
+// isIf reports whether v is {"Fn::If": [cond, <refers to created>, <refers
+// to existing>]}.
+func isIf(v any, cond, created, existing string) bool {
+	m, _ := v.(map[string]any)
+	args, _ := m["Fn::If"].([]any)
+	return len(args) == 3 && args[0] == cond && refersTo(args[1], created) && refersTo(args[2], existing)
+}
+
+// refersTo reports whether v (intrinsics unresolved) names the logical id or
+// parameter: Ref, GetAtt or a ${…} in Sub.
+func refersTo(v any, name string) bool {
+	b, _ := json.Marshal(v)
+	s := string(b)
+	return strings.Contains(s, `{"Ref":"`+name+`"}`) || strings.Contains(s, `{"Fn::GetAtt":["`+name+`",`) ||
+		strings.Contains(s, `{"Fn::GetAtt":"`+name+`.`) || strings.Contains(s, "${"+name+"}") || strings.Contains(s, "${"+name+".")
 }
 
 // requiresFullContext reports whether a statement's condition admits only
@@ -244,5 +407,407 @@ func TestEveryFunctionIsWatched(t *testing.T) {
 	}
 	if !apiAlarm {
 		t.Error("no alarm on the API's 5xx")
+	}
+}
+
+// decrypters are the functions whose IAM statements allow kms:Decrypt.
+func (tmpl template) decrypters(t *testing.T) []string {
+	var out []string
+	for _, fn := range tmpl.functions() {
+		for _, st := range tmpl.statements(t, fn) {
+			if st["Effect"] == "Allow" && slices.Contains(actionsOf(st), "kms:Decrypt") {
+				out = append(out, fn)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// TestLeastPrivilegeKeyPolicy: the key policy itself lets no principal but
+// the verifying functions' roles decrypt (IAM alone would let any principal
+// with kms:Decrypt and a table read recover every secret), and still lets
+// the account administer the key.
+func TestLeastPrivilegeKeyPolicy(t *testing.T) {
+	tmpl := loadTemplate(t)
+	policy, _ := tmpl.Resources["KeysKey"].Properties["KeyPolicy"].(map[string]any)
+	stmts, _ := policy["Statement"].([]any)
+	root := `{"Fn::Sub":"arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}`
+	roleArn := regexp.MustCompile(`^arn:\$\{AWS::Partition\}:iam::\$\{AWS::AccountId\}:role/\$\{AWS::StackName\}-([A-Za-z0-9]+)Role-\*$`)
+	var exempt []string
+	administered, denies := false, false
+	for _, s := range stmts {
+		st := s.(map[string]any)
+		actions := actionsOf(st)
+		principal, _ := st["Principal"].(map[string]any)
+		who, _ := json.Marshal(principal["AWS"])
+		switch st["Effect"] {
+		case "Allow":
+			// Only the account root, which hands the decision to IAM; the
+			// Deny below then bounds what IAM can give.
+			if string(who) != root {
+				t.Errorf("key policy allows %v to %s: only the account root may be allowed", actions, who)
+			}
+			administered = administered || slices.Contains(actions, "kms:*") || slices.Contains(actions, "kms:PutKeyPolicy")
+		case "Deny":
+			if string(who) != `"*"` || st["Resource"] != "*" {
+				t.Errorf("Deny %v: want Principal AWS \"*\" and Resource \"*\", got %s and %v", actions, who, st["Resource"])
+			}
+			if slices.Contains(actions, "kms:*") || slices.Contains(actions, "kms:PutKeyPolicy") {
+				t.Errorf("Deny %v locks out key administration", actions)
+			}
+			if !slices.Contains(actions, "kms:Decrypt") {
+				continue
+			}
+			denies = true
+			if !slices.Contains(actions, "kms:ReEncrypt*") {
+				t.Errorf("Deny %v: without kms:ReEncrypt*, a ciphertext can be moved under a key its caller may decrypt with", actions)
+			}
+			cond, _ := st["Condition"].(map[string]any)
+			if len(cond) != 1 {
+				t.Errorf("Deny %v: want exactly one condition (ArnNotLike aws:PrincipalArn), got %v", actions, cond)
+			}
+			notLike, _ := cond["ArnNotLike"].(map[string]any)
+			arns, _ := notLike["aws:PrincipalArn"].([]any)
+			for _, a := range arns {
+				sub, _ := a.(map[string]any)["Fn::Sub"].(string)
+				m := roleArn.FindStringSubmatch(sub)
+				if m == nil {
+					t.Errorf("Deny %v exempts %v: want arn:…:role/${AWS::StackName}-<Function>Role-*, the name CloudFormation gives SAM's role", actions, a)
+					continue
+				}
+				exempt = append(exempt, m[1])
+			}
+		default:
+			t.Errorf("key policy statement with Effect %v", st["Effect"])
+		}
+	}
+	if !administered {
+		t.Error("key policy: the account root may not administer the key (kms:* or kms:PutKeyPolicy): it would be locked out")
+	}
+	if !denies {
+		t.Fatal("key policy denies kms:Decrypt to no one: any principal IAM lets decrypt recovers every secret")
+	}
+	if got, want := sorted(exempt), tmpl.decrypters(t); !slices.Equal(got, want) {
+		t.Errorf("key policy lets the roles of %v decrypt, want exactly the functions whose IAM statements decrypt: %v", got, want)
+	}
+}
+
+// TestTemplateKeepsTheData: the table and the key that opens its secrets
+// both survive a stack delete or a replacement, and a stack can be deployed
+// onto a kept (or restored) table and key instead of new ones.
+func TestTemplateKeepsTheData(t *testing.T) {
+	tmpl := loadTemplate(t)
+	for _, c := range []struct{ resource, condition, parameter string }{
+		{"KeysTable", "CreateKeysTable", "ExistingTableName"},
+		{"KeysKey", "CreateKeysKey", "ExistingKmsKeyArn"},
+	} {
+		r := tmpl.Resources[c.resource]
+		if r.DeletionPolicy != "Retain" || r.UpdateReplacePolicy != "Retain" {
+			t.Errorf("%s: DeletionPolicy %q, UpdateReplacePolicy %q, want both Retain", c.resource, r.DeletionPolicy, r.UpdateReplacePolicy)
+		}
+		if p, ok := tmpl.Parameters[c.parameter]; !ok || p["Default"] != "" {
+			t.Errorf("parameter %s: want an optional one (Default \"\"), got %v", c.parameter, p)
+		}
+		cond, _ := json.Marshal(tmpl.Conditions[c.condition])
+		if want := `{"Fn::Equals":[{"Ref":"` + c.parameter + `"},""]}`; string(cond) != want || r.Condition != c.condition {
+			t.Errorf("%s: Condition %q = %s, want %s = %s", c.resource, r.Condition, cond, c.condition, want)
+		}
+		// Everything that names the resource must name the parameter's
+		// table or key when the resource is not created.
+		for where, v := range map[string]any{"Globals": tmpl.Globals, "Resources": tmpl.Resources, "Outputs": tmpl.Outputs} {
+			for _, path := range unguardedRefs(v, c.resource, c.condition, where, false) {
+				if !strings.HasPrefix(path, "Resources."+c.resource+".") {
+					t.Errorf("%s names %s outside an Fn::If on %s", path, c.resource, c.condition)
+				}
+			}
+		}
+	}
+}
+
+// unguardedRefs lists the paths under v that name the resource (Ref, GetAtt,
+// Sub) other than in the first branch of an Fn::If on condition.
+func unguardedRefs(v any, resource, condition, path string, guarded bool) []string {
+	b, _ := json.Marshal(v)
+	var x any
+	_ = json.Unmarshal(b, &x)
+	var out []string
+	var walk func(v any, path string, guarded bool)
+	walk = func(v any, path string, guarded bool) {
+		switch v := v.(type) {
+		case map[string]any:
+			if args, ok := v["Fn::If"].([]any); ok && len(args) == 3 && args[0] == condition {
+				walk(args[1], path+".If", true)
+				walk(args[2], path+".Else", guarded)
+				return
+			}
+			if len(v) == 1 && !guarded && refersTo(v, resource) {
+				if _, intrinsic := v["Ref"]; intrinsic || v["Fn::GetAtt"] != nil || v["Fn::Sub"] != nil {
+					out = append(out, path)
+					return
+				}
+			}
+			for k, e := range v {
+				walk(e, path+"."+k, guarded)
+			}
+		case []any:
+			for i, e := range v {
+				walk(e, fmt.Sprintf("%s[%d]", path, i), guarded)
+			}
+		}
+	}
+	walk(x, path, guarded)
+	return out
+}
+
+// TestTemplateThrottlesTheStage: every route is throttled by parameters,
+// the routes no authorizer guards at the gateway (each request an
+// invocation and a GetItem) lower than the rest; reserved concurrency is a
+// parameter, unset by default.
+func TestTemplateThrottlesTheStage(t *testing.T) {
+	tmpl := loadTemplate(t)
+	limit := func(where string, settings any, rate, burst string) (int, int) {
+		t.Helper()
+		s, _ := settings.(map[string]any)
+		r, _ := json.Marshal(s["ThrottlingRateLimit"])
+		b, _ := json.Marshal(s["ThrottlingBurstLimit"])
+		if string(r) != `{"Ref":"`+rate+`"}` || string(b) != `{"Ref":"`+burst+`"}` {
+			t.Errorf("%s: throttling %s/%s, want Ref %s and Ref %s", where, r, b, rate, burst)
+			return 0, 0
+		}
+		return tmpl.numberDefault(t, rate), tmpl.numberDefault(t, burst)
+	}
+	api := tmpl.Globals.HttpApi
+	rate, burst := limit("DefaultRouteSettings", api["DefaultRouteSettings"], "ThrottleRateLimit", "ThrottleBurstLimit")
+	routes, _ := api["RouteSettings"].(map[string]any)
+	for _, r := range httpapi.Routes {
+		if r.Auth != httpapi.AuthSignature {
+			continue
+		}
+		key := r.Method + " " + r.Path
+		wr, wb := limit("RouteSettings "+key, routes[key], "WhoAmIThrottleRateLimit", "WhoAmIThrottleBurstLimit")
+		if wr >= rate || wb >= burst {
+			t.Errorf("%s (no authorizer at the gateway): default %d/s burst %d, want lower than the stage's %d/s burst %d", key, wr, wb, rate, burst)
+		}
+	}
+	if len(routes) != 2 {
+		t.Errorf("RouteSettings for %d routes, want the 2 /v1/whoami routes", len(routes))
+	}
+	rc, _ := json.Marshal(tmpl.Globals.Function.ReservedConcurrentExecutions)
+	if string(rc) != `{"Fn::If":["HasReservedConcurrency",{"Ref":"ReservedConcurrency"},{"Ref":"AWS::NoValue"}]}` {
+		t.Errorf("Globals ReservedConcurrentExecutions = %s, want it from the ReservedConcurrency parameter, unset by default", rc)
+	}
+	if d := tmpl.Parameters["ReservedConcurrency"]["Default"]; d != "" {
+		t.Errorf("ReservedConcurrency defaults to %v, want unset (\"\"): a new account's quota is 10", d)
+	}
+}
+
+func (tmpl template) numberDefault(t *testing.T, param string) int {
+	t.Helper()
+	p := tmpl.Parameters[param]
+	n, ok := p["Default"].(float64)
+	if p["Type"] != "Number" || !ok {
+		t.Errorf("parameter %s: want Type Number with a default, got %v", param, p)
+	}
+	return int(n)
+}
+
+// TestTemplateLogs: a JSON access log on the stage with what an incident
+// needs, and a log group with the retention parameter for the API and for
+// every function.
+func TestTemplateLogs(t *testing.T) {
+	tmpl := loadTemplate(t)
+	retention := func(where, group string) {
+		t.Helper()
+		r, ok := tmpl.Resources[group]
+		days, _ := json.Marshal(r.Properties["RetentionInDays"])
+		if !ok || r.Type != "AWS::Logs::LogGroup" || string(days) != `{"Ref":"LogRetentionDays"}` {
+			t.Errorf("%s: log group %s is %s with RetentionInDays %s, want an AWS::Logs::LogGroup kept LogRetentionDays", where, group, r.Type, days)
+		}
+	}
+	settings, _ := tmpl.Globals.HttpApi["AccessLogSettings"].(map[string]any)
+	dest, _ := settings["DestinationArn"].(map[string]any)
+	group, _, _ := strings.Cut(fmt.Sprint(dest["Fn::GetAtt"]), ".")
+	retention("access log", group)
+	format, _ := settings["Format"].(string)
+	var fields map[string]string
+	if err := json.Unmarshal([]byte(format), &fields); err != nil {
+		t.Fatalf("access log format is not one JSON object of strings: %v\n%s", err, format)
+	}
+	var values []string
+	for _, v := range fields {
+		values = append(values, v)
+	}
+	for _, want := range []string{"$context.requestId", "$context.identity.sourceIp", "$context.routeKey", "$context.status",
+		"$context.responseLatency", "$context.authorizer.error", "$context.authorizer.claims.sub"} {
+		if !slices.Contains(values, want) {
+			t.Errorf("access log lacks %s: %s", want, format)
+		}
+	}
+	for _, fn := range tmpl.functions() {
+		found := false
+		for name, r := range tmpl.Resources {
+			if r.Type == "AWS::Logs::LogGroup" && fmt.Sprint(r.Properties["LogGroupName"]) == fmt.Sprint(map[string]any{"Fn::Sub": "/aws/lambda/${" + fn + "}"}) {
+				retention(fn, name)
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s: no log group /aws/lambda/${%s}: Lambda would create one that keeps logs forever", fn, fn)
+		}
+	}
+	if _, ok := tmpl.Parameters["LogRetentionDays"]; !ok {
+		t.Error("no LogRetentionDays parameter")
+	}
+}
+
+// TestTemplateJwtAuthorizer: the issuer must be an https URL, and an
+// optional scope makes the authorizer refuse tokens without it (ID tokens).
+func TestTemplateJwtAuthorizer(t *testing.T) {
+	tmpl := loadTemplate(t)
+	pattern, _ := tmpl.Parameters["JwtIssuer"]["AllowedPattern"].(string)
+	re, err := regexp.Compile(pattern)
+	if err != nil || pattern == "" {
+		t.Fatalf("JwtIssuer AllowedPattern %q: %v", pattern, err)
+	}
+	for _, c := range []struct {
+		issuer string
+		ok     bool
+	}{
+		{"https://auth.example.com/", true},
+		{"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_AbC123", true},
+		{"http://auth.example.com/", false},
+		{"auth.example.com", false},
+		{"https://", false},
+		{"", false},
+	} {
+		if re.MatchString(c.issuer) != c.ok {
+			t.Errorf("JwtIssuer %q: allowed %v, want %v", c.issuer, !c.ok, c.ok)
+		}
+	}
+	if d, ok := tmpl.Parameters["JwtScope"]["Default"]; !ok || d != "" {
+		t.Errorf("JwtScope: want an optional parameter (Default \"\"), got %v", tmpl.Parameters["JwtScope"])
+	}
+	auth, _ := tmpl.Resources["HttpApi"].Properties["Auth"].(map[string]any)
+	authorizers, _ := auth["Authorizers"].(map[string]any)
+	jwt, _ := authorizers["JwtAuthorizer"].(map[string]any)
+	scopes, _ := json.Marshal(jwt["AuthorizationScopes"])
+	if string(scopes) != `[{"Fn::If":["HasJwtScope",{"Ref":"JwtScope"},{"Ref":"AWS::NoValue"}]}]` {
+		t.Errorf("JwtAuthorizer AuthorizationScopes = %s, want [JwtScope] when set", scopes)
+	}
+	cond, _ := json.Marshal(tmpl.Conditions["HasJwtScope"])
+	if string(cond) != `{"Fn::Not":[{"Fn::Equals":[{"Ref":"JwtScope"},""]}]}` {
+		t.Errorf("HasJwtScope = %s", cond)
+	}
+}
+
+// TestTemplateApiAlarmNeedsTraffic: the 5xx-rate alarm ignores periods
+// with few requests and needs several breaching periods, so a single 5xx at
+// low traffic pages no one.
+func TestTemplateApiAlarmNeedsTraffic(t *testing.T) {
+	tmpl := loadTemplate(t)
+	p := tmpl.Resources["ApiServerErrorRateAlarm"].Properties
+	metrics, _ := p["Metrics"].([]any)
+	var expr string
+	for _, m := range metrics {
+		if e, ok := m.(map[string]any)["Expression"].(map[string]any); ok {
+			expr, _ = e["Fn::Sub"].(string)
+		}
+	}
+	if !strings.Contains(expr, "requests >= ${ApiAlarmMinRequests}") {
+		t.Errorf("5xx-rate expression %q does not require ApiAlarmMinRequests requests", expr)
+	}
+	if min := tmpl.numberDefault(t, "ApiAlarmMinRequests"); min < 10 {
+		t.Errorf("ApiAlarmMinRequests defaults to %d, want 10 or more", min)
+	}
+	datapoints, _ := p["DatapointsToAlarm"].(float64)
+	periods, _ := p["EvaluationPeriods"].(float64)
+	if datapoints < 2 || periods < datapoints {
+		t.Errorf("5xx-rate alarm: %v of %v periods, want at least 2 breaching periods", datapoints, periods)
+	}
+}
+
+// TestTemplateOutputs: the API's id and every function's name, for the
+// README's direct invocation and for operators.
+func TestTemplateOutputs(t *testing.T) {
+	tmpl := loadTemplate(t)
+	want := map[string]string{"HttpApiId": "HttpApi"}
+	for _, fn := range tmpl.functions() {
+		want[fn+"FunctionName"] = fn
+	}
+	for name, ref := range want {
+		v, _ := json.Marshal(tmpl.Outputs[name]["Value"])
+		if string(v) != `{"Ref":"`+ref+`"}` {
+			t.Errorf("output %s = %s, want Ref %s", name, v, ref)
+		}
+	}
+}
+
+// TestTemplateSamconfig: the stack names the README's Deploy section gives
+// are samconfig's, and prod carries no placeholder identity provider: its
+// deploy fails until the issuer and audience are set.
+func TestTemplateSamconfig(t *testing.T) {
+	raw, err := os.ReadFile("samconfig.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section, stacks, overrides := "", map[string]string{}, map[string]string{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") {
+			section, _, _ = strings.Cut(strings.Trim(line, "[]"), ".")
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "stack_name":
+			stacks[section] = strings.Trim(strings.TrimSpace(v), `"`)
+		case "parameter_overrides":
+			overrides[section] = v
+		}
+	}
+	if stacks["default"] != "teamkeys-dev" || stacks["prod"] != "teamkeys-prod" {
+		t.Errorf("samconfig stack names %v, want default teamkeys-dev and prod teamkeys-prod", stacks)
+	}
+	if strings.Contains(overrides["prod"], "example.com") {
+		t.Errorf("prod parameter_overrides %s: a placeholder issuer would deploy a prod that accepts no real token; leave it unset so that the deploy fails until it is set", overrides["prod"])
+	}
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range stacks {
+		if !strings.Contains(string(readme), name) {
+			t.Errorf("README names no stack %s", name)
+		}
+	}
+}
+
+// TestTemplateCheckovSkipsAreJustified: every check .checkov.yaml skips is
+// named in docs/SECURITY.md, which says why.
+func TestTemplateCheckovSkipsAreJustified(t *testing.T) {
+	cfg, err := os.ReadFile(".checkov.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	security, err := os.ReadFile("docs/SECURITY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, skips, ok := strings.Cut(string(cfg), "skip-check:")
+	if !ok {
+		t.Fatal(".checkov.yaml has no skip-check list")
+	}
+	for _, id := range regexp.MustCompile(`CKV2?_[A-Z0-9_]+`).FindAllString(skips, -1) {
+		if !strings.Contains(string(security), id) {
+			t.Errorf(".checkov.yaml skips %s, which docs/SECURITY.md does not name and justify", id)
+		}
+	}
+	out, err := exec.Command("make", "-n", "checkov").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--config-file .checkov.yaml") || !strings.Contains(string(out), "--file template.yaml") {
+		t.Errorf("make -n checkov: %v\n%s", err, out)
 	}
 }

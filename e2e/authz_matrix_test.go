@@ -53,7 +53,7 @@ func TestAuthzMatrix(t *testing.T) {
 	}
 
 	s := newStack(t)
-	adminToken := s.token("root", "t1", accesskey.RoleAdmin)
+	adminToken := s.Token("root", "t1", accesskey.RoleAdmin)
 	cells := 0
 	for i, row := range matrix {
 		route, ok := routes[row.operation]
@@ -72,11 +72,11 @@ func TestAuthzMatrix(t *testing.T) {
 			cells++
 			t.Run(row.operation+"/"+col.caller, func(t *testing.T) {
 				member := fmt.Sprintf("m%d-%d", i, j)
-				key := s.generate("t1", member, "")
+				key := s.Generate("t1", member, "")
 				keyPath := keysPath("t1", member) + "/" + key.AccessKeyID
 				if route.Operation == "enableAccessKey" {
-					if resp := s.do(request{method: "POST", path: keyPath + "/disable", token: adminToken}); resp.status != 200 {
-						t.Fatalf("setup disable: %d %s", resp.status, resp.body)
+					if resp := s.Do(request{Method: "POST", Path: keyPath + "/disable", Token: adminToken}); resp.Status != 200 {
+						t.Fatalf("setup disable: %d %s", resp.Status, resp.Body)
 					}
 				}
 				path := strings.NewReplacer("{teamId}", "t1", "{memberId}", member, "{accessKeyId}", key.AccessKeyID).Replace(route.Path)
@@ -88,22 +88,22 @@ func TestAuthzMatrix(t *testing.T) {
 				var resp response
 				switch col.caller {
 				case "signed request":
-					resp = s.send(s.sdkSigned(route.Method, path, body, key.AccessKeyID, key.SecretAccessKey, time.Now()))
+					resp = s.Send(sdkSigned(t, s, route.Method, path, body, key.AccessKeyID, key.SecretAccessKey, time.Now()))
 				default:
 					token := map[string]string{
 						"none":                           "",
-						"other team's owner":             s.token("mallory", "t2", accesskey.RoleOwner),
-						"owner":                          s.token("olga", "t1", accesskey.RoleOwner),
-						"admin":                          s.token("root", "t1", accesskey.RoleAdmin),
-						"the member itself":              s.token(member, "t1", accesskey.RoleMember),
-						"another member":                 s.token("bob", "t1", accesskey.RoleMember),
-						"same member id in another team": s.token(member, "t2", accesskey.RoleMember),
+						"other team's owner":             s.Token("mallory", "t2", accesskey.RoleOwner),
+						"owner":                          s.Token("olga", "t1", accesskey.RoleOwner),
+						"admin":                          s.Token("root", "t1", accesskey.RoleAdmin),
+						"the member itself":              s.Token(member, "t1", accesskey.RoleMember),
+						"another member":                 s.Token("bob", "t1", accesskey.RoleMember),
+						"same member id in another team": s.Token(member, "t2", accesskey.RoleMember),
 					}[col.caller]
-					resp = s.do(request{method: route.Method, path: path, token: token, body: body})
+					resp = s.Do(request{Method: route.Method, Path: path, Token: token, Body: body})
 				}
 
-				if resp.status != col.want {
-					t.Fatalf("%s %s as %s: %d, want %d: %s", route.Method, path, col.caller, resp.status, col.want, resp.body)
+				if resp.Status != col.want {
+					t.Fatalf("%s %s as %s: %d, want %d: %s", route.Method, path, col.caller, resp.Status, col.want, resp.Body)
 				}
 				switch col.want {
 				case 401:
@@ -111,15 +111,15 @@ func TestAuthzMatrix(t *testing.T) {
 					if route.Auth == httpapi.AuthSignature {
 						want = "MissingSignature"
 					}
-					if code := resp.errorCode(t); code != want {
+					if code := resp.ErrorCode(t); code != want {
 						t.Fatalf("code %q, want %q", code, want)
 					}
 				case 403:
-					if code := resp.errorCode(t); code != "Forbidden" {
+					if code := resp.ErrorCode(t); code != "Forbidden" {
 						t.Fatalf("code %q, want Forbidden", code)
 					}
 				}
-				s.checkAuthzEffect(t, route.Operation, resp, key, col.want < 300)
+				checkAuthzEffect(t, s, route.Operation, resp, key, col.want < 300)
 			})
 		}
 	}
@@ -128,9 +128,9 @@ func TestAuthzMatrix(t *testing.T) {
 
 // checkAuthzEffect checks what a cell did to the target member's keys: its
 // effect if allowed, nothing at all if refused.
-func (s *stack) checkAuthzEffect(t *testing.T, operation string, resp response, key createdKey, allowed bool) {
+func checkAuthzEffect(t *testing.T, s *stack, operation string, resp response, key createdKey, allowed bool) {
 	t.Helper()
-	keys := s.listMember("t1", key.MemberID).AccessKeys
+	keys := s.ListMember("t1", key.MemberID).AccessKeys
 	status := func() string {
 		for _, k := range keys {
 			if k.AccessKeyID == key.AccessKeyID {
@@ -144,7 +144,7 @@ func (s *stack) checkAuthzEffect(t *testing.T, operation string, resp response, 
 	case "generateAccessKey":
 		if allowed {
 			var created createdKey
-			resp.decode(t, &created)
+			resp.Decode(t, &created)
 			if created.TeamID != "t1" || created.MemberID != key.MemberID || !secretShape.MatchString(created.SecretAccessKey) {
 				t.Fatalf("generated %+v", created)
 			}
@@ -153,9 +153,9 @@ func (s *stack) checkAuthzEffect(t *testing.T, operation string, resp response, 
 	case "listMemberAccessKeys", "listTeamAccessKeys":
 		if allowed {
 			var l keyList
-			resp.decode(t, &l)
-			if len(l.AccessKeys) == 0 || strings.Contains(string(resp.body), key.SecretAccessKey) {
-				t.Fatalf("list: %s", resp.body)
+			resp.Decode(t, &l)
+			if len(l.AccessKeys) == 0 || strings.Contains(string(resp.Body), key.SecretAccessKey) {
+				t.Fatalf("list: %s", resp.Body)
 			}
 		}
 	case "disableAccessKey":
@@ -169,18 +169,18 @@ func (s *stack) checkAuthzEffect(t *testing.T, operation string, resp response, 
 	case "deleteAccessKey":
 		if allowed {
 			wantStatus, wantCount = "gone", 0
-			if len(resp.body) != 0 {
-				t.Fatalf("204 with a body: %s", resp.body)
+			if len(resp.Body) != 0 {
+				t.Fatalf("204 with a body: %s", resp.Body)
 			}
 		}
 	case "whoAmIGet", "whoAmIPost":
 		if allowed {
-			s.wantWhoAmI(t, resp, key, signature.SchemeSigV4)
+			wantWhoAmI(t, resp, key, signature.SchemeSigV4)
 		}
 	}
-	if resp.status == http.StatusOK && (operation == "disableAccessKey" || operation == "enableAccessKey") {
+	if resp.Status == http.StatusOK && (operation == "disableAccessKey" || operation == "enableAccessKey") {
 		var got listedKey
-		resp.decode(t, &got)
+		resp.Decode(t, &got)
 		if got.AccessKeyID != key.AccessKeyID || got.Status != wantStatus {
 			t.Fatalf("%s answered %+v", operation, got)
 		}

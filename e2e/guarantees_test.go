@@ -24,13 +24,14 @@ import (
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/local/server"
 	"github.com/teamkeys/teamkeys/internal/seal"
+	"github.com/teamkeys/teamkeys/internal/testing/teststack"
 )
 
 // TestConcurrentGeneratesKeepTheCap: of 40 simultaneous generates for one
 // member exactly 2 succeed and 38 get LimitExceeded; none gets a 5xx.
 func TestConcurrentGeneratesKeepTheCap(t *testing.T) {
 	s := newStack(t)
-	token := s.token("admin", "t1", accesskey.RoleAdmin)
+	token := s.Token("admin", "t1", accesskey.RoleAdmin)
 	const clients = 40
 	statuses := make([]int, clients)
 	codes := make([]string, clients)
@@ -41,7 +42,7 @@ func TestConcurrentGeneratesKeepTheCap(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			req, _ := http.NewRequest("POST", s.url+keysPath("t1", "alice"), nil)
+			req, _ := http.NewRequest("POST", s.URL+keysPath("t1", "alice"), nil)
 			req.Header.Set("Authorization", "Bearer "+token)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -68,28 +69,23 @@ func TestConcurrentGeneratesKeepTheCap(t *testing.T) {
 	if created != 2 || limited != clients-2 {
 		t.Fatalf("%d created, %d limited; want 2 and %d", created, limited, clients-2)
 	}
-	if got := len(s.listMember("t1", "alice").AccessKeys); got != 2 {
-		t.Fatalf("alice holds %d keys", got)
-	}
-	if n := s.item("MEMBER#t1#alice", "COUNTER")["keyCount"]; n != float64(2) {
-		t.Fatalf("slot counter %v, want 2", n)
-	}
+	wantHolds(t, s, "t1", "alice", 2)
 }
 
 // TestTeamListPages: the team-wide list pages through every key once, in a
 // stable order, and its nextToken cannot be altered or replayed elsewhere.
 func TestTeamListPages(t *testing.T) {
 	s := newStack(t)
-	admin := s.token("admin", "t1", accesskey.RoleAdmin)
+	admin := s.Token("admin", "t1", accesskey.RoleAdmin)
 	var want []string
 	for i := range 5 {
 		member := fmt.Sprintf("m%d", i)
-		want = append(want, s.generate("t1", member, "").AccessKeyID)
+		want = append(want, s.Generate("t1", member, "").AccessKeyID)
 		if i%2 == 0 {
-			want = append(want, s.generate("t1", member, "").AccessKeyID)
+			want = append(want, s.Generate("t1", member, "").AccessKeyID)
 		}
 	}
-	s.generate("t2", "m0", "") // another team's key never shows
+	s.Generate("t2", "m0", "") // another team's key never shows
 
 	var got []string
 	var tokens []string
@@ -99,16 +95,16 @@ func TestTeamListPages(t *testing.T) {
 		if next != "" {
 			path += "&nextToken=" + url.QueryEscape(next)
 		}
-		s.calls.Take()
-		resp := s.do(request{method: "GET", path: path, token: admin})
-		if resp.status != 200 {
-			t.Fatalf("page %d: %d %s", page, resp.status, resp.body)
+		s.Calls.Take()
+		resp := s.Do(request{Method: "GET", Path: path, Token: admin})
+		if resp.Status != 200 {
+			t.Fatalf("page %d: %d %s", page, resp.Status, resp.Body)
 		}
-		if calls := s.calls.Take(); calls["DynamoDB.Query"] != 1 || len(calls) != 1 {
+		if calls := s.Calls.Take(); calls["DynamoDB.Query"] != 1 || len(calls) != 1 {
 			t.Fatalf("page %d made calls %v, want one Query", page, calls)
 		}
 		var l keyList
-		resp.decode(t, &l)
+		resp.Decode(t, &l)
 		if len(l.AccessKeys) > 3 {
 			t.Fatalf("page %d has %d keys", page, len(l.AccessKeys))
 		}
@@ -134,9 +130,9 @@ func TestTeamListPages(t *testing.T) {
 		t.Fatalf("%d tokens for 8 keys in pages of 3", len(tokens))
 	}
 	// The default page holds them all.
-	resp := s.do(request{method: "GET", path: "/v1/teams/t1/access-keys", token: admin})
+	resp := s.Do(request{Method: "GET", Path: "/v1/teams/t1/access-keys", Token: admin})
 	var all keyList
-	resp.decode(t, &all)
+	resp.Decode(t, &all)
 	if len(all.AccessKeys) != 8 || all.NextToken != nil {
 		t.Fatalf("default page: %d keys, nextToken %v", len(all.AccessKeys), all.NextToken)
 	}
@@ -145,15 +141,15 @@ func TestTeamListPages(t *testing.T) {
 	token := tokens[0]
 	for i := 0; i < len(token); i += 7 {
 		altered := token[:i] + string(flip(token[i])) + token[i+1:]
-		resp := s.do(request{method: "GET", path: "/v1/teams/t1/access-keys?nextToken=" + url.QueryEscape(altered), token: admin})
-		if resp.status != 400 || resp.errorCode(t) != "ValidationError" {
-			t.Fatalf("altered token at %d: %d %s", i, resp.status, resp.body)
+		resp := s.Do(request{Method: "GET", Path: "/v1/teams/t1/access-keys?nextToken=" + url.QueryEscape(altered), Token: admin})
+		if resp.Status != 400 || resp.ErrorCode(t) != "ValidationError" {
+			t.Fatalf("altered token at %d: %d %s", i, resp.Status, resp.Body)
 		}
 	}
-	t2Admin := s.token("admin", "t2", accesskey.RoleAdmin)
-	resp = s.do(request{method: "GET", path: "/v1/teams/t2/access-keys?nextToken=" + url.QueryEscape(token), token: t2Admin})
-	if resp.status != 400 {
-		t.Fatalf("t1's token on t2: %d %s", resp.status, resp.body)
+	t2Admin := s.Token("admin", "t2", accesskey.RoleAdmin)
+	resp = s.Do(request{Method: "GET", Path: "/v1/teams/t2/access-keys?nextToken=" + url.QueryEscape(token), Token: t2Admin})
+	if resp.Status != 400 {
+		t.Fatalf("t1's token on t2: %d %s", resp.Status, resp.Body)
 	}
 }
 
@@ -168,31 +164,31 @@ func flip(c byte) byte {
 // minimum, with no read before a write.
 func TestCallsPerOperation(t *testing.T) {
 	s := newStack(t)
-	admin := s.token("admin", "t1", accesskey.RoleAdmin)
-	s.calls.Take()
-	key := s.generate("t1", "alice", "")
+	admin := s.Token("admin", "t1", accesskey.RoleAdmin)
+	s.Calls.Take()
+	key := s.Generate("t1", "alice", "")
 	keyPath := keysPath("t1", "alice") + "/" + key.AccessKeyID
 	steps := []struct {
 		name      string
 		req       request
 		wantCalls map[string]int
 	}{
-		{"list member", request{method: "GET", path: keysPath("t1", "alice"), token: admin}, map[string]int{"DynamoDB.Query": 1}},
-		{"list team", request{method: "GET", path: "/v1/teams/t1/access-keys", token: admin}, map[string]int{"DynamoDB.Query": 1}},
-		{"disable", request{method: "POST", path: keyPath + "/disable", token: admin}, map[string]int{"DynamoDB.UpdateItem": 1}},
-		{"enable", request{method: "POST", path: keyPath + "/enable", token: admin}, map[string]int{"DynamoDB.UpdateItem": 1}},
-		{"delete", request{method: "DELETE", path: keyPath, token: admin}, map[string]int{"DynamoDB.TransactWriteItems": 1}},
-		{"refused generate", request{method: "POST", path: keysPath("t1", "alice"), token: s.token("x", "t2", accesskey.RoleAdmin)}, map[string]int{}},
+		{"list member", request{Method: "GET", Path: keysPath("t1", "alice"), Token: admin}, map[string]int{"DynamoDB.Query": 1}},
+		{"list team", request{Method: "GET", Path: "/v1/teams/t1/access-keys", Token: admin}, map[string]int{"DynamoDB.Query": 1}},
+		{"disable", request{Method: "POST", Path: keyPath + "/disable", Token: admin}, map[string]int{"DynamoDB.UpdateItem": 1}},
+		{"enable", request{Method: "POST", Path: keyPath + "/enable", Token: admin}, map[string]int{"DynamoDB.UpdateItem": 1}},
+		{"delete", request{Method: "DELETE", Path: keyPath, Token: admin}, map[string]int{"DynamoDB.TransactWriteItems": 1}},
+		{"refused generate", request{Method: "POST", Path: keysPath("t1", "alice"), Token: s.Token("x", "t2", accesskey.RoleAdmin)}, map[string]int{}},
 	}
-	if got, want := s.calls.Take(), map[string]int{"KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1}; !mapsEqual(got, want) {
+	if got, want := s.Calls.Take(), map[string]int{"KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1}; !mapsEqual(got, want) {
 		t.Fatalf("generate made %v, want %v", got, want)
 	}
 	for _, st := range steps {
-		resp := s.do(st.req)
-		if resp.status >= 500 {
-			t.Fatalf("%s: %d %s", st.name, resp.status, resp.body)
+		resp := s.Do(st.req)
+		if resp.Status >= 500 {
+			t.Fatalf("%s: %d %s", st.name, resp.Status, resp.Body)
 		}
-		if got := s.calls.Take(); !mapsEqual(got, st.wantCalls) {
+		if got := s.Calls.Take(); !mapsEqual(got, st.wantCalls) {
 			t.Fatalf("%s made %v, want %v", st.name, got, st.wantCalls)
 		}
 	}
@@ -215,10 +211,10 @@ func mapsEqual(a, b map[string]int) bool {
 // by the encryption context), not in any list, not in the logs.
 func TestSecretIsSealedAndShownOnce(t *testing.T) {
 	s := newStack(t)
-	alice := s.generate("t1", "alice", "")
-	bob := s.generate("t1", "bob", "")
+	alice := s.Generate("t1", "alice", "")
+	bob := s.Generate("t1", "bob", "")
 
-	item := s.item("KEY#"+alice.AccessKeyID, "KEY")
+	item := s.Item("KEY#"+alice.AccessKeyID, "KEY")
 	ciphertext, ok := item["secretCiphertext"].([]byte)
 	if !ok || len(ciphertext) == 0 {
 		t.Fatalf("key item has no ciphertext: %v", item)
@@ -229,7 +225,7 @@ func TestSecretIsSealedAndShownOnce(t *testing.T) {
 		}
 	}
 
-	sealer := seal.New(s.kms, "alias/teamkeys")
+	sealer := seal.New(s.KMS, "alias/teamkeys")
 	ctx := context.Background()
 	aliceRef := accesskey.Ref{TeamID: "t1", MemberID: "alice", AccessKeyID: alice.AccessKeyID}
 	opened, err := sealer.Open(ctx, aliceRef, ciphertext)
@@ -246,20 +242,20 @@ func TestSecretIsSealedAndShownOnce(t *testing.T) {
 		}
 	}
 	// The raw KMS call with the wrong context fails too (not only our wrapper).
-	_, err = s.kms.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: ciphertext, EncryptionContext: seal.EncryptionContext(accesskey.Ref{TeamID: "t1", MemberID: "bob", AccessKeyID: bob.AccessKeyID})})
+	_, err = s.KMS.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: ciphertext, EncryptionContext: seal.EncryptionContext(accesskey.Ref{TeamID: "t1", MemberID: "bob", AccessKeyID: bob.AccessKeyID})})
 	if err == nil {
 		t.Fatal("KMS decrypted with another key's context")
 	}
 
-	admin := s.token("admin", "t1", accesskey.RoleAdmin)
+	admin := s.Token("admin", "t1", accesskey.RoleAdmin)
 	for _, path := range []string{keysPath("t1", "alice"), "/v1/teams/t1/access-keys"} {
-		resp := s.do(request{method: "GET", path: path, token: admin})
-		body := string(resp.body)
+		resp := s.Do(request{Method: "GET", Path: path, Token: admin})
+		body := string(resp.Body)
 		if strings.Contains(body, alice.SecretAccessKey) || strings.Contains(body, "secret") || strings.Contains(body, "Ciphertext") {
 			t.Fatalf("%s shows secret material: %s", path, body)
 		}
 	}
-	logs := s.logs.String()
+	logs := s.Logs.String()
 	// One access log line per request, with what an operator needs.
 	requests := 0
 	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
@@ -292,49 +288,49 @@ func TestSecretIsSealedAndShownOnce(t *testing.T) {
 // writes nothing; a KMS key that does not exist is a 500 whose body says
 // nothing about why.
 func TestDependencyFailures(t *testing.T) {
-	unreachable := newStack(t, func(o *server.Options) {
+	unreachable := teststack.New(t, teststack.Options{Server: func(o *server.Options) {
 		o.KMSOptions = append(o.KMSOptions, func(k *kms.Options) { k.BaseEndpoint = aws.String("http://127.0.0.1:1") })
-	})
-	admin := unreachable.token("admin", "t1", accesskey.RoleAdmin)
-	resp := unreachable.do(request{method: "POST", path: keysPath("t1", "alice"), token: admin})
-	if resp.status != http.StatusServiceUnavailable || resp.errorCode(t) != "ServiceUnavailable" || resp.header.Get("Retry-After") == "" {
-		t.Fatalf("KMS down: %d %v %s", resp.status, resp.header, resp.body)
+	}})
+	admin := unreachable.Token("admin", "t1", accesskey.RoleAdmin)
+	resp := unreachable.Do(request{Method: "POST", Path: keysPath("t1", "alice"), Token: admin})
+	if resp.Status != http.StatusServiceUnavailable || resp.ErrorCode(t) != "ServiceUnavailable" || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("KMS down: %d %v %s", resp.Status, resp.Header, resp.Body)
 	}
-	if got := unreachable.listMember("t1", "alice").AccessKeys; len(got) != 0 {
+	if got := unreachable.ListMember("t1", "alice").AccessKeys; len(got) != 0 {
 		t.Fatalf("a key was written without its ciphertext: %+v", got)
 	}
-	if item := unreachable.item("MEMBER#t1#alice", "COUNTER"); item != nil {
+	if item := unreachable.Item("MEMBER#t1#alice", "COUNTER"); item != nil {
 		t.Fatalf("the slot counter moved: %v", item)
 	}
 
-	wrongKey := newStack(t, func(o *server.Options) { o.Config.KMSKeyID = "alias/does-not-exist" })
-	resp = wrongKey.do(request{method: "POST", path: keysPath("t1", "alice"), token: admin})
-	if resp.status != http.StatusInternalServerError || resp.errorCode(t) != "InternalError" {
-		t.Fatalf("missing KMS key: %d %s", resp.status, resp.body)
+	wrongKey := teststack.New(t, teststack.Options{Server: func(o *server.Options) { o.Config.KMSKeyID = "alias/does-not-exist" }})
+	resp = wrongKey.Do(request{Method: "POST", Path: keysPath("t1", "alice"), Token: admin})
+	if resp.Status != http.StatusInternalServerError || resp.ErrorCode(t) != "InternalError" {
+		t.Fatalf("missing KMS key: %d %s", resp.Status, resp.Body)
 	}
-	if strings.Contains(string(resp.body), "does-not-exist") || strings.Contains(string(resp.body), "NotFound") {
-		t.Fatalf("500 body leaks the cause: %s", resp.body)
+	if strings.Contains(string(resp.Body), "does-not-exist") || strings.Contains(string(resp.Body), "NotFound") {
+		t.Fatalf("500 body leaks the cause: %s", resp.Body)
 	}
-	if !strings.Contains(wrongKey.logs.String(), "does-not-exist") {
+	if !strings.Contains(wrongKey.Logs.String(), "does-not-exist") {
 		t.Fatal("the cause of the 500 is not in the log")
 	}
 
 	// DynamoDB reached through a proxy that is then cut off: a real refused
 	// connection, without stopping the DynamoDB Local other tests share.
 	proxy := newTCPProxy(t, os.Getenv("AWS_ENDPOINT_URL_DYNAMODB"))
-	dbDown := newStack(t, func(o *server.Options) {
+	dbDown := teststack.New(t, teststack.Options{Server: func(o *server.Options) {
 		o.DynamoDBOptions = append(o.DynamoDBOptions, func(d *dynamodb.Options) { d.BaseEndpoint = aws.String(proxy.url) })
-	})
-	dbDown.generate("t1", "alice", "")
+	}})
+	dbDown.Generate("t1", "alice", "")
 	proxy.cut()
 	for _, req := range []request{
-		{method: "POST", path: keysPath("t1", "bob"), token: admin},
-		{method: "GET", path: keysPath("t1", "alice"), token: admin},
-		{method: "GET", path: "/v1/teams/t1/access-keys", token: admin},
+		{Method: "POST", Path: keysPath("t1", "bob"), Token: admin},
+		{Method: "GET", Path: keysPath("t1", "alice"), Token: admin},
+		{Method: "GET", Path: "/v1/teams/t1/access-keys", Token: admin},
 	} {
-		resp := dbDown.do(req)
-		if resp.status != http.StatusServiceUnavailable || resp.errorCode(t) != "ServiceUnavailable" || resp.header.Get("Retry-After") == "" {
-			t.Fatalf("DynamoDB down, %s %s: %d %s", req.method, req.path, resp.status, resp.body)
+		resp := dbDown.Do(req)
+		if resp.Status != http.StatusServiceUnavailable || resp.ErrorCode(t) != "ServiceUnavailable" || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("DynamoDB down, %s %s: %d %s", req.Method, req.Path, resp.Status, resp.Body)
 		}
 	}
 }

@@ -34,20 +34,20 @@ type hostileCase struct {
 func TestHostileRequests(t *testing.T) {
 	start := time.Now()
 	s := newStack(t)
-	admin := s.token("admin", "t1", accesskey.RoleAdmin)
-	t2Admin := s.token("admin", "t2", accesskey.RoleAdmin)
-	member := s.token("alice", "t1", accesskey.RoleMember)
-	otherTeamOwner := s.token("mallory", "t2", accesskey.RoleOwner)
+	admin := s.Token("admin", "t1", accesskey.RoleAdmin)
+	t2Admin := s.Token("admin", "t2", accesskey.RoleAdmin)
+	member := s.Token("alice", "t1", accesskey.RoleMember)
+	otherTeamOwner := s.Token("mallory", "t2", accesskey.RoleOwner)
 
 	// Three keys in t1, so that the team list has pages and tokens.
-	existing := s.generate("t1", "bob", "existing")
-	s.generate("t1", "carol", "")
-	s.generate("t1", "dave", "")
-	page1 := s.listTeamPage(admin, "t1", "limit=1")
+	existing := s.Generate("t1", "bob", "existing")
+	s.Generate("t1", "carol", "")
+	s.Generate("t1", "dave", "")
+	page1 := listTeamPage(t, s, admin, "t1", "limit=1")
 	if page1.NextToken == nil {
 		t.Fatal("no nextToken after the first page")
 	}
-	page2 := s.listTeamPage(admin, "t1", "limit=1&nextToken="+url.QueryEscape(*page1.NextToken))
+	page2 := listTeamPage(t, s, admin, "t1", "limit=1&nextToken="+url.QueryEscape(*page1.NextToken))
 	if page2.NextToken == nil {
 		t.Fatal("no nextToken after the second page")
 	}
@@ -72,7 +72,7 @@ func TestHostileRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs384, err := jwt.NewWithClaims(jwt.SigningMethodHS384, claims(true)).SignedString([]byte(jwtSecret))
+	hs384, err := jwt.NewWithClaims(jwt.SigningMethodHS384, claims(true)).SignedString([]byte(s.JWTSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,47 +89,47 @@ func TestHostileRequests(t *testing.T) {
 	rs256HeaderHMAC := func() string {
 		h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT"}`))
 		p := base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"admin","team_id":"t1","team_role":"admin","exp":9999999999}`))
-		m := hmac.New(sha256.New, []byte(jwtSecret))
+		m := hmac.New(sha256.New, []byte(s.JWTSecret))
 		m.Write([]byte(h + "." + p))
 		return h + "." + p + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 	}()
-	noExp := s.mintRaw(claims(false), jwtSecret)
-	expired := s.mintRaw(jwt.MapClaims{"sub": "admin", "team_id": "t1", "team_role": "admin", "exp": time.Now().Add(-time.Minute).Unix()}, jwtSecret)
+	noExp := mintRaw(t, claims(false), s.JWTSecret)
+	expired := mintRaw(t, jwt.MapClaims{"sub": "admin", "team_id": "t1", "team_role": "admin", "exp": time.Now().Add(-time.Minute).Unix()}, s.JWTSecret)
 	hugeToken := strings.Repeat("A", 100<<10)
 
 	gen := func(member string) string { return keysPath("t1", member) }
 	keyPath := keysPath("t1", "bob") + "/" + existing.AccessKeyID
 	post := func(path, body string) request {
-		return request{method: "POST", path: path, token: admin, body: body}
+		return request{Method: "POST", Path: path, Token: admin, Body: body}
 	}
 	desc := func(raw string) request { return post(gen("alice"), `{"description":`+raw+`}`) }
 
 	cases := []hostileCase{
 		// Paths: traversal, encodings, odd separators.
-		{name: "dot-dot traversal to another team", req: request{method: "GET", path: "/v1/teams/t1/../t2/access-keys", token: admin}, wantStatus: 404, wantCode: "NotFound"},
-		{name: "encoded dot-dot traversal", req: request{method: "GET", path: "/v1/teams/t1/%2e%2e/t2/access-keys", token: admin}, wantStatus: 404, wantCode: "NotFound"},
-		{name: "encoded dot-dot as member id", req: request{method: "GET", path: "/v1/teams/t1/members/%2e%2e/access-keys", token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "dot-dot as member id", req: request{method: "GET", path: "/v1/teams/t1/members/../access-keys", token: admin}, wantStatus: 404, wantCode: "NotFound"},
-		{name: "single dot as team id", req: request{method: "GET", path: "/v1/teams/./access-keys", token: admin}, wantStatus: 404, wantCode: "NotFound"},
-		{name: "encoded slash in team id", req: request{method: "GET", path: "/v1/teams/t1%2Fmembers%2Falice/access-keys", token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "encoded slash in access key id", req: request{method: "DELETE", path: keysPath("t1", "bob") + "/" + existing.AccessKeyID + "%2F..", token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "double slash", req: request{method: "GET", path: "/v1/teams//access-keys", token: admin}, wantStatus: 404, wantCode: "NotFound"},
-		{name: "leading double slash", req: request{method: "GET", path: "//v1/teams/t1/access-keys", token: admin}, wantStatus: 404, wantCode: "NotFound"},
-		{name: "trailing slash", req: request{method: "GET", path: "/v1/teams/t1/access-keys/", token: admin}, wantStatus: 404, wantCode: "NotFound"},
-		{name: "backslash traversal in team id", req: request{method: "GET", path: `/v1/teams/t1%5C..%5Ct2/access-keys`, token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "raw backslash traversal in member id", req: request{method: "GET", path: `/v1/teams/t1/members/..\..\t2/access-keys`, token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "upper-case version prefix", req: request{method: "GET", path: "/V1/teams/t1/access-keys", token: admin}, wantStatus: 404, wantCode: "NotFound"},
-		{name: "unknown action on a key", req: request{method: "POST", path: keyPath + "/rotate", token: admin}, wantStatus: 404, wantCode: "NotFound"},
+		{name: "dot-dot traversal to another team", req: request{Method: "GET", Path: "/v1/teams/t1/../t2/access-keys", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
+		{name: "encoded dot-dot traversal", req: request{Method: "GET", Path: "/v1/teams/t1/%2e%2e/t2/access-keys", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
+		{name: "encoded dot-dot as member id", req: request{Method: "GET", Path: "/v1/teams/t1/members/%2e%2e/access-keys", Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "dot-dot as member id", req: request{Method: "GET", Path: "/v1/teams/t1/members/../access-keys", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
+		{name: "single dot as team id", req: request{Method: "GET", Path: "/v1/teams/./access-keys", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
+		{name: "encoded slash in team id", req: request{Method: "GET", Path: "/v1/teams/t1%2Fmembers%2Falice/access-keys", Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "encoded slash in access key id", req: request{Method: "DELETE", Path: keysPath("t1", "bob") + "/" + existing.AccessKeyID + "%2F..", Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "double slash", req: request{Method: "GET", Path: "/v1/teams//access-keys", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
+		{name: "leading double slash", req: request{Method: "GET", Path: "//v1/teams/t1/access-keys", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
+		{name: "trailing slash", req: request{Method: "GET", Path: "/v1/teams/t1/access-keys/", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
+		{name: "backslash traversal in team id", req: request{Method: "GET", Path: `/v1/teams/t1%5C..%5Ct2/access-keys`, Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "raw backslash traversal in member id", req: request{Method: "GET", Path: `/v1/teams/t1/members/..\..\t2/access-keys`, Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "upper-case version prefix", req: request{Method: "GET", Path: "/V1/teams/t1/access-keys", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
+		{name: "unknown action on a key", req: request{Method: "POST", Path: keyPath + "/rotate", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
 		// Ids: NUL, invalid UTF-8, lengths, shapes.
-		{name: "NUL in member id", req: request{method: "POST", path: gen("ali%00ce"), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "NUL in team id", req: request{method: "GET", path: "/v1/teams/t1%00/access-keys", token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "invalid UTF-8 in member id", req: request{method: "POST", path: gen("%ffalice"), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "non-ASCII member id", req: request{method: "POST", path: gen("%C3%A9lise"), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "member id of 65 characters", req: request{method: "POST", path: gen(strings.Repeat("a", 65)), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "member id of 1000 characters", req: request{method: "POST", path: gen(strings.Repeat("a", 1000)), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "team id of 1000 characters", req: request{method: "GET", path: "/v1/teams/" + strings.Repeat("t", 1000) + "/access-keys", token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "lower-case access key id", req: request{method: "DELETE", path: keysPath("t1", "bob") + "/" + strings.ToLower(existing.AccessKeyID), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "NUL in access key id", req: request{method: "DELETE", path: keyPath + "%00", token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "NUL in member id", req: request{Method: "POST", Path: gen("ali%00ce"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "NUL in team id", req: request{Method: "GET", Path: "/v1/teams/t1%00/access-keys", Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "invalid UTF-8 in member id", req: request{Method: "POST", Path: gen("%ffalice"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "non-ASCII member id", req: request{Method: "POST", Path: gen("%C3%A9lise"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "member id of 65 characters", req: request{Method: "POST", Path: gen(strings.Repeat("a", 65)), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "member id of 1000 characters", req: request{Method: "POST", Path: gen(strings.Repeat("a", 1000)), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "team id of 1000 characters", req: request{Method: "GET", Path: "/v1/teams/" + strings.Repeat("t", 1000) + "/access-keys", Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "lower-case access key id", req: request{Method: "DELETE", Path: keysPath("t1", "bob") + "/" + strings.ToLower(existing.AccessKeyID), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "NUL in access key id", req: request{Method: "DELETE", Path: keyPath + "%00", Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
 		// Descriptions.
 		{name: "escaped NUL in description", req: desc(`"a\u0000b"`), wantStatus: 400, wantCode: "ValidationError"},
 		{name: "raw NUL in description", req: desc("\"a\x00b\""), wantStatus: 400, wantCode: "ValidationError"},
@@ -158,58 +158,58 @@ func TestHostileRequests(t *testing.T) {
 		{name: "body just under 16 KiB, invalid JSON", req: post(gen("alice"), `{"description":"`+strings.Repeat("a", 16<<10-20)), wantStatus: 400, wantCode: "ValidationError"},
 		{name: "body of 1 MiB", req: post(gen("alice"), strings.Repeat(" ", 1<<20)), wantStatus: 413, wantCode: "PayloadTooLarge"},
 		// Content types.
-		{name: "text/plain", req: request{method: "POST", path: gen("alice"), token: admin, body: `{}`, contentType: "text/plain"}, wantStatus: 415, wantCode: "UnsupportedMediaType"},
-		{name: "application/xml", req: request{method: "POST", path: gen("alice"), token: admin, body: `<description>x</description>`, contentType: "application/xml"}, wantStatus: 415, wantCode: "UnsupportedMediaType"},
-		{name: "multipart/form-data", req: request{method: "POST", path: gen("alice"), token: admin, body: "--b\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nx\r\n--b--\r\n", contentType: "multipart/form-data; boundary=b"}, wantStatus: 415, wantCode: "UnsupportedMediaType"},
-		{name: "application/jsonp", req: request{method: "POST", path: gen("alice"), token: admin, body: `{}`, contentType: "application/jsonp"}, wantStatus: 415, wantCode: "UnsupportedMediaType"},
-		{name: "unparsable content type", req: request{method: "POST", path: gen("alice"), token: admin, body: `{}`, contentType: "application/json; ==="}, wantStatus: 415, wantCode: "UnsupportedMediaType"},
+		{name: "text/plain", req: request{Method: "POST", Path: gen("alice"), Token: admin, Body: `{}`, ContentType: "text/plain"}, wantStatus: 415, wantCode: "UnsupportedMediaType"},
+		{name: "application/xml", req: request{Method: "POST", Path: gen("alice"), Token: admin, Body: `<description>x</description>`, ContentType: "application/xml"}, wantStatus: 415, wantCode: "UnsupportedMediaType"},
+		{name: "multipart/form-data", req: request{Method: "POST", Path: gen("alice"), Token: admin, Body: "--b\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\nx\r\n--b--\r\n", ContentType: "multipart/form-data; boundary=b"}, wantStatus: 415, wantCode: "UnsupportedMediaType"},
+		{name: "application/jsonp", req: request{Method: "POST", Path: gen("alice"), Token: admin, Body: `{}`, ContentType: "application/jsonp"}, wantStatus: 415, wantCode: "UnsupportedMediaType"},
+		{name: "unparsable content type", req: request{Method: "POST", Path: gen("alice"), Token: admin, Body: `{}`, ContentType: "application/json; ==="}, wantStatus: 415, wantCode: "UnsupportedMediaType"},
 		// Forged page tokens.
-		{name: "random base64 nextToken", req: request{method: "GET", path: teamList("nextToken=" + randomB64(48) + "." + randomB64(32)), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "t1's nextToken replayed for t2", req: request{method: "GET", path: "/v1/teams/t2/access-keys?nextToken=" + url.QueryEscape(*page1.NextToken), token: t2Admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "nextToken with another page's MAC", req: request{method: "GET", path: teamList("nextToken=" + url.QueryEscape(body2+"."+mac1)), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "nextToken with its MAC's padding bits altered", req: request{method: "GET", path: teamList("nextToken=" + url.QueryEscape(body1+"."+flipLastBase64(mac1))), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "empty nextToken", req: request{method: "GET", path: teamList("nextToken="), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "nextToken of 100 KB", req: request{method: "GET", path: teamList("nextToken=" + strings.Repeat("A", 100<<10) + "." + mac1), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "random base64 nextToken", req: request{Method: "GET", Path: teamList("nextToken=" + randomB64(48) + "." + randomB64(32)), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "t1's nextToken replayed for t2", req: request{Method: "GET", Path: "/v1/teams/t2/access-keys?nextToken=" + url.QueryEscape(*page1.NextToken), Token: t2Admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "nextToken with another page's MAC", req: request{Method: "GET", Path: teamList("nextToken=" + url.QueryEscape(body2+"."+mac1)), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "nextToken with its MAC's padding bits altered", req: request{Method: "GET", Path: teamList("nextToken=" + url.QueryEscape(body1+"."+flipLastBase64(mac1))), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "empty nextToken", req: request{Method: "GET", Path: teamList("nextToken="), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "nextToken of 100 KB", req: request{Method: "GET", Path: teamList("nextToken=" + strings.Repeat("A", 100<<10) + "." + mac1), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
 		// Bearer tokens.
-		{name: "alg none", req: request{method: "GET", path: teamList(""), token: algNone}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "HS384 under the right secret", req: request{method: "GET", path: teamList(""), token: hs384}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "RS256 under a foreign key", req: request{method: "GET", path: teamList(""), token: rs256}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "RS256 header over an HMAC signature", req: request{method: "GET", path: teamList(""), token: rs256HeaderHMAC}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "token without exp", req: request{method: "GET", path: teamList(""), token: noExp}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "expired token", req: request{method: "GET", path: teamList(""), token: expired}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "another team's owner", req: request{method: "GET", path: teamList(""), token: otherTeamOwner}, wantStatus: 403, wantCode: "Forbidden"},
-		{name: "member lists the team", req: request{method: "GET", path: teamList(""), token: member}, wantStatus: 403, wantCode: "Forbidden"},
-		{name: "Bearer with nothing after it", req: request{method: "GET", path: teamList(""), header: map[string]string{"Authorization": "Bearer "}}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "Bearer garbage", req: request{method: "GET", path: teamList(""), header: map[string]string{"Authorization": "Bearer ><script>"}}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "Bearer with three empty segments", req: request{method: "GET", path: teamList(""), header: map[string]string{"Authorization": "Bearer .."}}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "Bearer token repeated", req: request{method: "GET", path: teamList(""), header: map[string]string{"Authorization": "Bearer " + admin + " " + admin}}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "bearer token of 100 KB", req: request{method: "GET", path: teamList(""), token: hugeToken}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "token in the query, not the header", req: request{method: "GET", path: teamList("access_token=" + admin)}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "alg none", req: request{Method: "GET", Path: teamList(""), Token: algNone}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "HS384 under the right secret", req: request{Method: "GET", Path: teamList(""), Token: hs384}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "RS256 under a foreign key", req: request{Method: "GET", Path: teamList(""), Token: rs256}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "RS256 header over an HMAC signature", req: request{Method: "GET", Path: teamList(""), Token: rs256HeaderHMAC}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "token without exp", req: request{Method: "GET", Path: teamList(""), Token: noExp}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "expired token", req: request{Method: "GET", Path: teamList(""), Token: expired}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "another team's owner", req: request{Method: "GET", Path: teamList(""), Token: otherTeamOwner}, wantStatus: 403, wantCode: "Forbidden"},
+		{name: "member lists the team", req: request{Method: "GET", Path: teamList(""), Token: member}, wantStatus: 403, wantCode: "Forbidden"},
+		{name: "Bearer with nothing after it", req: request{Method: "GET", Path: teamList(""), Header: map[string]string{"Authorization": "Bearer "}}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "Bearer garbage", req: request{Method: "GET", Path: teamList(""), Header: map[string]string{"Authorization": "Bearer ><script>"}}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "Bearer with three empty segments", req: request{Method: "GET", Path: teamList(""), Header: map[string]string{"Authorization": "Bearer .."}}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "Bearer token repeated", req: request{Method: "GET", Path: teamList(""), Header: map[string]string{"Authorization": "Bearer " + admin + " " + admin}}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "bearer token of 100 KB", req: request{Method: "GET", Path: teamList(""), Token: hugeToken}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "token in the query, not the header", req: request{Method: "GET", Path: teamList("access_token=" + admin)}, wantStatus: 401, wantCode: "Unauthenticated"},
 		// Headers.
-		{name: "7 KB custom header on a bad request", req: request{method: "GET", path: teamList("limit=0"), token: admin, header: map[string]string{"X-Padding": strings.Repeat("p", 7<<10)}}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "500 KB custom header, no token", req: request{method: "GET", path: teamList(""), header: map[string]string{"X-Padding": strings.Repeat("p", 500<<10)}}, wantStatus: 401, wantCode: "Unauthenticated"},
-		{name: "method override header is ignored", req: request{method: "GET", path: teamList(""), token: member, header: map[string]string{"X-HTTP-Method-Override": "DELETE"}}, wantStatus: 403, wantCode: "Forbidden"},
+		{name: "7 KB custom header on a bad request", req: request{Method: "GET", Path: teamList("limit=0"), Token: admin, Header: map[string]string{"X-Padding": strings.Repeat("p", 7<<10)}}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "500 KB custom header, no token", req: request{Method: "GET", Path: teamList(""), Header: map[string]string{"X-Padding": strings.Repeat("p", 500<<10)}}, wantStatus: 401, wantCode: "Unauthenticated"},
+		{name: "method override header is ignored", req: request{Method: "GET", Path: teamList(""), Token: member, Header: map[string]string{"X-HTTP-Method-Override": "DELETE"}}, wantStatus: 403, wantCode: "Forbidden"},
 		// Query strings.
-		{name: "limit=-1", req: request{method: "GET", path: teamList("limit=-1"), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "limit=1e3", req: request{method: "GET", path: teamList("limit=1e3"), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "limit=0x10", req: request{method: "GET", path: teamList("limit=0x10"), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "limit empty", req: request{method: "GET", path: teamList("limit="), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "limit of 30 digits", req: request{method: "GET", path: teamList("limit=" + strings.Repeat("9", 30)), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "limit with NUL", req: request{method: "GET", path: teamList("limit=5%00"), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "repeated limit, second out of range", req: request{method: "GET", path: teamList("limit=5&limit=500"), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
-		{name: "query with a malformed escape", req: request{method: "GET", path: teamList("limit=%zz"), token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "limit=-1", req: request{Method: "GET", Path: teamList("limit=-1"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "limit=1e3", req: request{Method: "GET", Path: teamList("limit=1e3"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "limit=0x10", req: request{Method: "GET", Path: teamList("limit=0x10"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "limit empty", req: request{Method: "GET", Path: teamList("limit="), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "limit of 30 digits", req: request{Method: "GET", Path: teamList("limit=" + strings.Repeat("9", 30)), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "limit with NUL", req: request{Method: "GET", Path: teamList("limit=5%00"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "repeated limit, second out of range", req: request{Method: "GET", Path: teamList("limit=5&limit=500"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
+		{name: "query with a malformed escape", req: request{Method: "GET", Path: teamList("limit=%zz"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
 		// Methods.
-		{name: "PATCH on a key", req: request{method: "PATCH", path: keyPath, token: admin, body: `{}`}, wantStatus: 405, wantCode: "MethodNotAllowed"},
-		{name: "TRACE on the member list", req: request{method: "TRACE", path: gen("alice"), token: admin}, wantStatus: 405, wantCode: "MethodNotAllowed"},
-		{name: "OPTIONS on the team list", req: request{method: "OPTIONS", path: teamList(""), token: admin}, wantStatus: 405, wantCode: "MethodNotAllowed"},
-		{name: "PUT on whoami", req: request{method: "PUT", path: "/v1/whoami"}, wantStatus: 405, wantCode: "MethodNotAllowed"},
-		{name: "lower-case get", req: request{method: "get", path: teamList(""), token: admin}, wantStatus: 405, wantCode: "MethodNotAllowed"},
-		{name: "HEAD on a GET route", req: request{method: "HEAD", path: teamList(""), token: admin}, wantStatus: 405, wantCode: ""},
+		{name: "PATCH on a key", req: request{Method: "PATCH", Path: keyPath, Token: admin, Body: `{}`}, wantStatus: 405, wantCode: "MethodNotAllowed"},
+		{name: "TRACE on the member list", req: request{Method: "TRACE", Path: gen("alice"), Token: admin}, wantStatus: 405, wantCode: "MethodNotAllowed"},
+		{name: "OPTIONS on the team list", req: request{Method: "OPTIONS", Path: teamList(""), Token: admin}, wantStatus: 405, wantCode: "MethodNotAllowed"},
+		{name: "PUT on whoami", req: request{Method: "PUT", Path: "/v1/whoami"}, wantStatus: 405, wantCode: "MethodNotAllowed"},
+		{name: "lower-case get", req: request{Method: "get", Path: teamList(""), Token: admin}, wantStatus: 405, wantCode: "MethodNotAllowed"},
+		{name: "HEAD on a GET route", req: request{Method: "HEAD", Path: teamList(""), Token: admin}, wantStatus: 405, wantCode: ""},
 		// whoami, hostile too.
-		{name: "whoami, garbage SigV4 header of 10 KB", req: request{method: "GET", path: "/v1/whoami", header: map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=" + strings.Repeat("A", 10<<10)}}, wantStatus: 401, wantCode: "InvalidSignature"},
-		{name: "whoami, body over 16 KiB", req: request{method: "POST", path: "/v1/whoami", body: strings.Repeat("a", 16<<10+1)}, wantStatus: 413, wantCode: "PayloadTooLarge"},
-		{name: "whoami, unsigned invalid UTF-8 body", req: request{method: "POST", path: "/v1/whoami", body: "\xff\xfe\x00"}, wantStatus: 401, wantCode: "MissingSignature"},
-		{name: "whoami, unknown key id with a NUL", req: request{method: "GET", path: "/v1/whoami", header: map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=TKAK%00/20260101/us-east-1/teamkeys/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"}}, wantStatus: 401, wantCode: "InvalidSignature"},
+		{name: "whoami, garbage SigV4 header of 10 KB", req: request{Method: "GET", Path: "/v1/whoami", Header: map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=" + strings.Repeat("A", 10<<10)}}, wantStatus: 401, wantCode: "InvalidSignature"},
+		{name: "whoami, body over 16 KiB", req: request{Method: "POST", Path: "/v1/whoami", Body: strings.Repeat("a", 16<<10+1)}, wantStatus: 413, wantCode: "PayloadTooLarge"},
+		{name: "whoami, unsigned invalid UTF-8 body", req: request{Method: "POST", Path: "/v1/whoami", Body: "\xff\xfe\x00"}, wantStatus: 401, wantCode: "MissingSignature"},
+		{name: "whoami, unknown key id with a NUL", req: request{Method: "GET", Path: "/v1/whoami", Header: map[string]string{"Authorization": "AWS4-HMAC-SHA256 Credential=TKAK%00/20260101/us-east-1/teamkeys/aws4_request, SignedHeaders=host;x-amz-date, Signature=00"}}, wantStatus: 401, wantCode: "InvalidSignature"},
 	}
 	if len(cases) < 50 {
 		t.Fatalf("only %d hostile cases", len(cases))
@@ -220,23 +220,23 @@ func TestHostileRequests(t *testing.T) {
 			if tc.skip != "" {
 				t.Skip(tc.skip)
 			}
-			resp := s.do(tc.req)
-			if resp.status >= 500 {
-				t.Fatalf("5xx: %d %s", resp.status, resp.body)
+			resp := s.Do(tc.req)
+			if resp.Status >= 500 {
+				t.Fatalf("5xx: %d %s", resp.Status, resp.Body)
 			}
-			if resp.status != tc.wantStatus {
-				t.Fatalf("status %d, want %d: %.300s", resp.status, tc.wantStatus, resp.body)
+			if resp.Status != tc.wantStatus {
+				t.Fatalf("status %d, want %d: %.300s", resp.Status, tc.wantStatus, resp.Body)
 			}
-			if tc.req.method == "HEAD" {
-				if len(resp.body) != 0 || resp.header.Get("Allow") != "GET" || resp.header.Get("Content-Type") != "application/json" {
-					t.Fatalf("HEAD: body %q, Allow %q, Content-Type %q", resp.body, resp.header.Get("Allow"), resp.header.Get("Content-Type"))
+			if tc.req.Method == "HEAD" {
+				if len(resp.Body) != 0 || resp.Header.Get("Allow") != "GET" || resp.Header.Get("Content-Type") != "application/json" {
+					t.Fatalf("HEAD: body %q, Allow %q, Content-Type %q", resp.Body, resp.Header.Get("Allow"), resp.Header.Get("Content-Type"))
 				}
 				return
 			}
-			if code := resp.errorCode(t); code != tc.wantCode {
-				t.Fatalf("code %q, want %q: %s", code, tc.wantCode, resp.body)
+			if code := resp.ErrorCode(t); code != tc.wantCode {
+				t.Fatalf("code %q, want %q: %s", code, tc.wantCode, resp.Body)
 			}
-			if tc.wantStatus == 405 && resp.header.Get("Allow") == "" {
+			if tc.wantStatus == 405 && resp.Header.Get("Allow") == "" {
 				t.Fatal("405 without Allow")
 			}
 		})
@@ -245,38 +245,38 @@ func TestHostileRequests(t *testing.T) {
 	// A header block over net/http's own limit (1 MB) is refused by
 	// net/http before any of our code runs: 431, plain text.
 	t.Run("header block over 1 MB", func(t *testing.T) {
-		resp := s.do(request{method: "GET", path: teamList(""), token: admin, header: map[string]string{"X-Padding": strings.Repeat("p", 1<<20+8<<10)}})
-		if resp.status != http.StatusRequestHeaderFieldsTooLarge {
-			t.Fatalf("status %d: %.200s", resp.status, resp.body)
+		resp := s.Do(request{Method: "GET", Path: teamList(""), Token: admin, Header: map[string]string{"X-Padding": strings.Repeat("p", 1<<20+8<<10)}})
+		if resp.Status != http.StatusRequestHeaderFieldsTooLarge {
+			t.Fatalf("status %d: %.200s", resp.Status, resp.Body)
 		}
 	})
 
 	// The corpus wrote nothing: alice holds no key, bob's is untouched.
-	if got := s.listMember("t1", "alice").AccessKeys; len(got) != 0 {
+	if got := s.ListMember("t1", "alice").AccessKeys; len(got) != 0 {
 		t.Fatalf("hostile requests created keys: %+v", got)
 	}
-	if got := s.listMember("t1", "bob").AccessKeys; len(got) != 1 || got[0].Status != "Active" {
+	if got := s.ListMember("t1", "bob").AccessKeys; len(got) != 1 || got[0].Status != "Active" {
 		t.Fatalf("bob's key changed: %+v", got)
 	}
 	// No request failed on the server's side.
-	if logs := s.logs.String(); strings.Contains(logs, `"level":"ERROR"`) {
+	if logs := s.Logs.String(); strings.Contains(logs, `"level":"ERROR"`) {
 		t.Fatalf("the corpus logged errors:\n%s", logs)
 	}
 	// And the server still serves a normal request.
-	if k := s.generate("t1", "alice", "after the corpus"); k.MemberID != "alice" || k.Description != "after the corpus" {
+	if k := s.Generate("t1", "alice", "after the corpus"); k.MemberID != "alice" || k.Description != "after the corpus" {
 		t.Fatalf("generate after the corpus: %+v", k)
 	}
 	t.Logf("%d hostile cases in %v", len(cases), time.Since(start))
 }
 
-func (s *stack) listTeamPage(token, team, query string) keyList {
-	s.t.Helper()
-	resp := s.do(request{method: "GET", path: "/v1/teams/" + team + "/access-keys?" + query, token: token})
-	if resp.status != http.StatusOK {
-		s.t.Fatalf("list %s?%s: %d %s", team, query, resp.status, resp.body)
+func listTeamPage(t *testing.T, s *stack, token, team, query string) keyList {
+	t.Helper()
+	resp := s.Do(request{Method: "GET", Path: "/v1/teams/" + team + "/access-keys?" + query, Token: token})
+	if resp.Status != http.StatusOK {
+		t.Fatalf("list %s?%s: %d %s", team, query, resp.Status, resp.Body)
 	}
 	var l keyList
-	resp.decode(s.t, &l)
+	resp.Decode(t, &l)
 	return l
 }
 

@@ -7,21 +7,16 @@ package e2e
 // invoke it with the sample events of events/.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -29,25 +24,18 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/teamkeys/teamkeys"
 	"github.com/teamkeys/teamkeys/internal/accesskey"
-	"github.com/teamkeys/teamkeys/internal/awsclient"
-	"github.com/teamkeys/teamkeys/internal/config"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
-	"github.com/teamkeys/teamkeys/internal/local/emulators"
-	"github.com/teamkeys/teamkeys/internal/local/tabledef"
-	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
 	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/testing/lambdarie"
+	"github.com/teamkeys/teamkeys/internal/testing/teststack"
 )
 
 const (
@@ -56,12 +44,10 @@ const (
 	// faultHeader is httpapi.FaultHeader, which exists only in
 	// teamkeys_faults builds.
 	faultHeader = "x-teamkeys-fault"
-	// faultBuild is the name of the GenerateKey binary built with the
-	// teamkeys_faults tag.
-	faultBuild    = "GenerateKey+faults"
-	rieInvokePath = "/2015-03-31/functions/function/invocations"
-	pageTokenKey  = "rie-test-page-token-key-0123456789abcdef"
 )
+
+// faultBuild is GenerateKey built with the teamkeys_faults tag.
+var faultBuild = lambdarie.Build{Function: httpapi.FunctionGenerateKey, Tag: "teamkeys_faults"}
 
 // eventFiles maps each file of events/ to the function that serves it and
 // the operation (openapi.yaml's operationId) of its route.
@@ -87,25 +73,6 @@ var signedEventFiles = map[string]string{
 // route's, so not in httpapi.Functions()).
 const functionAuthorizer = "Authorizer"
 
-// repoRoot is the directory holding go.mod, above the test's directory.
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // ---------------------------------------------------------------- events
 
 // TestLambdaEventsAreComplete holds every file of events/ to what API
@@ -113,7 +80,7 @@ func repoRoot(t *testing.T) string {
 // itself and with the route table, the JWT authorizer's claims for admin of
 // t1, the headers lower-cased, a body only where the route takes one.
 func TestLambdaEventsAreComplete(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "events")
+	dir := filepath.Join(lambdarie.Root(t), "events")
 	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -350,7 +317,7 @@ func requireKeys(t *testing.T, where string, m map[string]any, keys ...string) {
 // are), to be altered and sent as it is otherwise.
 func loadEvent(t *testing.T, name string) map[string]any {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "events", name))
+	raw, err := os.ReadFile(filepath.Join(lambdarie.Root(t), "events", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,440 +371,20 @@ func eventRequestID(ev map[string]any) string {
 	return ev["requestContext"].(map[string]any)["requestId"].(string)
 }
 
-// ---------------------------------------------------------------- builds
-
-// buildLambdas builds every function with its make target for the host
-// architecture, and GenerateKey again with the teamkeys_faults tag added to
-// the very same command, concurrently. It returns each bootstrap's path.
-func buildLambdas(t *testing.T, root string) map[string]string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a cold build cache is slow
-	defer cancel()
-	type build struct {
-		name string
-		args []string
-		want string // in the echoed command
-	}
-	var builds []build
-	for _, name := range append(httpapi.Functions(), functionAuthorizer) {
-		builds = append(builds, build{name: name, args: []string{"build-" + name}, want: "-tags lambda.norpc "})
-	}
-	// The GenerateKey recipe, with the tag added by make itself, so that
-	// every other flag stays the target's.
-	builds = append(builds, build{
-		name: faultBuild,
-		args: []string{
-			"--eval", "comma := ,",
-			"--eval", "teamkeys-faults-build: ; $(subst -tags lambda.norpc ,-tags lambda.norpc$(comma)teamkeys_faults ,$(call lambda_build,generatekey))",
-			"teamkeys-faults-build",
-		},
-		want: "-tags lambda.norpc,teamkeys_faults ",
-	})
-
-	base := t.TempDir()
-	paths := map[string]string{}
-	errs := make([]error, len(builds))
-	var wg sync.WaitGroup
-	for i, b := range builds {
-		dir := filepath.Join(base, b.name)
-		paths[b.name] = filepath.Join(dir, "bootstrap")
-		wg.Go(func() {
-			args := append(b.args, "LAMBDA_GOARCH="+runtime.GOARCH, "ARTIFACTS_DIR="+dir)
-			cmd := exec.CommandContext(ctx, "make", args...)
-			cmd.Dir = root
-			out, err := cmd.CombinedOutput()
-			switch {
-			case err != nil:
-				errs[i] = fmt.Errorf("make %s: %v\n%s", strings.Join(args, " "), err, out)
-			case !strings.Contains(string(out), b.want):
-				errs[i] = fmt.Errorf("make %s did not build with %q:\n%s", strings.Join(args, " "), b.want, out)
-			}
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	return paths
-}
-
-// ---------------------------------------------------------------- RIE
-
-// rieFunction is one function binary running under its own emulator.
-type rieFunction struct {
-	t         *testing.T
-	name      string
-	bootstrap string
-	url       string
-	cmd       *exec.Cmd
-	out       *logbuf.Buffer
-	done      chan struct{}
-
-	mu          sync.Mutex // the emulator serves one invocation at a time
-	invocations []string   // the Lambda request ids sent, in order
-}
-
-// rieBinary is the emulator `make tools` installs.
-func rieBinary(t *testing.T, root string) string {
-	t.Helper()
-	cache := os.Getenv("TEAMKEYS_CACHE")
-	if cache == "" {
-		cache = filepath.Join(root, ".cache")
-	}
-	bin := filepath.Join(cache, "bin", "aws-lambda-rie")
-	if st, err := os.Stat(bin); err != nil || st.Mode()&0o111 == 0 {
-		t.Fatalf("the Lambda Runtime Interface Emulator is not at %s: run `make tools`", bin)
-	}
-	return bin
-}
-
-// freeAddrs returns n distinct free loopback addresses.
-func freeAddrs(t *testing.T, n int) []string {
-	t.Helper()
-	var addrs []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close() // held until all are chosen, so they differ
-		addrs = append(addrs, l.Addr().String())
-	}
-	return addrs
-}
-
-// rieEnv is the function's environment: this process's (which carries the
-// endpoints, region and dummy credentials localenv exported), the service's
-// settings, and the Lambda settings template.yaml gives.
-func rieEnv(name, table string) []string {
-	env := os.Environ()
-	if e := emulators.Current(); e != nil {
-		env = append(env,
-			"AWS_ENDPOINT_URL_DYNAMODB="+e.DynamoDBEndpoint,
-			"AWS_ENDPOINT_URL_KMS="+e.KMSEndpoint,
-			"AWS_REGION="+e.Region,
-		)
-	}
-	return append(env,
-		"TEAMKEYS_TABLE="+table,
-		"TEAMKEYS_KMS_KEY_ID="+config.DefaultKMSKeyID,
-		"TEAMKEYS_PAGE_TOKEN_KEY="+pageTokenKey,
-		"TEAMKEYS_LOG_LEVEL=INFO",
-		"TEAMKEYS_CLAIM_SUB=sub", "TEAMKEYS_CLAIM_TEAM=team_id", "TEAMKEYS_CLAIM_ROLE=team_role",
-		"AWS_LAMBDA_FUNCTION_NAME="+name,
-		"AWS_LAMBDA_FUNCTION_TIMEOUT=10", // template.yaml's Timeout
-	)
-}
-
-// startRIE runs bootstrap under the emulator, on free ports, and stops both
-// (by pid) when the test ends.
-func startRIE(t *testing.T, rie, name, bootstrap, table string) *rieFunction {
-	t.Helper()
-	var lastOut string
-	for range 3 { // a free port may be taken before the emulator binds it
-		addrs := freeAddrs(t, 2)
-		f := &rieFunction{t: t, name: name, bootstrap: bootstrap, url: "http://" + addrs[0] + rieInvokePath,
-			out: &logbuf.Buffer{}, done: make(chan struct{})}
-		f.cmd = exec.Command(rie,
-			"--log-level", "info",
-			"--runtime-interface-emulator-address", addrs[0],
-			"--runtime-api-address", addrs[1],
-			bootstrap)
-		f.cmd.Dir = filepath.Dir(bootstrap)
-		f.cmd.Env = rieEnv(name, table)
-		f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
-		f.cmd.WaitDelay = 2 * time.Second // the runtime inherits the output pipe
-		if err := f.cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		go func() { _ = f.cmd.Wait(); close(f.done) }()
-		t.Cleanup(f.stop)
-		if f.waitListening(addrs[0]) {
-			return f
-		}
-		lastOut = f.out.String()
-		f.stop()
-		if !strings.Contains(lastOut, "address already in use") {
-			break
-		}
-	}
-	t.Fatalf("%s: the emulator did not start:\n%s", name, lastOut)
-	return nil
-}
-
-func (f *rieFunction) waitListening(addr string) bool {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-f.done:
-			return false
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
-			c.Close()
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
-}
-
-// stop ends the emulator and the runtime process it started, by pid.
-func (f *rieFunction) stop() {
-	select {
-	case <-f.done:
-		return
-	default:
-	}
-	runtimes := f.runtimePIDs()
-	if err := f.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		_ = f.cmd.Process.Kill()
-	}
-	select {
-	case <-f.done:
-	case <-time.After(5 * time.Second):
-		_ = f.cmd.Process.Kill()
-		<-f.done
-	}
-	for _, pid := range runtimes { // the emulator SIGKILLs it; make sure
-		if p, err := os.FindProcess(pid); err == nil && isProcessOf(pid, f.bootstrap) {
-			_ = p.Kill()
-		}
-	}
-	if f.t.Failed() {
-		f.t.Logf("%s emulator output:\n%s", f.name, f.out.String())
-	}
-}
-
-// runtimePIDs are the processes of f.bootstrap that the emulator started.
-func (f *rieFunction) runtimePIDs() []int {
-	ppid := f.cmd.Process.Pid
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		rest := stat[bytes.LastIndexByte(stat, ')')+1:]
-		fields := strings.Fields(string(rest))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(ppid) && isProcessOf(pid, f.bootstrap) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-func isProcessOf(pid int, bootstrap string) bool {
-	exe, err := os.Readlink(filepath.Join("/proc", strconv.Itoa(pid), "exe"))
-	return err == nil && exe == bootstrap
-}
-
-// runtimePID is the one running runtime process of f.
-func (f *rieFunction) runtimePID() int {
-	f.t.Helper()
-	pids := f.runtimePIDs()
-	if len(pids) != 1 {
-		f.t.Fatalf("%s: runtime processes %v, want exactly one", f.name, pids)
-	}
-	return pids[0]
-}
-
-// invoke sends ev as one invocation and returns the function's answer as
-// the HTTP response API Gateway would make of it.
-func (f *rieFunction) invoke(ev map[string]any) response {
-	f.t.Helper()
-	body := f.invokeRaw(ev)
-	// A function error ({"errorMessage","errorType"}) is not a response.
-	var out events.APIGatewayV2HTTPResponse
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&out); err != nil || out.StatusCode == 0 {
-		f.t.Fatalf("%s: not an HTTP API response (%v): %s", f.name, err, body)
-	}
-	if out.IsBase64Encoded {
-		f.t.Fatalf("%s: base64 response body: %s", f.name, body)
-	}
-	header := http.Header{}
-	for k, v := range out.Headers {
-		header.Set(k, v)
-	}
-	return response{status: out.StatusCode, header: header, body: []byte(out.Body)}
-}
-
-// invokeRaw sends ev as one invocation and returns the function's result
-// as the emulator gives it.
-func (f *rieFunction) invokeRaw(ev map[string]any) []byte {
-	f.t.Helper()
-	payload, err := json.Marshal(ev)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	invocationID := fmt.Sprintf("%s-invocation-%d-%d", f.name, len(f.invocations)+1, time.Now().UnixNano())
-	f.invocations = append(f.invocations, invocationID)
-	req, err := http.NewRequest("POST", f.url, bytes.NewReader(payload))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	req.Header.Set("X-Amzn-RequestId", invocationID)
-	client := &http.Client{Timeout: 30 * time.Second}
-	httpResp, err := client.Do(req)
-	if err != nil {
-		f.t.Fatalf("%s: invoke: %v", f.name, err)
-	}
-	defer httpResp.Body.Close()
-	body, err := io.ReadAll(httpResp.Body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if httpResp.StatusCode != http.StatusOK {
-		f.t.Fatalf("%s: the emulator answered %d: %s", f.name, httpResp.StatusCode, body)
-	}
-	return body
-}
-
-// outputLines returns the emulator's output lines once pred holds for them,
-// or at the deadline (the output arrives through a pipe, a little after the
-// response).
-func (f *rieFunction) outputLines(pred func([]string) bool) []string {
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		var lines []string
-		sc := bufio.NewScanner(strings.NewReader(f.out.String()))
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			lines = append(lines, sc.Text())
-		}
-		if pred(lines) || time.Now().After(deadline) {
-			return lines
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// requestLogs are the function's own JSON "request" log lines, one per
-// request it served.
-func requestLogs(lines []string) []map[string]any {
-	var out []map[string]any
-	for _, l := range lines {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "request" {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func countContaining(lines []string, s string) int {
-	n := 0
-	for _, l := range lines {
-		if strings.Contains(l, s) {
-			n++
-		}
-	}
-	return n
-}
-
-// checkInitOnce: the execution environment was initialised once (one INIT
-// by the emulator, one Init Duration, one runtime process with main's SDK
-// clients) and served every invocation, each logged once under its own
-// Lambda request id.
-func (f *rieFunction) checkInitOnce(pid int) {
-	f.t.Helper()
-	f.mu.Lock()
-	invocations := slices.Clone(f.invocations)
-	f.mu.Unlock()
-	lines := f.outputLines(func(lines []string) bool {
-		return countContaining(lines, "REPORT RequestId:") >= len(invocations) && len(requestLogs(lines)) >= len(invocations)
-	})
-	for marker, want := range map[string]int{
-		"INIT START":        1,
-		"INIT REPORT":       1,
-		"Init Duration:":    1,
-		"START RequestId:":  len(invocations),
-		"REPORT RequestId:": len(invocations),
-	} {
-		if got := countContaining(lines, marker); got != want {
-			f.t.Errorf("%s: %d lines with %q, want %d", f.name, got, marker, want)
-		}
-	}
-	var logged []string
-	for _, m := range requestLogs(lines) {
-		id, _ := m["lambdaRequestId"].(string)
-		logged = append(logged, id)
-	}
-	if !slices.Equal(logged, invocations) {
-		f.t.Errorf("%s: request log lines for %v, want one for each of %v", f.name, logged, invocations)
-	}
-	// main.go logs "init" once it has built its SDK clients: once per
-	// execution environment, however many invocations follow.
-	initLogs := 0
-	for _, l := range lines {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "init" {
-			initLogs++
-		}
-	}
-	if initLogs != 1 {
-		f.t.Errorf("%s: %d init log lines after %d invocations, want 1", f.name, initLogs, len(invocations))
-	}
-	if got := f.runtimePID(); got != pid {
-		f.t.Errorf("%s: runtime pid %d, was %d: the process was replaced", f.name, got, pid)
-	}
-	f.t.Logf("%s: %d invocations, one init, runtime pid %d throughout", f.name, len(invocations), pid)
-}
-
 // ---------------------------------------------------------------- checks
-
-var templateMu sync.Mutex
-
-// rieTable creates a fresh table from template.yaml's definition and returns
-// a stack usable for item reads.
-func rieTable(t *testing.T, label string) *stack {
-	t.Helper()
-	ctx := context.Background()
-	cfg, err := awsclient.LoadLocal(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := dynamodb.NewFromConfig(cfg)
-	name := fmt.Sprintf("e2e-rie-%s-%d-%d", label, time.Now().UnixNano(), tableSeq.Add(1))
-	// goformation's ParseYAML registers its YAML tags in a global map on
-	// every call: CreateTableInput is not safe for concurrent use.
-	templateMu.Lock()
-	input, err := tabledef.CreateTableInput(teamkeys.TemplateYAML, name)
-	templateMu.Unlock()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tabledef.EnsureTable(ctx, db, input); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
-	})
-	return &stack{t: t, table: name, db: db}
-}
 
 // expectError checks an error-shaped response carrying the event's request
 // id.
 func expectError(t *testing.T, what string, r response, status int, code, requestID string) {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("%s: status %d, want %d: %s", what, r.status, status, r.body)
+	if r.Status != status {
+		t.Fatalf("%s: status %d, want %d: %s", what, r.Status, status, r.Body)
 	}
-	if got := r.errorCode(t); got != code {
+	if got := r.ErrorCode(t); got != code {
 		t.Fatalf("%s: code %s, want %s", what, got, code)
 	}
 	var body httpapi.ErrorBody
-	r.decode(t, &body)
+	r.Decode(t, &body)
 	if body.Error.RequestID != requestID {
 		t.Fatalf("%s: requestId %q, want the event's %q", what, body.Error.RequestID, requestID)
 	}
@@ -845,19 +392,19 @@ func expectError(t *testing.T, what string, r response, status int, code, reques
 
 func expectJSON(t *testing.T, what string, r response, status int, v any) {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("%s: status %d, want %d: %s", what, r.status, status, r.body)
+	if r.Status != status {
+		t.Fatalf("%s: status %d, want %d: %s", what, r.Status, status, r.Body)
 	}
-	if ct := r.header.Get("Content-Type"); ct != "application/json" {
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("%s: Content-Type %q, want application/json", what, ct)
 	}
-	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
 		t.Fatalf("%s: Cache-Control %q, want no-store", what, cc)
 	}
-	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec := json.NewDecoder(bytes.NewReader(r.Body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		t.Fatalf("%s: %v: %s", what, err, r.body)
+		t.Fatalf("%s: %v: %s", what, err, r.Body)
 	}
 }
 
@@ -878,9 +425,9 @@ func expectCreated(t *testing.T, r response) createdKey {
 
 // checkKeyItem reads the key's item and checks its owner, its status and
 // that the secret is kept only as ciphertext.
-func checkKeyItem(t *testing.T, s *stack, k createdKey, status string) {
+func checkKeyItem(t *testing.T, s *teststack.Table, k createdKey, status string) {
 	t.Helper()
-	item := s.item("KEY#"+k.AccessKeyID, "KEY")
+	item := s.Item("KEY#"+k.AccessKeyID, "KEY")
 	if item == nil {
 		t.Fatalf("no item for %s", k.AccessKeyID)
 	}
@@ -895,9 +442,9 @@ func checkKeyItem(t *testing.T, s *stack, k createdKey, status string) {
 	}
 }
 
-func keyCount(t *testing.T, s *stack) any {
+func keyCount(t *testing.T, s *teststack.Table) any {
 	t.Helper()
-	counter := s.item("MEMBER#t1#alice", "COUNTER")
+	counter := s.Item("MEMBER#t1#alice", "COUNTER")
 	if counter == nil {
 		return nil
 	}
@@ -909,14 +456,20 @@ func keyCount(t *testing.T, s *stack) any {
 // TestLambdaRIE runs every function's production binary under the Lambda
 // Runtime Interface Emulator with the events of events/, and a GenerateKey
 // built with the teamkeys_faults tag.
+// emptyBodySHA256 is the hex SHA-256 of the empty body.
+const emptyBodySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
 func TestLambdaRIE(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the Lambda Runtime Interface Emulator runs on Linux only")
 	}
 	began := time.Now()
-	root := repoRoot(t)
-	rie := rieBinary(t, root)
-	bins := buildLambdas(t, root)
+	rie := lambdarie.Binary(t)
+	var builds []lambdarie.Build
+	for _, name := range append(httpapi.Functions(), functionAuthorizer) {
+		builds = append(builds, lambdarie.Build{Function: name})
+	}
+	bins := lambdarie.BuildAll(t, append(builds, faultBuild))
 	t.Logf("built %d function binaries (GOARCH=%s) in %s", len(bins), runtime.GOARCH, time.Since(began).Round(time.Millisecond))
 
 	// Production binaries never contain the fault hook.
@@ -925,7 +478,7 @@ func TestLambdaRIE(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if has := bytes.Contains(b, []byte(faultHeader)); has != (name == faultBuild) {
+		if has := bytes.Contains(b, []byte(faultHeader)); has != (name == faultBuild.Name()) {
 			t.Fatalf("%s: contains %q: %v", name, faultHeader, has)
 		}
 	}
@@ -940,7 +493,7 @@ func TestLambdaRIE(t *testing.T) {
 	})
 	t.Run("PanicRecovery", func(t *testing.T) {
 		t.Parallel()
-		testRIEPanicRecovery(t, rie, bins[faultBuild])
+		testRIEPanicRecovery(t, rie, bins[faultBuild.Name()])
 	})
 	t.Cleanup(func() { t.Logf("TestLambdaRIE took %s", time.Since(began).Round(time.Millisecond)) })
 }
@@ -950,17 +503,17 @@ func TestLambdaRIE(t *testing.T) {
 // table, refuses a caller of another team with 403 and goes on serving, and
 // is initialised once for all its invocations.
 func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
-	s := rieTable(t, "lifecycle")
-	fns := map[string]*rieFunction{}
+	s := teststack.NewTable(t)
+	fns := map[string]*lambdarie.Function{}
 	for _, name := range lifecycleFunctions() {
-		fns[name] = startRIE(t, rie, name, bins[name], s.table)
+		fns[name] = lambdarie.Start(t, rie, name, bins[name], s.Name)
 	}
 	// first notes the runtime's pid after a function's first invocation
 	// (the emulator starts the runtime then).
 	pids := map[string]int{}
-	first := func(f *rieFunction, r response) response {
-		if _, ok := pids[f.name]; !ok {
-			pids[f.name] = f.runtimePID()
+	first := func(f *lambdarie.Function, r response) response {
+		if _, ok := pids[f.Name]; !ok {
+			pids[f.Name] = f.RuntimePID()
 		}
 		return r
 	}
@@ -969,20 +522,20 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	// then two keys, then the cap.
 	gen := fns[httpapi.FunctionGenerateKey]
 	ev := loadEvent(t, "generate.json")
-	expectError(t, "generate for another team", first(gen, gen.invoke(withTeamClaim(loadEvent(t, "generate.json"), "t2"))),
+	expectError(t, "generate for another team", first(gen, gen.Invoke(withTeamClaim(loadEvent(t, "generate.json"), "t2"))),
 		http.StatusForbidden, "Forbidden", eventRequestID(ev))
 	if n := keyCount(t, s); n != nil {
 		t.Fatalf("a refused generate left a counter: %v", n)
 	}
-	k1 := expectCreated(t, gen.invoke(loadEvent(t, "generate.json")))
+	k1 := expectCreated(t, gen.Invoke(loadEvent(t, "generate.json")))
 	checkKeyItem(t, s, k1, "Active")
 	if n := keyCount(t, s); n != float64(1) {
 		t.Fatalf("keyCount %v after one generate, want 1", n)
 	}
 	// The production binary has no fault hook: the header changes nothing.
-	k2 := expectCreated(t, gen.invoke(withHeader(loadEvent(t, "generate.json"), faultHeader, "panic")))
+	k2 := expectCreated(t, gen.Invoke(withHeader(loadEvent(t, "generate.json"), faultHeader, "panic")))
 	checkKeyItem(t, s, k2, "Active")
-	expectError(t, "third generate", gen.invoke(loadEvent(t, "generate.json")),
+	expectError(t, "third generate", gen.Invoke(loadEvent(t, "generate.json")),
 		http.StatusConflict, "LimitExceeded", eventRequestID(ev))
 	if n := keyCount(t, s); n != float64(2) {
 		t.Fatalf("keyCount %v after the cap, want 2", n)
@@ -990,10 +543,10 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 
 	// ListKeys: both lists, no secret in either.
 	list := fns[httpapi.FunctionListKeys]
-	expectError(t, "list for another team", first(list, list.invoke(withTeamClaim(loadEvent(t, "list-member.json"), "t2"))),
+	expectError(t, "list for another team", first(list, list.Invoke(withTeamClaim(loadEvent(t, "list-member.json"), "t2"))),
 		http.StatusForbidden, "Forbidden", eventRequestID(loadEvent(t, "list-member.json")))
 	for _, file := range []string{"list-member.json", "list-team.json"} {
-		r := list.invoke(loadEvent(t, file))
+		r := list.Invoke(loadEvent(t, file))
 		var l keyList
 		expectJSON(t, file, r, http.StatusOK, &l)
 		var ids []string
@@ -1006,9 +559,9 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		if !slices.Equal(slices.Sorted(slices.Values(ids)), slices.Sorted(slices.Values([]string{k1.AccessKeyID, k2.AccessKeyID}))) || l.NextToken != nil {
 			t.Fatalf("%s: keys %v, nextToken %v; want %s and %s, no next page", file, ids, l.NextToken, k1.AccessKeyID, k2.AccessKeyID)
 		}
-		if bytes.Contains(bytes.ToLower(r.body), []byte("secret")) ||
-			bytes.Contains(r.body, []byte(k1.SecretAccessKey)) || bytes.Contains(r.body, []byte(k2.SecretAccessKey)) {
-			t.Fatalf("%s shows a secret: %s", file, r.body)
+		if bytes.Contains(bytes.ToLower(r.Body), []byte("secret")) ||
+			bytes.Contains(r.Body, []byte(k1.SecretAccessKey)) || bytes.Contains(r.Body, []byte(k2.SecretAccessKey)) {
+			t.Fatalf("%s shows a secret: %s", file, r.Body)
 		}
 	}
 
@@ -1022,11 +575,11 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	} {
 		f := fns[step.function]
 		expectError(t, step.file+" for another team",
-			first(f, f.invoke(withTeamClaim(withKeyID(loadEvent(t, step.file), k1.AccessKeyID), "t2"))),
+			first(f, f.Invoke(withTeamClaim(withKeyID(loadEvent(t, step.file), k1.AccessKeyID), "t2"))),
 			http.StatusForbidden, "Forbidden", eventRequestID(loadEvent(t, step.file)))
 		checkKeyItem(t, s, k1, step.before)
 		var got listedKey
-		expectJSON(t, step.file, f.invoke(withKeyID(loadEvent(t, step.file), k1.AccessKeyID)), http.StatusOK, &got)
+		expectJSON(t, step.file, f.Invoke(withKeyID(loadEvent(t, step.file), k1.AccessKeyID)), http.StatusOK, &got)
 		if got.AccessKeyID != k1.AccessKeyID || got.Status != step.status {
 			t.Fatalf("%s: %+v, want %s %s", step.file, got, k1.AccessKeyID, step.status)
 		}
@@ -1036,28 +589,28 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	// DeleteKey: 204 with no body, the item gone, the slot free.
 	del := fns[httpapi.FunctionDeleteKey]
 	expectError(t, "delete for another team",
-		first(del, del.invoke(withTeamClaim(withKeyID(loadEvent(t, "delete.json"), k1.AccessKeyID), "t2"))),
+		first(del, del.Invoke(withTeamClaim(withKeyID(loadEvent(t, "delete.json"), k1.AccessKeyID), "t2"))),
 		http.StatusForbidden, "Forbidden", eventRequestID(loadEvent(t, "delete.json")))
 	checkKeyItem(t, s, k1, "Active")
-	r := del.invoke(withKeyID(loadEvent(t, "delete.json"), k1.AccessKeyID))
-	if r.status != http.StatusNoContent || len(r.body) != 0 || r.header.Get("Content-Type") != "" || r.header.Get("Cache-Control") != "no-store" {
-		t.Fatalf("delete: %d %v %q; want 204, no body, no Content-Type, Cache-Control no-store", r.status, r.header, r.body)
+	r := del.Invoke(withKeyID(loadEvent(t, "delete.json"), k1.AccessKeyID))
+	if r.Status != http.StatusNoContent || len(r.Body) != 0 || r.Header.Get("Content-Type") != "" || r.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("delete: %d %v %q; want 204, no body, no Content-Type, Cache-Control no-store", r.Status, r.Header, r.Body)
 	}
-	if item := s.item("KEY#"+k1.AccessKeyID, "KEY"); item != nil {
+	if item := s.Item("KEY#"+k1.AccessKeyID, "KEY"); item != nil {
 		t.Fatalf("deleted key's item remains: %v", item)
 	}
 	if n := keyCount(t, s); n != float64(1) {
 		t.Fatalf("keyCount %v after a delete, want 1", n)
 	}
 	// The placeholder id of the file as it is: a well-formed id of no key.
-	expectError(t, "delete of the placeholder id", del.invoke(loadEvent(t, "delete.json")),
+	expectError(t, "delete of the placeholder id", del.Invoke(loadEvent(t, "delete.json")),
 		http.StatusNotFound, "NotFound", eventRequestID(loadEvent(t, "delete.json")))
-	k3 := expectCreated(t, gen.invoke(loadEvent(t, "generate.json")))
+	k3 := expectCreated(t, gen.Invoke(loadEvent(t, "generate.json")))
 	checkKeyItem(t, s, k3, "Active")
 
 	// One init per execution environment, however many invocations.
 	for _, name := range lifecycleFunctions() {
-		fns[name].checkInitOnce(pids[name])
+		fns[name].CheckInitOnce(pids[name])
 	}
 }
 
@@ -1065,16 +618,16 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 // answers 500 InternalError with the event's request id, and the same
 // runtime process, not re-initialised, serves the next invocation.
 func testRIEPanicRecovery(t *testing.T, rie, bootstrap string) {
-	s := rieTable(t, "panic")
-	gen := startRIE(t, rie, faultBuild, bootstrap, s.table)
+	s := teststack.NewTable(t)
+	gen := lambdarie.Start(t, rie, faultBuild.Name(), bootstrap, s.Name)
 	ev := withHeader(loadEvent(t, "generate.json"), faultHeader, "panic")
 	requestID := eventRequestID(ev)
-	expectError(t, "generate with an injected panic", gen.invoke(ev), http.StatusInternalServerError, "InternalError", requestID)
-	pid := gen.runtimePID()
+	expectError(t, "generate with an injected panic", gen.Invoke(ev), http.StatusInternalServerError, "InternalError", requestID)
+	pid := gen.RuntimePID()
 	if n := keyCount(t, s); n != nil {
 		t.Fatalf("a panicked generate left a counter: %v", n)
 	}
-	lines := gen.outputLines(func(lines []string) bool { return countContaining(lines, `"handler panicked"`) > 0 })
+	lines := gen.OutputLines(func(lines []string) bool { return lambdarie.CountContaining(lines, `"handler panicked"`) > 0 })
 	logged := false
 	for _, l := range lines {
 		var m map[string]any
@@ -1086,12 +639,12 @@ func testRIEPanicRecovery(t *testing.T, rie, bootstrap string) {
 		t.Errorf("no ERROR log line \"handler panicked\" with requestId %s", requestID)
 	}
 
-	k := expectCreated(t, gen.invoke(loadEvent(t, "generate.json")))
+	k := expectCreated(t, gen.Invoke(loadEvent(t, "generate.json")))
 	checkKeyItem(t, s, k, "Active")
 	if n := keyCount(t, s); n != float64(1) {
 		t.Fatalf("keyCount %v, want 1", n)
 	}
-	gen.checkInitOnce(pid)
+	gen.CheckInitOnce(pid)
 }
 
 // lifecycleFunctions are the functions of the key lifecycle (all but the
@@ -1160,9 +713,9 @@ func signedEvent(t *testing.T, file, id, secret string, sign, withContentHash bo
 
 // authorizerAnswer invokes the authorizer with ev and returns its simple
 // response as JSON.
-func authorizerAnswer(t *testing.T, f *rieFunction, ev map[string]any) map[string]any {
+func authorizerAnswer(t *testing.T, f *lambdarie.Function, ev map[string]any) map[string]any {
 	t.Helper()
-	raw := f.invokeRaw(ev)
+	raw := f.InvokeRaw(ev)
 	var out map[string]any
 	if err := json.Unmarshal(raw, &out); err != nil {
 		t.Fatalf("authorizer: not JSON (%v): %s", err, raw)
@@ -1178,17 +731,18 @@ func authorizerAnswer(t *testing.T, f *rieFunction, ev map[string]any) map[strin
 // a key the real GenerateKey made, and refuse a wrong secret, a disabled
 // key and an unsigned request.
 func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
-	s := rieTable(t, "signed")
-	gen := startRIE(t, rie, httpapi.FunctionGenerateKey, bins[httpapi.FunctionGenerateKey], s.table)
-	who := startRIE(t, rie, httpapi.FunctionWhoAmI, bins[httpapi.FunctionWhoAmI], s.table)
-	authz := startRIE(t, rie, functionAuthorizer, bins[functionAuthorizer], s.table)
-	disable := startRIE(t, rie, httpapi.FunctionDisableKey, bins[httpapi.FunctionDisableKey], s.table)
+	s := teststack.NewTable(t)
+	gen := lambdarie.Start(t, rie, httpapi.FunctionGenerateKey, bins[httpapi.FunctionGenerateKey], s.Name)
+	who := lambdarie.Start(t, rie, httpapi.FunctionWhoAmI, bins[httpapi.FunctionWhoAmI], s.Name)
+	authz := lambdarie.Start(t, rie, functionAuthorizer, bins[functionAuthorizer], s.Name)
+	disable := lambdarie.Start(t, rie, httpapi.FunctionDisableKey, bins[httpapi.FunctionDisableKey], s.Name)
 
-	k := expectCreated(t, gen.invoke(loadEvent(t, "generate.json")))
+	k := expectCreated(t, gen.Invoke(loadEvent(t, "generate.json")))
 	whoID := eventRequestID(loadEvent(t, "whoami.json"))
 
 	// The example file as it is: a placeholder signature of no key.
-	expectError(t, "whoami.json as it is", who.invoke(loadEvent(t, "whoami.json")), http.StatusUnauthorized, "UnknownKey", whoID)
+	// Its x-amz-date is long past: refused before any key is looked up.
+	expectError(t, "whoami.json as it is", who.Invoke(loadEvent(t, "whoami.json")), http.StatusUnauthorized, "RequestExpired", whoID)
 	if got := authorizerAnswer(t, authz, loadEvent(t, "authorizer.json")); !reflect.DeepEqual(got, map[string]any{"isAuthorized": false}) {
 		t.Fatalf("authorizer.json as it is: %v, want {\"isAuthorized\":false}", got)
 	}
@@ -1198,28 +752,37 @@ func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
 	var pid int
 	for _, withHash := range []bool{false, true} {
 		var got whoAmI
-		expectJSON(t, "whoami", who.invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, true, withHash)), http.StatusOK, &got)
+		expectJSON(t, "whoami", who.Invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, true, withHash)), http.StatusOK, &got)
 		want := whoAmI{AccessKeyID: k.AccessKeyID, TeamID: "t1", MemberID: "alice", Scheme: signature.SchemeSigV4}
 		if got != want {
 			t.Fatalf("whoami (x-amz-content-sha256 %v): %+v, want %+v", withHash, got, want)
 		}
 		if pid == 0 {
-			pid = who.runtimePID()
+			pid = who.RuntimePID()
 		}
 	}
 	expectError(t, "whoami with the wrong secret",
-		who.invoke(signedEvent(t, "whoami.json", k.AccessKeyID, wrongSecret, true, false)), http.StatusUnauthorized, "InvalidSignature", whoID)
+		who.Invoke(signedEvent(t, "whoami.json", k.AccessKeyID, wrongSecret, true, false)), http.StatusUnauthorized, "InvalidSignature", whoID)
 	expectError(t, "whoami unsigned",
-		who.invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, false, false)), http.StatusUnauthorized, "MissingSignature", whoID)
+		who.Invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, false, false)), http.StatusUnauthorized, "MissingSignature", whoID)
 
 	// Authorizer: a signed GET is let through with the key's owner; the
 	// wrong secret and no signature are refused (no function error: API
 	// Gateway answers 403/401, not 500).
-	wantAllowed := map[string]any{"isAuthorized": true, "context": map[string]any{
-		"accessKeyId": k.AccessKeyID, "teamId": "t1", "memberId": "alice", "scheme": signature.SchemeSigV4,
-	}}
-	if got := authorizerAnswer(t, authz, signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, true, true)); !reflect.DeepEqual(got, wantAllowed) {
-		t.Fatalf("authorizer, signed GET: %v, want %v", got, wantAllowed)
+	// The context names the key's owner and what the signature covers: the
+	// payload hash (the empty body's for a GET) and the signed headers.
+	wantAllowed := func(ev map[string]any) map[string]any {
+		auth, _ := ev["headers"].(map[string]any)["authorization"].(string)
+		_, signed, _ := strings.Cut(auth, "SignedHeaders=")
+		signed, _, _ = strings.Cut(signed, ",")
+		return map[string]any{"isAuthorized": true, "context": map[string]any{
+			"accessKeyId": k.AccessKeyID, "teamId": "t1", "memberId": "alice", "scheme": signature.SchemeSigV4,
+			"payloadHash": emptyBodySHA256, "signedHeaders": signed,
+		}}
+	}
+	ev := signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, true, true)
+	if got, want := authorizerAnswer(t, authz, ev), wantAllowed(ev); !reflect.DeepEqual(got, want) {
+		t.Fatalf("authorizer, signed GET: %v, want %v", got, want)
 	}
 	for what, ev := range map[string]map[string]any{
 		"unsigned":     signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, false, true),
@@ -1231,21 +794,22 @@ func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
 	}
 	// A plain SDK (or curl) GET, without x-amz-content-sha256: a request
 	// without a body is accepted.
-	if got := authorizerAnswer(t, authz, signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, true, false)); !reflect.DeepEqual(got, wantAllowed) {
-		t.Fatalf("authorizer, signed GET without x-amz-content-sha256: %v, want %v", got, wantAllowed)
+	ev = signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, true, false)
+	if got, want := authorizerAnswer(t, authz, ev), wantAllowed(ev); !reflect.DeepEqual(got, want) {
+		t.Fatalf("authorizer, signed GET without x-amz-content-sha256: %v, want %v", got, want)
 	}
 
 	// Disabled through the DisableKey binary: refused at once, by both.
 	var disabled listedKey
-	expectJSON(t, "disable", disable.invoke(withKeyID(loadEvent(t, "disable.json"), k.AccessKeyID)), http.StatusOK, &disabled)
+	expectJSON(t, "disable", disable.Invoke(withKeyID(loadEvent(t, "disable.json"), k.AccessKeyID)), http.StatusOK, &disabled)
 	if disabled.Status != "Inactive" {
 		t.Fatalf("disable: %+v", disabled)
 	}
 	expectError(t, "whoami with a disabled key",
-		who.invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, true, false)), http.StatusUnauthorized, "KeyDisabled", whoID)
+		who.Invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, true, false)), http.StatusUnauthorized, "KeyDisabled", whoID)
 	// The wrong secret of a disabled key does not learn its status.
 	expectError(t, "whoami with a disabled key and the wrong secret",
-		who.invoke(signedEvent(t, "whoami.json", k.AccessKeyID, wrongSecret, true, false)), http.StatusUnauthorized, "InvalidSignature", whoID)
+		who.Invoke(signedEvent(t, "whoami.json", k.AccessKeyID, wrongSecret, true, false)), http.StatusUnauthorized, "InvalidSignature", whoID)
 	if got := authorizerAnswer(t, authz, signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, true, true)); !reflect.DeepEqual(got, map[string]any{"isAuthorized": false}) {
 		t.Fatalf("authorizer, disabled key: %v, want {\"isAuthorized\":false}", got)
 	}
@@ -1253,11 +817,11 @@ func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
 	// The successful whoami recorded the key's last use (in the
 	// background, so it may take a moment).
 	deadline := time.Now().Add(5 * time.Second)
-	for s.item("KEY#"+k.AccessKeyID, "KEY")["lastUsedAt"] == nil {
+	for s.Item("KEY#"+k.AccessKeyID, "KEY")["lastUsedAt"] == nil {
 		if time.Now().After(deadline) {
-			t.Fatalf("no lastUsedAt on the key after a verified request: %v", s.item("KEY#"+k.AccessKeyID, "KEY"))
+			t.Fatalf("no lastUsedAt on the key after a verified request: %v", s.Item("KEY#"+k.AccessKeyID, "KEY"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	who.checkInitOnce(pid)
+	who.CheckInitOnce(pid)
 }

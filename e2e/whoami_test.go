@@ -19,6 +19,7 @@ import (
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/testing/othersigners"
 )
 
 type whoAmI struct {
@@ -30,11 +31,11 @@ type whoAmI struct {
 
 // sdkSigned is a request to the stack signed by aws-sdk-go-v2's own SigV4
 // signer, as any AWS SDK client would sign it.
-func (s *stack) sdkSigned(method, path, body, id, secret string, at time.Time) *http.Request {
-	s.t.Helper()
-	req, err := http.NewRequest(method, s.url+path, strings.NewReader(body))
+func sdkSigned(t *testing.T, s *stack, method, path, body, id, secret string, at time.Time) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL+path, strings.NewReader(body))
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
@@ -43,30 +44,18 @@ func (s *stack) sdkSigned(method, path, body, id, secret string, at time.Time) *
 	err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: id, SecretAccessKey: secret},
 		req, hex.EncodeToString(hash[:]), "teamkeys", "us-east-1", at)
 	if err != nil {
-		s.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return req
 }
 
-func (s *stack) send(req *http.Request) response {
-	s.t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	b.ReadFrom(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: b.Bytes()}
-}
-
-func (s *stack) wantWhoAmI(t *testing.T, resp response, key createdKey, scheme string) {
+func wantWhoAmI(t *testing.T, resp response, key createdKey, scheme string) {
 	t.Helper()
-	if resp.status != http.StatusOK {
-		t.Fatalf("whoami: %d %s", resp.status, resp.body)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("whoami: %d %s", resp.Status, resp.Body)
 	}
 	var got whoAmI
-	resp.decode(t, &got)
+	resp.Decode(t, &got)
 	want := whoAmI{AccessKeyID: key.AccessKeyID, TeamID: key.TeamID, MemberID: key.MemberID, Scheme: scheme}
 	if got != want {
 		t.Fatalf("whoami %+v, want %+v", got, want)
@@ -75,8 +64,8 @@ func (s *stack) wantWhoAmI(t *testing.T, resp response, key createdKey, scheme s
 
 func wantRefusal(t *testing.T, resp response, code string) {
 	t.Helper()
-	if resp.status != http.StatusUnauthorized || resp.errorCode(t) != code {
-		t.Fatalf("got %d %s, want 401 %s", resp.status, resp.body, code)
+	if resp.Status != http.StatusUnauthorized || resp.ErrorCode(t) != code {
+		t.Fatalf("got %d %s, want 401 %s", resp.Status, resp.Body, code)
 	}
 }
 
@@ -84,11 +73,11 @@ func wantRefusal(t *testing.T, resp response, code string) {
 // key's owner; any alteration, a wrong secret or a stale date is refused.
 func TestWhoAmISignedBySDK(t *testing.T) {
 	s := newStack(t)
-	key := s.generate("t1", "alice", "")
+	key := s.Generate("t1", "alice", "")
 	now := time.Now()
 
-	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, now)), key, signature.SchemeSigV4)
-	s.wantWhoAmI(t, s.send(s.sdkSigned("POST", "/v1/whoami?x=1", `{"hello":"world"}`, key.AccessKeyID, key.SecretAccessKey, now)), key, signature.SchemeSigV4)
+	wantWhoAmI(t, s.Send(sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, now)), key, signature.SchemeSigV4)
+	wantWhoAmI(t, s.Send(sdkSigned(t, s, "POST", "/v1/whoami?x=1", `{"hello":"world"}`, key.AccessKeyID, key.SecretAccessKey, now)), key, signature.SchemeSigV4)
 
 	alterations := []struct {
 		name string
@@ -96,58 +85,58 @@ func TestWhoAmISignedBySDK(t *testing.T) {
 		code string
 	}{
 		{"body", func() *http.Request {
-			r := s.sdkSigned("POST", "/v1/whoami", `{"amount":1}`, key.AccessKeyID, key.SecretAccessKey, now)
+			r := sdkSigned(t, s, "POST", "/v1/whoami", `{"amount":1}`, key.AccessKeyID, key.SecretAccessKey, now)
 			r.Body, r.ContentLength = http.NoBody, 0
 			r2, _ := http.NewRequest("POST", r.URL.String(), strings.NewReader(`{"amount":9}`))
 			r2.Header = r.Header
 			return r2
 		}, "InvalidSignature"},
 		{"query", func() *http.Request {
-			r := s.sdkSigned("GET", "/v1/whoami?page=1", "", key.AccessKeyID, key.SecretAccessKey, now)
+			r := sdkSigned(t, s, "GET", "/v1/whoami?page=1", "", key.AccessKeyID, key.SecretAccessKey, now)
 			r.URL.RawQuery = "page=2"
 			return r
 		}, "InvalidSignature"},
 		{"path", func() *http.Request {
-			r := s.sdkSigned("GET", "/v1/other", "", key.AccessKeyID, key.SecretAccessKey, now)
+			r := sdkSigned(t, s, "GET", "/v1/other", "", key.AccessKeyID, key.SecretAccessKey, now)
 			r.URL.Path = "/v1/whoami"
 			return r
 		}, "InvalidSignature"},
 		{"signed header", func() *http.Request {
-			r := s.sdkSigned("POST", "/v1/whoami", `{}`, key.AccessKeyID, key.SecretAccessKey, now)
+			r := sdkSigned(t, s, "POST", "/v1/whoami", `{}`, key.AccessKeyID, key.SecretAccessKey, now)
 			r.Header.Set("Content-Type", "application/x-evil")
 			return r
 		}, "InvalidSignature"},
 		{"date", func() *http.Request {
-			r := s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, now)
+			r := sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, now)
 			r.Header.Set("X-Amz-Date", now.Add(time.Second).UTC().Format("20060102T150405Z"))
 			return r
 		}, "InvalidSignature"},
 		{"wrong secret", func() *http.Request {
-			return s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, strings.Repeat("x", 43), now)
+			return sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, strings.Repeat("x", 43), now)
 		}, "InvalidSignature"},
 		{"ten minutes old", func() *http.Request {
-			return s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, now.Add(-10*time.Minute))
+			return sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, now.Add(-10*time.Minute))
 		}, "RequestExpired"},
 		{"unknown key", func() *http.Request {
-			return s.sdkSigned("GET", "/v1/whoami", "", accesskey.NewAccessKeyID(), key.SecretAccessKey, now)
+			return sdkSigned(t, s, "GET", "/v1/whoami", "", accesskey.NewAccessKeyID(), key.SecretAccessKey, now)
 		}, "UnknownKey"},
 		{"unsigned", func() *http.Request {
-			r, _ := http.NewRequest("GET", s.url+"/v1/whoami", nil)
+			r, _ := http.NewRequest("GET", s.URL+"/v1/whoami", nil)
 			return r
 		}, "MissingSignature"},
 		{"bearer token instead", func() *http.Request {
-			r, _ := http.NewRequest("GET", s.url+"/v1/whoami", nil)
-			r.Header.Set("Authorization", "Bearer "+s.token("admin", "t1", accesskey.RoleAdmin))
+			r, _ := http.NewRequest("GET", s.URL+"/v1/whoami", nil)
+			r.Header.Set("Authorization", "Bearer "+s.Token("admin", "t1", accesskey.RoleAdmin))
 			return r
 		}, "MissingSignature"},
 		{"malformed header", func() *http.Request {
-			r, _ := http.NewRequest("GET", s.url+"/v1/whoami", nil)
+			r, _ := http.NewRequest("GET", s.URL+"/v1/whoami", nil)
 			r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=, SignedHeaders=;;, Signature=zz")
 			return r
 		}, "InvalidSignature"},
 	}
 	for _, a := range alterations {
-		t.Run(a.name, func(t *testing.T) { wantRefusal(t, s.send(a.req()), a.code) })
+		t.Run(a.name, func(t *testing.T) { wantRefusal(t, s.Send(a.req()), a.code) })
 	}
 }
 
@@ -155,23 +144,23 @@ func TestWhoAmISignedBySDK(t *testing.T) {
 // an enable lets the one after through, a delete makes the key unknown.
 func TestWhoAmIFollowsTheKeysStatus(t *testing.T) {
 	s := newStack(t)
-	key := s.generate("t1", "alice", "")
-	admin := s.token("admin", "t1", accesskey.RoleAdmin)
+	key := s.Generate("t1", "alice", "")
+	admin := s.Token("admin", "t1", accesskey.RoleAdmin)
 	keyPath := keysPath("t1", "alice") + "/" + key.AccessKeyID
 	whoami := func() response {
-		return s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now()))
+		return s.Send(sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now()))
 	}
-	s.wantWhoAmI(t, whoami(), key, signature.SchemeSigV4)
+	wantWhoAmI(t, whoami(), key, signature.SchemeSigV4)
 
-	s.do(request{method: "POST", path: keyPath + "/disable", token: admin})
+	s.Do(request{Method: "POST", Path: keyPath + "/disable", Token: admin})
 	wantRefusal(t, whoami(), "KeyDisabled")
 	// KeyDisabled only for a right signature: a wrong one tells nothing.
-	wantRefusal(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, strings.Repeat("y", 43), time.Now())), "InvalidSignature")
+	wantRefusal(t, s.Send(sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, strings.Repeat("y", 43), time.Now())), "InvalidSignature")
 
-	s.do(request{method: "POST", path: keyPath + "/enable", token: admin})
-	s.wantWhoAmI(t, whoami(), key, signature.SchemeSigV4)
+	s.Do(request{Method: "POST", Path: keyPath + "/enable", Token: admin})
+	wantWhoAmI(t, whoami(), key, signature.SchemeSigV4)
 
-	s.do(request{method: "DELETE", path: keyPath, token: admin})
+	s.Do(request{Method: "DELETE", Path: keyPath, Token: admin})
 	wantRefusal(t, whoami(), "UnknownKey")
 }
 
@@ -182,7 +171,7 @@ func TestWhoAmISignedByCurl(t *testing.T) {
 		t.Fatal("curl is needed for this test")
 	}
 	s := newStack(t)
-	key := s.generate("t1", "alice", "")
+	key := s.Generate("t1", "alice", "")
 	run := func(args ...string) response {
 		t.Helper()
 		base := []string{"-s", "-o", "-", "-w", "\n%{http_code}", "--aws-sigv4", "aws:amz:us-east-1:teamkeys", "--user", key.AccessKeyID + ":" + key.SecretAccessKey}
@@ -196,18 +185,18 @@ func TestWhoAmISignedByCurl(t *testing.T) {
 			t.Fatalf("curl output %q", out)
 		}
 		body := out[:i]
-		return response{status: status, header: http.Header{"Content-Type": {"application/json"}}, body: []byte(body)}
+		return response{Status: status, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(body)}
 	}
-	s.wantWhoAmI(t, run(s.url+"/v1/whoami"), key, signature.SchemeSigV4)
-	s.wantWhoAmI(t, run("-X", "POST", "-H", "Content-Type: application/json", "-d", `{"a":1}`, s.url+"/v1/whoami?q=1"), key, signature.SchemeSigV4)
+	wantWhoAmI(t, run(s.URL+"/v1/whoami"), key, signature.SchemeSigV4)
+	wantWhoAmI(t, run("-X", "POST", "-H", "Content-Type: application/json", "-d", `{"a":1}`, s.URL+"/v1/whoami?q=1"), key, signature.SchemeSigV4)
 
 	// The same curl command with the wrong secret is refused.
-	out, _ := exec.Command(curl, "-s", "--aws-sigv4", "aws:amz:us-east-1:teamkeys", "--user", key.AccessKeyID+":"+strings.Repeat("z", 43), s.url+"/v1/whoami").Output()
+	out, _ := exec.Command(curl, "-s", "--aws-sigv4", "aws:amz:us-east-1:teamkeys", "--user", key.AccessKeyID+":"+strings.Repeat("z", 43), s.URL+"/v1/whoami").Output()
 	if !strings.Contains(string(out), `"InvalidSignature"`) {
 		t.Fatalf("wrong secret: %s", out)
 	}
 	// Signed for another region: refused.
-	out, _ = exec.Command(curl, "-s", "--aws-sigv4", "aws:amz:eu-west-1:teamkeys", "--user", key.AccessKeyID+":"+key.SecretAccessKey, s.url+"/v1/whoami").Output()
+	out, _ = exec.Command(curl, "-s", "--aws-sigv4", "aws:amz:eu-west-1:teamkeys", "--user", key.AccessKeyID+":"+key.SecretAccessKey, s.URL+"/v1/whoami").Output()
 	if !strings.Contains(string(out), `"InvalidSignature"`) {
 		t.Fatalf("other region: %s", out)
 	}
@@ -216,30 +205,30 @@ func TestWhoAmISignedByCurl(t *testing.T) {
 // TestWhoAmISignedByTheHelper: the Go signing helper, both schemes.
 func TestWhoAmISignedByTheHelper(t *testing.T) {
 	s := newStack(t)
-	key := s.generate("t1", "alice", "")
+	key := s.Generate("t1", "alice", "")
 	body := []byte(`{"action":"DescribeThings"}`)
 
-	r, _ := http.NewRequest("POST", s.url+"/v1/whoami", bytes.NewReader(body))
+	r, _ := http.NewRequest("POST", s.URL+"/v1/whoami", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	if err := signature.SignZC2(r, body, key.AccessKeyID, key.SecretAccessKey, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	s.wantWhoAmI(t, s.send(r), key, signature.SchemeZC2)
+	wantWhoAmI(t, s.Send(r), key, signature.SchemeZC2)
 
-	r, _ = http.NewRequest("POST", s.url+"/v1/whoami", bytes.NewReader(body))
+	r, _ = http.NewRequest("POST", s.URL+"/v1/whoami", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	if err := signature.SignSigV4(r, body, key.AccessKeyID, key.SecretAccessKey, "us-east-1", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	s.wantWhoAmI(t, s.send(r), key, signature.SchemeSigV4)
+	wantWhoAmI(t, s.Send(r), key, signature.SchemeSigV4)
 
 	// ZC2 with the body altered after signature.
-	r, _ = http.NewRequest("POST", s.url+"/v1/whoami", bytes.NewReader(body))
+	r, _ = http.NewRequest("POST", s.URL+"/v1/whoami", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/json")
 	signature.SignZC2(r, body, key.AccessKeyID, key.SecretAccessKey, time.Now())
-	altered, _ := http.NewRequest("POST", s.url+"/v1/whoami", strings.NewReader(`{"action":"DeleteThings"}`))
+	altered, _ := http.NewRequest("POST", s.URL+"/v1/whoami", strings.NewReader(`{"action":"DeleteThings"}`))
 	altered.Header = r.Header
-	wantRefusal(t, s.send(altered), "InvalidSignature")
+	wantRefusal(t, s.Send(altered), "InvalidSignature")
 }
 
 // TestVerificationCalls: 1 GetItem and 1 Decrypt for a key whose secret is
@@ -247,17 +236,17 @@ func TestWhoAmISignedByTheHelper(t *testing.T) {
 // happens at most once a minute per key, and the lists show it.
 func TestVerificationCalls(t *testing.T) {
 	s := newStack(t)
-	key := s.generate("t1", "alice", "")
-	s.calls.Take()
+	key := s.Generate("t1", "alice", "")
+	s.Calls.Take()
 
-	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signature.SchemeSigV4)
-	first := s.calls.Take()
+	wantWhoAmI(t, s.Send(sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signature.SchemeSigV4)
+	first := s.Calls.Take()
 	if first["DynamoDB.GetItem"] != 1 || first["KMS.Decrypt"] != 1 || first["DynamoDB.UpdateItem"] > 1 || len(first) > 3 {
 		t.Fatalf("first verification made %v", first)
 	}
 	var lastUsed *string
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if l := s.listMember("t1", "alice").AccessKeys; l[0].LastUsedAt != nil {
+		if l := s.ListMember("t1", "alice").AccessKeys; l[0].LastUsedAt != nil {
 			lastUsed = l[0].LastUsedAt
 			break
 		}
@@ -268,17 +257,17 @@ func TestVerificationCalls(t *testing.T) {
 	if at, err := time.Parse(time.RFC3339, *lastUsed); err != nil || time.Since(at) > time.Minute {
 		t.Fatalf("lastUsedAt %q", *lastUsed)
 	}
-	item := s.item("KEY#"+key.AccessKeyID, "KEY")
+	item := s.Item("KEY#"+key.AccessKeyID, "KEY")
 	if item["lastUsedScheme"] != signature.SchemeSigV4 || item["lastUsedIp"] != "127.0.0.1" {
 		t.Fatalf("last use recorded as %v / %v", item["lastUsedScheme"], item["lastUsedIp"])
 	}
-	s.calls.Take()
+	s.Calls.Take()
 
 	for range 3 {
-		s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signature.SchemeSigV4)
+		wantWhoAmI(t, s.Send(sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signature.SchemeSigV4)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if got := s.calls.Take(); got["DynamoDB.GetItem"] != 3 || len(got) != 1 {
+	if got := s.Calls.Take(); got["DynamoDB.GetItem"] != 3 || len(got) != 1 {
 		t.Fatalf("three cached verifications made %v, want 3 GetItem only", got)
 	}
 }
@@ -288,11 +277,11 @@ func TestVerificationCalls(t *testing.T) {
 // table) opens for no one: requests signed with either secret are refused.
 func TestCopiedCiphertextIsRefused(t *testing.T) {
 	s := newStack(t)
-	alice := s.generate("t1", "alice", "")
-	bob := s.generate("t1", "bob", "")
-	bobCiphertext := s.item("KEY#"+bob.AccessKeyID, "KEY")["secretCiphertext"].([]byte)
-	_, err := s.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
+	alice := s.Generate("t1", "alice", "")
+	bob := s.Generate("t1", "bob", "")
+	bobCiphertext := s.Item("KEY#"+bob.AccessKeyID, "KEY")["secretCiphertext"].([]byte)
+	_, err := s.DB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.Table.Name),
 		Key:                       map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "KEY#" + alice.AccessKeyID}, "sk": &types.AttributeValueMemberS{Value: "KEY"}},
 		UpdateExpression:          aws.String("SET secretCiphertext = :c"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberB{Value: bobCiphertext}},
@@ -301,8 +290,76 @@ func TestCopiedCiphertextIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, secret := range []string{alice.SecretAccessKey, bob.SecretAccessKey} {
-		wantRefusal(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", alice.AccessKeyID, secret, time.Now())), "InvalidSignature")
+		wantRefusal(t, s.Send(sdkSigned(t, s, "GET", "/v1/whoami", "", alice.AccessKeyID, secret, time.Now())), "InvalidSignature")
 	}
 	// Bob's own key still works.
-	s.wantWhoAmI(t, s.send(s.sdkSigned("GET", "/v1/whoami", "", bob.AccessKeyID, bob.SecretAccessKey, time.Now())), bob, signature.SchemeSigV4)
+	wantWhoAmI(t, s.Send(sdkSigned(t, s, "GET", "/v1/whoami", "", bob.AccessKeyID, bob.SecretAccessKey, time.Now())), bob, signature.SchemeSigV4)
+}
+
+// TestCheapRefusalsMakeNoCall: a request the verifier can refuse from the
+// request alone (another region, a date outside the window, another
+// service) costs no DynamoDB read and no KMS call, even for a known key id
+// whose secret is not cached.
+func TestCheapRefusalsMakeNoCall(t *testing.T) {
+	s := newStack(t)
+	key := s.Generate("t1", "alice", "")
+	cases := []struct {
+		name, region, service string
+		at                    time.Time
+		code                  string
+	}{
+		{"another region", "eu-west-1", "teamkeys", time.Now(), "InvalidSignature"},
+		{"another service", "us-east-1", "s3", time.Now(), "InvalidSignature"},
+		{"an hour old", "us-east-1", "teamkeys", time.Now().Add(-time.Hour), "RequestExpired"},
+		{"an hour ahead", "us-east-1", "teamkeys", time.Now().Add(time.Hour), "RequestExpired"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodGet, s.URL+"/v1/whoami", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key.AccessKeyID, SecretAccessKey: key.SecretAccessKey},
+				req, hex.EncodeToString(func() []byte { h := sha256.Sum256(nil); return h[:] }()), tc.service, tc.region, tc.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Calls.Take()
+			wantRefusal(t, s.Send(req), tc.code)
+			if got := s.Calls.Take(); len(got) != 0 {
+				t.Fatalf("the refusal made %v, want no call", got)
+			}
+		})
+	}
+}
+
+// TestWhoAmISignedByBotocore: Python's botocore (boto3, the AWS CLI) signs
+// what the service verifies, headers whose values hold ", " included (the
+// default Accept of axios and browsers), through the local API Gateway and
+// the WhoAmI function.
+func TestWhoAmISignedByBotocore(t *testing.T) {
+	s := newStack(t)
+	key := s.Generate("t1", "alice", "")
+	for _, tc := range []struct {
+		name, method, path, body string
+		header                   map[string]string
+	}{
+		{"GET", http.MethodGet, "/v1/whoami", "", nil},
+		{"GET with a query and Accept: a, b", http.MethodGet, "/v1/whoami?b=2&a=1&c=x%20y", "",
+			map[string]string{"Accept": "application/json, text/plain, */*"}},
+		{"POST with a body and a custom header", http.MethodPost, "/v1/whoami", `{"hello":"world"}`,
+			map[string]string{"Content-Type": "application/json", "X-Tags": "a, b , c"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, s.URL+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, value := range tc.header {
+				req.Header.Set(name, value)
+			}
+			othersigners.Botocore(t, req, []byte(tc.body), key.AccessKeyID, key.SecretAccessKey, "us-east-1")
+			wantWhoAmI(t, s.Send(req), key, signature.SchemeSigV4)
+		})
+	}
 }

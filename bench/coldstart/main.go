@@ -18,7 +18,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"debug/buildinfo"
 	"encoding/json"
@@ -36,10 +35,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/teamkeys/teamkeys/internal/testing/lambdarie"
+	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
 )
 
 const helloName = "hello"
@@ -157,11 +158,11 @@ var (
 
 // coldStart starts a fresh emulator for t, invokes it once and stops it.
 func coldStart(ctx context.Context, rieBin string, t *target, env []string) (sample, error) {
-	apiAddr, rapidAddr, err := freeAddrPair()
+	apiAddr, rapidAddr, err := lambdarie.FreeAddrPair()
 	if err != nil {
 		return sample{}, err
 	}
-	var out lockedBuffer
+	var out logbuf.Buffer
 	cmd := exec.Command(rieBin,
 		"--runtime-interface-emulator-address", apiAddr,
 		"--runtime-api-address", rapidAddr,
@@ -176,8 +177,9 @@ func coldStart(ctx context.Context, rieBin string, t *target, env []string) (sam
 		return sample{}, fmt.Errorf("start aws-lambda-rie: %w", err)
 	}
 	pid := cmd.Process.Pid
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	var waitErr error
+	exited := make(chan struct{})
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	stopped := false
 	stopRIE := func() {
 		if stopped {
@@ -186,10 +188,10 @@ func coldStart(ctx context.Context, rieBin string, t *target, env []string) (sam
 		stopped = true
 		_ = syscall.Kill(pid, syscall.SIGTERM)
 		select {
-		case <-waited:
+		case <-exited:
 		case <-time.After(5 * time.Second):
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			<-waited
+			<-exited
 		}
 		// Whatever the emulator left in its group (it SIGKILLs the
 		// runtime itself on shutdown; this is belt and braces).
@@ -199,8 +201,13 @@ func coldStart(ctx context.Context, rieBin string, t *target, env []string) (sam
 
 	// The emulator inits the function lazily, on the first invoke: waiting
 	// for its listener does not eat into the measured init.
-	if err := waitListening(ctx, apiAddr, waited, &out); err != nil {
-		return sample{}, err
+	if err := lambdarie.WaitListening(ctx, apiAddr, exited); err != nil {
+		select {
+		case <-exited:
+			err = fmt.Errorf("%w (%v)", err, waitErr)
+		default:
+		}
+		return sample{}, fmt.Errorf("%w\n%s", err, tail(out.String(), 20))
 	}
 	coldMs, status, err := invoke(ctx, apiAddr, t.event)
 	if err != nil {
@@ -228,54 +235,21 @@ func coldStart(ctx context.Context, rieBin string, t *target, env []string) (sam
 	return sample{initMs: initMs, reportMs: reportMs, coldMs: coldMs, status: status}, nil
 }
 
-func waitListening(ctx context.Context, addr string, waited <-chan error, out *lockedBuffer) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case err := <-waited:
-			return fmt.Errorf("aws-lambda-rie exited early (%v)\n%s", err, tail(out.String(), 20))
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(5 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("aws-lambda-rie not listening on %s after 10s\n%s", addr, tail(out.String(), 20))
-		}
-	}
-}
-
 // invoke sends the event and returns the client-side duration of the cold
 // request (init plus first invoke plus emulator overhead) and the status.
 func invoke(ctx context.Context, addr string, event []byte) (float64, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/2015-03-31/functions/function/invocations", bytes.NewReader(event))
+	a, err := lambdarie.Invoke(ctx, addr, "", event)
 	if err != nil {
 		return 0, "", err
 	}
-	t0 := time.Now()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", fmt.Errorf("invoke: %w", err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	ms := float64(time.Since(t0).Microseconds()) / 1000
-	if err != nil {
-		return 0, "", fmt.Errorf("invoke: read response: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return ms, fmt.Sprintf("invoke HTTP %d", resp.StatusCode), nil
+	ms := float64(a.Elapsed.Microseconds()) / 1000
+	if a.Status != http.StatusOK {
+		return ms, fmt.Sprintf("invoke HTTP %d", a.Status), nil
 	}
 	var v struct {
 		StatusCode int `json:"statusCode"`
 	}
-	if json.Unmarshal(body, &v) == nil && v.StatusCode != 0 {
+	if json.Unmarshal(a.Body, &v) == nil && v.StatusCode != 0 {
 		return ms, strconv.Itoa(v.StatusCode), nil
 	}
 	return ms, "ok", nil
@@ -485,29 +459,6 @@ func percentile(xs []float64, p float64) float64 {
 	return s[max(rank, 1)-1]
 }
 
-// freeAddrPair returns two distinct free loopback addresses, never the
-// emulator's defaults (8080, 9001).
-func freeAddrPair() (string, string, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for len(ls) < 2 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", "", fmt.Errorf("find a free port: %w", err)
-		}
-		if p := l.Addr().(*net.TCPAddr).Port; p == 8080 || p == 9001 {
-			defer l.Close() // keep it out of the next pick
-			continue
-		}
-		ls = append(ls, l)
-	}
-	return ls[0].Addr().String(), ls[1].Addr().String(), nil
-}
-
 // closedPort returns a loopback port nothing listens on.
 func closedPort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -537,24 +488,6 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-// lockedBuffer is the emulator's stdout and stderr, read while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func fatalf(format string, args ...any) {

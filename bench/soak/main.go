@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/signal"
 	"runtime"
@@ -27,19 +26,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/teamkeys/teamkeys/internal/accesskey"
-	"github.com/teamkeys/teamkeys/internal/awsclient"
-	"github.com/teamkeys/teamkeys/internal/config"
-	"github.com/teamkeys/teamkeys/internal/dynamostore"
-	"github.com/teamkeys/teamkeys/internal/local/emulators"
-	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
-	"github.com/teamkeys/teamkeys/internal/local/server"
 	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/testing/teststack"
 )
-
-const jwtSecret = "soak-local-secret"
 
 func main() {
 	clients := flag.Int("clients", 32, "concurrent clients")
@@ -110,27 +100,15 @@ func (r *recorder) add(route string, status int, d time.Duration) {
 func run(clients, ops, warmup, members int) (err error) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env, err := emulators.Start(ctx, emulators.Options{})
+	st, err := teststack.Start(ctx, teststack.Options{Emulators: true, Table: teststack.TableName("soak"), Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return err
 	}
-	defer env.Stop()
-	env.Export()
-	awsCfg, err := awsclient.LoadLocal(ctx)
+	defer st.Close()
+	token, err := st.Mint("soak", "t1", accesskey.RoleAdmin)
 	if err != nil {
 		return err
 	}
-	cfg := config.FromEnv()
-	cfg.Table = fmt.Sprintf("soak-%d", time.Now().UnixNano())
-	cfg.KMSKeyID = env.KMSKeyAlias
-	handler, err := server.New(ctx, server.Options{Config: cfg, AWS: awsCfg, JWTSecret: jwtSecret, Log: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		return err
-	}
-	srv := httptest.NewServer(handler)
-	defer srv.Close()
-	issuer, _ := jwtissuer.New(jwtSecret)
-	token, _ := issuer.Mint(accesskey.Caller{Subject: "soak", TeamID: "t1", Role: accesskey.RoleAdmin}, cfg.Claims, time.Hour)
 
 	w := &world{keys: map[string][]key{}}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
@@ -152,7 +130,7 @@ func run(clients, ops, warmup, members int) (err error) {
 					}
 					left--
 					next.Unlock()
-					one(ctx, client, srv.URL, token, cfg.SigningRegion, w, r, members, rec)
+					one(ctx, client, st.URL, token, st.Config.SigningRegion, w, r, members, rec)
 				}
 			}()
 		}
@@ -201,7 +179,7 @@ func run(clients, ops, warmup, members int) (err error) {
 		failed = true
 	}
 
-	report, err := dynamostore.Check(ctx, dynamodb.NewFromConfig(awsCfg), cfg.Table)
+	report, err := st.Check(ctx)
 	if err != nil {
 		return err
 	}
@@ -278,7 +256,7 @@ func one(ctx context.Context, client *http.Client, base, token, region string, w
 	case n < 30:
 		status, out := do("generate", "POST", memberPath, []byte(`{"description":"soak"}`), nil)
 		if status == http.StatusCreated {
-			var k struct{ AccessKeyID, SecretAccessKey string }
+			var k teststack.CreatedKey
 			if json.Unmarshal(out, &k) == nil {
 				w.add(member, key{k.AccessKeyID, k.SecretAccessKey})
 			}

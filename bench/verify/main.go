@@ -2,12 +2,12 @@
 // against what it cannot avoid: one strongly consistent GetItem. `make bench`
 // runs it.
 //
-// It starts its own DynamoDB Local and local-kms (pkg/localenv; an endpoint
-// set in AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL_KMS is used instead),
-// creates a table from template.yaml's definition, builds the local server
-// (pkg/localserver) and, on the same table, the verifier the WhoAmI function
-// and the authorizer build, generates a key through the API, and then times,
-// interleaved round-robin with the start rotating each round:
+// It starts its own DynamoDB Local and local-kms (an endpoint set in
+// AWS_ENDPOINT_URL_DYNAMODB or AWS_ENDPOINT_URL_KMS is used instead) and the
+// local server on a table created from template.yaml's definition
+// (internal/testing/teststack), builds on the same table the verifier the
+// WhoAmI function and the authorizer build, generates a key through the API,
+// and then times, interleaved round-robin with the start rotating each round:
 //
 //	getitem  a bare strongly consistent GetItem of the key's item
 //	verify   verifier.Verify of a SigV4-signed GET /v1/whoami, its secret
@@ -24,15 +24,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/signal"
 	"runtime"
@@ -46,20 +43,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/teamkeys/teamkeys/internal/accesskey"
-	"github.com/teamkeys/teamkeys/internal/awsclient"
-	"github.com/teamkeys/teamkeys/internal/config"
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
-	"github.com/teamkeys/teamkeys/internal/local/emulators"
-	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
-	"github.com/teamkeys/teamkeys/internal/local/server"
 	"github.com/teamkeys/teamkeys/internal/seal"
 	"github.com/teamkeys/teamkeys/internal/signature"
 	"github.com/teamkeys/teamkeys/internal/testing/sdkcalls"
+	"github.com/teamkeys/teamkeys/internal/testing/teststack"
 	"github.com/teamkeys/teamkeys/internal/verifier"
 )
-
-const jwtSecret = "bench-verify-secret"
 
 func main() {
 	n := flag.Int("n", 3000, "timed samples of each measurement")
@@ -81,34 +71,19 @@ func run(n, warmup int, target float64) (err error) {
 	defer stop()
 
 	fmt.Println("starting DynamoDB Local and local-kms …")
-	env, err := emulators.Start(ctx, emulators.Options{})
+	quiet := slog.New(slog.DiscardHandler)
+	// The local server, as `make run` builds it (it creates the table from
+	// template.yaml's own definition), on an httptest server.
+	st, err := teststack.Start(ctx, teststack.Options{Emulators: true, Table: teststack.TableName("bench-verify"), Log: quiet})
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if serr := env.Stop(); serr != nil && err == nil {
+		if serr := st.Close(); serr != nil && err == nil {
 			err = serr
 		}
 	}()
-	env.Export()
-
-	awsCfg, err := awsclient.LoadLocal(ctx)
-	if err != nil {
-		return err
-	}
-	cfg := config.FromEnv()
-	cfg.Table = fmt.Sprintf("bench-verify-%d", time.Now().UnixNano())
-	cfg.KMSKeyID = env.KMSKeyAlias
-	quiet := slog.New(slog.DiscardHandler)
-
-	// The local server, as `make run` builds it (it creates the table from
-	// template.yaml's own definition), on an httptest server.
-	handler, err := server.New(ctx, server.Options{Config: cfg, AWS: awsCfg, JWTSecret: jwtSecret, Log: quiet})
-	if err != nil {
-		return err
-	}
-	srv := httptest.NewServer(handler)
-	defer srv.Close()
+	awsCfg, cfg := st.AWS, st.Config
 
 	bare := dynamodb.NewFromConfig(awsCfg)
 
@@ -123,7 +98,7 @@ func run(n, warmup int, target float64) (err error) {
 	v := verifier.New(store, sealer, store, verifier.Options{Signing: signature.Config{Region: cfg.SigningRegion}, Log: quiet})
 	defer v.Wait()
 
-	key, err := generateKey(ctx, srv)
+	key, err := st.CreateKey(ctx, "t1", "alice", "bench/verify")
 	if err != nil {
 		return err
 	}
@@ -138,7 +113,7 @@ func run(n, warmup int, target float64) (err error) {
 		ConsistentRead: aws.Bool(true),
 	}
 	signed := func() (*http.Request, error) {
-		r, err := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/v1/whoami", nil)
+		r, err := http.NewRequestWithContext(ctx, http.MethodGet, st.URL+"/v1/whoami", nil)
 		if err != nil {
 			return nil, err
 		}
@@ -175,7 +150,7 @@ func run(n, warmup int, target float64) (err error) {
 				return 0, err
 			}
 			start := time.Now()
-			resp, err := srv.Client().Do(r)
+			resp, err := st.Client.Do(r)
 			if err != nil {
 				return 0, err
 			}
@@ -270,44 +245,6 @@ func rounds(ctx context.Context, measures []*measure, n int, keep bool) error {
 		}
 	}
 	return nil
-}
-
-type createdKey struct {
-	AccessKeyID     string `json:"accessKeyId"`
-	SecretAccessKey string `json:"secretAccessKey"`
-}
-
-// generateKey creates a key for t1/alice through the API, as its admin.
-func generateKey(ctx context.Context, srv *httptest.Server) (createdKey, error) {
-	issuer, err := jwtissuer.New(jwtSecret)
-	if err != nil {
-		return createdKey{}, err
-	}
-	token, err := issuer.Mint(accesskey.Caller{Subject: "admin", TeamID: "t1", Role: accesskey.RoleAdmin}, config.DefaultClaimNames, time.Hour)
-	if err != nil {
-		return createdKey{}, err
-	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/v1/teams/t1/members/alice/access-keys",
-		bytes.NewReader([]byte(`{"description":"bench/verify"}`)))
-	if err != nil {
-		return createdKey{}, err
-	}
-	r.Header.Set("Authorization", "Bearer "+token)
-	r.Header.Set("Content-Type", "application/json")
-	resp, err := srv.Client().Do(r)
-	if err != nil {
-		return createdKey{}, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		return createdKey{}, fmt.Errorf("generate: %s %s", resp.Status, body)
-	}
-	var k createdKey
-	if err := json.Unmarshal(body, &k); err != nil {
-		return createdKey{}, fmt.Errorf("generate: %w", err)
-	}
-	return k, nil
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond)) }

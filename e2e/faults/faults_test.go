@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
@@ -21,37 +19,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
-	"github.com/teamkeys/teamkeys/internal/awsclient"
-	"github.com/teamkeys/teamkeys/internal/config"
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/local/gateway"
-	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
-	localserver "github.com/teamkeys/teamkeys/internal/local/server"
-	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
 	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/testing/teststack"
 )
 
-const (
-	kmsAlias      = "alias/teamkeys"
-	jwtSecret     = "faults-test-secret"
-	clientTimeout = 15 * time.Second
-)
+const clientTimeout = 15 * time.Second
 
-var (
-	tableSeq   atomic.Int64
-	kmsStopped atomic.Bool
-)
+var kmsStopped atomic.Bool
 
-// server is one local API on its own table.
+// server is one local API on its own table, its handler timed.
 type server struct {
-	t      *testing.T
-	url    string
-	table  string
-	db     *dynamodb.Client
-	cfg    config.Config
-	client *http.Client
-	admin  map[string]string // team -> admin token
-	logs   *logbuf.Buffer
+	*teststack.Stack
 
 	slowMu     sync.Mutex
 	slowest    time.Duration // the longest time the handler took
@@ -81,147 +61,66 @@ func causes(log string) []string {
 	return out
 }
 
-func newTable(t *testing.T) string {
-	return fmt.Sprintf("faults-%s-%d-%d", t.Name(), time.Now().UnixNano(), tableSeq.Add(1))
-}
-
-// newServer starts a local API (localserver.New, fresh: its secret cache is
-// empty) on table.
+// newServer starts a local API (fresh: its secret cache is empty) on table,
+// logging warnings and errors, whose requests wait at most clientTimeout.
 func newServer(t *testing.T, table string) *server {
 	t.Helper()
-	ctx := context.Background()
-	awsCfg, err := awsclient.LoadLocal(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := config.FromEnv()
-	cfg.Table = table
-	cfg.KMSKeyID = kmsAlias
-	logs := &logbuf.Buffer{}
-	handler, err := localserver.New(ctx, localserver.Options{Config: cfg, AWS: awsCfg, JWTSecret: jwtSecret,
-		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := &server{}
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		began := time.Now()
-		handler.ServeHTTP(w, r)
-		d := time.Since(began)
-		srv.slowMu.Lock()
-		if d > srv.slowest {
-			srv.slowest, srv.slowestReq = d, r.Method+" "+r.URL.Path
-		}
-		srv.slowMu.Unlock()
-	}))
-	t.Cleanup(hs.Close)
-	*srv = server{
-		t: t, url: hs.URL, table: table, cfg: cfg, logs: logs,
-		db:     dynamodb.NewFromConfig(awsCfg),
-		client: &http.Client{Timeout: clientTimeout},
-		admin:  map[string]string{},
-	}
+	srv.Stack = teststack.New(t, teststack.Options{
+		Table:    table,
+		LogLevel: slog.LevelWarn,
+		Client:   &http.Client{Timeout: clientTimeout},
+		Wrap: func(handler http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				began := time.Now()
+				handler.ServeHTTP(w, r)
+				d := time.Since(began)
+				srv.slowMu.Lock()
+				if d > srv.slowest {
+					srv.slowest, srv.slowestReq = d, r.Method+" "+r.URL.Path
+				}
+				srv.slowMu.Unlock()
+			})
+		},
+	})
 	return srv
 }
 
+// token is a bearer token of team's admin.
 func (s *server) token(team string) string {
-	if tok, ok := s.admin[team]; ok {
-		return tok
-	}
-	issuer, err := jwtissuer.New(jwtSecret)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	tok, err := issuer.Mint(accesskey.Caller{Subject: "admin", TeamID: team, Role: accesskey.RoleAdmin}, s.cfg.Claims, time.Hour)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	s.admin[team] = tok
-	return tok
+	return s.Token("admin", team, accesskey.RoleAdmin)
 }
 
-type response struct {
-	status  int
-	header  http.Header
-	body    []byte
-	elapsed time.Duration
-	err     error // transport error or client timeout: no answer
-}
-
-func (s *server) send(req *http.Request) response {
-	began := time.Now()
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return response{err: err, elapsed: time.Since(began)}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: b, err: err, elapsed: time.Since(began)}
-}
-
-func (s *server) do(method, path, token string) response {
-	req, err := http.NewRequest(method, s.url+path, nil)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	return s.send(req)
-}
-
-func keysPath(team, member string) string {
-	return "/v1/teams/" + team + "/members/" + member + "/access-keys"
-}
-
-type createdKey struct {
-	AccessKeyID     string `json:"accessKeyId"`
-	SecretAccessKey string `json:"secretAccessKey"`
+// do sends a request with a bearer token; no answer is not a failure.
+func (s *server) do(method, path, token string) teststack.Response {
+	return s.Try(s.NewRequest(teststack.Request{Method: method, Path: path, Token: token}))
 }
 
 // errorCode is the code of an error body, "" if the body is not one.
-func (r response) errorCode() string {
+func errorCode(r teststack.Response) string {
 	var body struct {
 		Error struct {
 			Code string `json:"code"`
 		} `json:"error"`
 	}
-	_ = json.Unmarshal(r.body, &body)
+	_ = json.Unmarshal(r.Body, &body)
 	return body.Error.Code
 }
 
 // isUnavailable: 503 ServiceUnavailable with Retry-After.
-func (r response) isUnavailable() bool {
-	return r.err == nil && r.status == http.StatusServiceUnavailable && r.errorCode() == "ServiceUnavailable" && r.header.Get("Retry-After") != ""
-}
-
-func (r response) String() string {
-	if r.err != nil {
-		return fmt.Sprintf("no answer after %v: %v", r.elapsed.Round(time.Millisecond), r.err)
-	}
-	return fmt.Sprintf("%d after %v: %s", r.status, r.elapsed.Round(time.Millisecond), r.body)
+func isUnavailable(r teststack.Response) bool {
+	return r.Err == nil && r.Status == http.StatusServiceUnavailable && errorCode(r) == "ServiceUnavailable" && r.Header.Get("Retry-After") != ""
 }
 
 func (s *server) check(t *testing.T) dynamostore.Report {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	r, err := dynamostore.Check(ctx, s.db, s.table)
+	r, err := s.Check(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
-}
-
-func (s *server) item(pk, sk string) map[string]types.AttributeValue {
-	s.t.Helper()
-	out, err := s.db.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName:      aws.String(s.table),
-		Key:            map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	return out.Item
 }
 
 func requireKMS(t *testing.T) {
@@ -235,9 +134,9 @@ func requireKMS(t *testing.T) {
 // store is clean, and finds the counter drift and the over-cap member written
 // behind the store's back.
 func TestCheckOnDynamoDBLocal(t *testing.T) {
-	s := newServer(t, newTable(t)) // creates the table
+	s := newServer(t, teststack.TableName(t.Name())) // creates the table
 	ctx := context.Background()
-	store := dynamostore.New(s.db, s.table)
+	store := dynamostore.New(s.DB, s.Table.Name)
 	for i := range 5 {
 		for range 2 {
 			k := accesskey.Key{AccessKeyID: accesskey.NewAccessKeyID(), TeamID: "t1", MemberID: fmt.Sprint("m", i), Status: accesskey.StatusActive, CreatedAt: time.Now(), CreatedBy: "admin"}
@@ -257,7 +156,7 @@ func TestCheckOnDynamoDBLocal(t *testing.T) {
 	// Behind the store's back: m1's counter drops to 1 (it has 2 keys), and
 	// a third key item appears for m2.
 	put := func(item map[string]types.AttributeValue) {
-		if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item}); err != nil {
+		if _, err := s.DB.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.Table.Name), Item: item}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -277,13 +176,13 @@ func TestCheckOnDynamoDBLocal(t *testing.T) {
 
 func firstKey(t *testing.T, s *server, team, member string) string {
 	t.Helper()
-	resp := s.do("GET", keysPath(team, member), s.token(team))
+	resp := s.do("GET", teststack.KeysPath(team, member), s.token(team))
 	var l struct {
 		AccessKeys []struct {
 			AccessKeyID string `json:"accessKeyId"`
 		} `json:"accessKeys"`
 	}
-	if resp.status != 200 || json.Unmarshal(resp.body, &l) != nil || len(l.AccessKeys) == 0 {
+	if resp.Status != 200 || json.Unmarshal(resp.Body, &l) != nil || len(l.AccessKeys) == 0 {
 		t.Fatalf("list %s/%s: %s", team, member, resp)
 	}
 	return l.AccessKeys[0].AccessKeyID
@@ -313,25 +212,25 @@ type stats struct {
 // client waits before its next request: after a 503, a random part of
 // Retry-After, as a polite client does (and a spinning one would starve the
 // restarting JVM of CPU).
-func (st *stats) record(phase *atomic.Int32, op string, r response, rng *rand.Rand) time.Duration {
+func (st *stats) record(phase *atomic.Int32, op string, r teststack.Response, rng *rand.Rand) time.Duration {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	p := int(phase.Load())
 	st.recordLocked(p, op, r)
-	if r.isUnavailable() {
+	if isUnavailable(r) {
 		return time.Duration(rng.Int64N(int64(time.Second)))
 	}
 	return 0
 }
 
-func (st *stats) recordLocked(phase int, op string, r response) {
-	st.maxLatency = max(st.maxLatency, r.elapsed)
+func (st *stats) recordLocked(phase int, op string, r teststack.Response) {
+	st.maxLatency = max(st.maxLatency, r.Elapsed)
 	switch {
-	case r.err == nil && r.status >= 200 && r.status < 300:
+	case r.Err == nil && r.Status >= 200 && r.Status < 300:
 		st.ok[phase]++
-	case r.err == nil && r.status >= 400 && r.status < 500:
+	case r.Err == nil && r.Status >= 400 && r.Status < 500:
 		st.client[phase]++
-	case r.isUnavailable():
+	case isUnavailable(r):
 		st.unavailable[phase]++
 	default:
 		if len(st.bad) < 20 {
@@ -348,7 +247,7 @@ func (st *stats) recordLocked(phase int, op string, r response) {
 // at most two keys and every counter equals its member's keys.
 func TestDynamoDBKilledUnderLoad(t *testing.T) {
 	requireKMS(t)
-	s := newServer(t, newTable(t))
+	s := newServer(t, teststack.TableName(t.Name()))
 	const (
 		clients = 32
 		members = 100
@@ -386,21 +285,21 @@ func TestDynamoDBKilledUnderLoad(t *testing.T) {
 				var pause time.Duration
 				switch {
 				case id == "" || op < 5:
-					r := s.do("POST", keysPath(team, member), tok)
+					r := s.do("POST", teststack.KeysPath(team, member), tok)
 					pause = st.record(&phase, "generate "+member, r, rng)
-					var k createdKey
-					if r.err == nil && r.status == http.StatusCreated && json.Unmarshal(r.body, &k) == nil {
+					var k teststack.CreatedKey
+					if r.Err == nil && r.Status == http.StatusCreated && json.Unmarshal(r.Body, &k) == nil {
 						mu.Lock()
 						known[member] = append(known[member], k.AccessKeyID)
 						mu.Unlock()
 					}
 				case op < 7:
-					r := s.do("POST", keysPath(team, member)+"/"+id+"/disable", tok)
+					r := s.do("POST", teststack.KeysPath(team, member)+"/"+id+"/disable", tok)
 					pause = st.record(&phase, "disable "+id, r, rng)
 				default:
-					r := s.do("DELETE", keysPath(team, member)+"/"+id, tok)
+					r := s.do("DELETE", teststack.KeysPath(team, member)+"/"+id, tok)
 					pause = st.record(&phase, "delete "+id, r, rng)
-					if r.err == nil && (r.status == http.StatusNoContent || r.status == http.StatusNotFound) {
+					if r.Err == nil && (r.Status == http.StatusNoContent || r.Status == http.StatusNotFound) {
 						mu.Lock()
 						l := known[member]
 						for i, x := range l {
@@ -431,7 +330,7 @@ func TestDynamoDBKilledUnderLoad(t *testing.T) {
 
 	time.Sleep(3 * time.Second)
 	phase.Store(phaseDown)
-	logBefore := s.logs.String()
+	logBefore := s.Logs.String()
 	killAt := time.Now()
 	if err := env.StopDynamoDB(); err != nil {
 		t.Fatal(err)
@@ -493,12 +392,12 @@ func TestDynamoDBKilledUnderLoad(t *testing.T) {
 // 503, not 401: KMS being away must not look like a bad signature.
 func TestKMSDown(t *testing.T) {
 	requireKMS(t)
-	table := newTable(t)
+	table := teststack.TableName(t.Name())
 	before := newServer(t, table)
 	tok := before.token("t1")
-	r := before.do("POST", keysPath("t1", "alice"), tok)
-	var key createdKey
-	if r.status != http.StatusCreated || json.Unmarshal(r.body, &key) != nil || key.SecretAccessKey == "" {
+	r := before.do("POST", teststack.KeysPath("t1", "alice"), tok)
+	var key teststack.CreatedKey
+	if r.Status != http.StatusCreated || json.Unmarshal(r.Body, &key) != nil || key.SecretAccessKey == "" {
 		t.Fatalf("generate with KMS up: %s", r)
 	}
 	// A fresh server: its verifier has cached no secret.
@@ -510,15 +409,15 @@ func TestKMSDown(t *testing.T) {
 	}
 
 	for _, member := range []string{"alice", "bob"} {
-		r := s.do("POST", keysPath("t1", member), tok)
-		if !r.isUnavailable() {
+		r := s.do("POST", teststack.KeysPath("t1", member), tok)
+		if !isUnavailable(r) {
 			t.Fatalf("generate for %s with KMS down: want 503 ServiceUnavailable with Retry-After, got %s", member, r)
 		}
 	}
-	if c := s.item("MEMBER#t1#alice", "COUNTER"); c == nil || c["keyCount"].(*types.AttributeValueMemberN).Value != "1" {
+	if c := s.RawItem("MEMBER#t1#alice", "COUNTER"); c == nil || c["keyCount"].(*types.AttributeValueMemberN).Value != "1" {
 		t.Fatalf("alice's counter moved: %v", c)
 	}
-	if c := s.item("MEMBER#t1#bob", "COUNTER"); c != nil {
+	if c := s.RawItem("MEMBER#t1#bob", "COUNTER"); c != nil {
 		t.Fatalf("bob got a counter: %v", c)
 	}
 	rep := s.check(t)
@@ -526,14 +425,14 @@ func TestKMSDown(t *testing.T) {
 		t.Fatalf("the table changed: %s", rep)
 	}
 
-	req, err := http.NewRequest("GET", s.url+"/v1/whoami", nil)
+	req, err := http.NewRequest("GET", s.URL+"/v1/whoami", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := signature.SignSigV4(req, nil, key.AccessKeyID, key.SecretAccessKey, s.cfg.SigningRegion, time.Now()); err != nil {
+	if err := signature.SignSigV4(req, nil, key.AccessKeyID, key.SecretAccessKey, s.Config.SigningRegion, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if r := s.send(req); !r.isUnavailable() {
+	if r := s.Try(req); !isUnavailable(r) {
 		t.Fatalf("whoami with KMS down and no cached secret: want 503 ServiceUnavailable with Retry-After, got %s", r)
 	}
 }
