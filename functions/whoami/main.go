@@ -3,10 +3,8 @@
 package main
 
 import (
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
-	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
 	"github.com/teamkeys/teamkeys/internal/lambdamain"
 	"github.com/teamkeys/teamkeys/internal/seal"
@@ -16,10 +14,8 @@ import (
 
 func main() {
 	env := lambdamain.Init()
-	store := dynamostore.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
+	store := env.Store()
 	sealer := seal.New(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
 	v := verifier.New(store, sealer, store, verifier.Options{Signing: signature.Config{Region: env.Config.SigningRegion}, Log: env.Log})
-	handler, err := httpapi.NewWhoAmI(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, v)
-	env.Must("WhoAmI", err)
-	env.Start("WhoAmI", httpapi.LambdaHandler(handler, env.Log))
+	env.Start(httpapi.NewWhoAmI(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, v))
 }

@@ -89,14 +89,7 @@ func (s *Store) Create(ctx context.Context, k accesskey.Key, ciphertext []byte) 
 		return err
 	}
 	input := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Update: &types.Update{
-			TableName:                 &s.table,
-			Key:                       counterKey(k.TeamID, k.MemberID),
-			UpdateExpression:          takeSlot.Update(),
-			ConditionExpression:       takeSlot.Condition(),
-			ExpressionAttributeNames:  takeSlot.Names(),
-			ExpressionAttributeValues: takeSlot.Values(),
-		}},
+		s.txUpdate(counterKey(k.TeamID, k.MemberID), takeSlot),
 		{Put: &types.Put{
 			TableName:                &s.table,
 			Item:                     item,
@@ -142,14 +135,7 @@ func (s *Store) Delete(ctx context.Context, ref accesskey.Ref) error {
 			ExpressionAttributeNames:  owned.Names(),
 			ExpressionAttributeValues: owned.Values(),
 		}},
-		{Update: &types.Update{
-			TableName:                 &s.table,
-			Key:                       counterKey(ref.TeamID, ref.MemberID),
-			UpdateExpression:          freeSlot.Update(),
-			ConditionExpression:       freeSlot.Condition(),
-			ExpressionAttributeNames:  freeSlot.Names(),
-			ExpressionAttributeValues: freeSlot.Values(),
-		}},
+		s.txUpdate(counterKey(ref.TeamID, ref.MemberID), freeSlot),
 	}}
 	failed, err := s.transact(ctx, input)
 	switch {
@@ -343,6 +329,18 @@ func cursorAttributes(c map[string]string) map[string]types.AttributeValue {
 		av[name] = &types.AttributeValueMemberS{Value: v}
 	}
 	return av
+}
+
+// txUpdate is a transaction's conditional Update of the item at key.
+func (s *Store) txUpdate(key map[string]types.AttributeValue, e expression.Expression) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 &s.table,
+		Key:                       key,
+		UpdateExpression:          e.Update(),
+		ConditionExpression:       e.Condition(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+	}}
 }
 
 // ownedBy is the condition that a key item exists under the ref's team and

@@ -3,8 +3,9 @@
 // them as a Lambda function behind an API Gateway HTTP API.
 //
 // Each Lambda function has its own constructor (NewGenerateKey, NewListKeys,
-// …) that takes exactly the dependencies its routes use and refuses a
-// missing one, so a function's main cannot start half-wired.
+// …) that takes exactly the dependencies its routes use, refuses a missing
+// one (so a function's main cannot start half-wired) and returns the
+// function's Lambda handler.
 package httpapi
 
 import (
@@ -68,7 +69,7 @@ type Common struct {
 }
 
 // NewGenerateKey returns the GenerateKey function's handler.
-func NewGenerateKey(c Common, store Creator, sealer Sealer) (http.Handler, error) {
+func NewGenerateKey(c Common, store Creator, sealer Sealer) (LambdaHandlerFunc, error) {
 	if store == nil || sealer == nil {
 		return nil, missing(FunctionGenerateKey, "a Creator and a Sealer")
 	}
@@ -76,7 +77,7 @@ func NewGenerateKey(c Common, store Creator, sealer Sealer) (http.Handler, error
 }
 
 // NewListKeys returns the ListKeys function's handler.
-func NewListKeys(c Common, store Lister, tokens PageTokens) (http.Handler, error) {
+func NewListKeys(c Common, store Lister, tokens PageTokens) (LambdaHandlerFunc, error) {
 	if store == nil || tokens == nil {
 		return nil, missing(FunctionListKeys, "a Lister and PageTokens")
 	}
@@ -84,7 +85,7 @@ func NewListKeys(c Common, store Lister, tokens PageTokens) (http.Handler, error
 }
 
 // NewDisableKey returns the DisableKey function's handler.
-func NewDisableKey(c Common, store StatusSetter) (http.Handler, error) {
+func NewDisableKey(c Common, store StatusSetter) (LambdaHandlerFunc, error) {
 	if store == nil {
 		return nil, missing(FunctionDisableKey, "a StatusSetter")
 	}
@@ -92,7 +93,7 @@ func NewDisableKey(c Common, store StatusSetter) (http.Handler, error) {
 }
 
 // NewEnableKey returns the EnableKey function's handler.
-func NewEnableKey(c Common, store StatusSetter) (http.Handler, error) {
+func NewEnableKey(c Common, store StatusSetter) (LambdaHandlerFunc, error) {
 	if store == nil {
 		return nil, missing(FunctionEnableKey, "a StatusSetter")
 	}
@@ -100,7 +101,7 @@ func NewEnableKey(c Common, store StatusSetter) (http.Handler, error) {
 }
 
 // NewDeleteKey returns the DeleteKey function's handler.
-func NewDeleteKey(c Common, store Deleter) (http.Handler, error) {
+func NewDeleteKey(c Common, store Deleter) (LambdaHandlerFunc, error) {
 	if store == nil {
 		return nil, missing(FunctionDeleteKey, "a Deleter")
 	}
@@ -108,7 +109,7 @@ func NewDeleteKey(c Common, store Deleter) (http.Handler, error) {
 }
 
 // NewWhoAmI returns the WhoAmI function's handler.
-func NewWhoAmI(c Common, v Verifier) (http.Handler, error) {
+func NewWhoAmI(c Common, v Verifier) (LambdaHandlerFunc, error) {
 	if v == nil {
 		return nil, missing(FunctionWhoAmI, "a Verifier")
 	}
@@ -120,8 +121,8 @@ func missing(function, what string) error {
 }
 
 // newFunction serves the routes of the table that belong to function,
-// behind the common middleware.
-func newFunction(function string, a *api) (http.Handler, error) {
+// behind the common middleware, as a Lambda function.
+func newFunction(function string, a *api) (LambdaHandlerFunc, error) {
 	var routes []Route
 	for _, r := range Routes {
 		if r.Function == function {
@@ -131,7 +132,8 @@ func newFunction(function string, a *api) (http.Handler, error) {
 	if len(routes) == 0 {
 		return nil, errors.New("httpapi: no routes for function " + function)
 	}
-	return a.handler(routes), nil
+	h := a.handler(routes) // fills in the defaults, a.Log included
+	return LambdaHandler(h, a.Log), nil
 }
 
 func (a *api) handler(routes []Route) http.Handler {

@@ -18,33 +18,33 @@ func TestFunctionConstructors(t *testing.T) {
 	store, sealer, tokens, v := &fakeStore{}, &fakeSealer{}, fakeTokens{}, &fakeVerifier{}
 	tests := []struct {
 		function string
-		complete func() (http.Handler, error)
-		lacking  []func() (http.Handler, error)
+		complete func() (httpapi.LambdaHandlerFunc, error)
+		lacking  []func() (httpapi.LambdaHandlerFunc, error)
 	}{
 		{httpapi.FunctionGenerateKey,
-			func() (http.Handler, error) { return httpapi.NewGenerateKey(c, store, sealer) },
-			[]func() (http.Handler, error){
-				func() (http.Handler, error) { return httpapi.NewGenerateKey(c, nil, sealer) },
-				func() (http.Handler, error) { return httpapi.NewGenerateKey(c, store, nil) },
+			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewGenerateKey(c, store, sealer) },
+			[]func() (httpapi.LambdaHandlerFunc, error){
+				func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewGenerateKey(c, nil, sealer) },
+				func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewGenerateKey(c, store, nil) },
 			}},
 		{httpapi.FunctionListKeys,
-			func() (http.Handler, error) { return httpapi.NewListKeys(c, store, tokens) },
-			[]func() (http.Handler, error){
-				func() (http.Handler, error) { return httpapi.NewListKeys(c, nil, tokens) },
-				func() (http.Handler, error) { return httpapi.NewListKeys(c, store, nil) },
+			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewListKeys(c, store, tokens) },
+			[]func() (httpapi.LambdaHandlerFunc, error){
+				func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewListKeys(c, nil, tokens) },
+				func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewListKeys(c, store, nil) },
 			}},
 		{httpapi.FunctionDisableKey,
-			func() (http.Handler, error) { return httpapi.NewDisableKey(c, store) },
-			[]func() (http.Handler, error){func() (http.Handler, error) { return httpapi.NewDisableKey(c, nil) }}},
+			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDisableKey(c, store) },
+			[]func() (httpapi.LambdaHandlerFunc, error){func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDisableKey(c, nil) }}},
 		{httpapi.FunctionEnableKey,
-			func() (http.Handler, error) { return httpapi.NewEnableKey(c, store) },
-			[]func() (http.Handler, error){func() (http.Handler, error) { return httpapi.NewEnableKey(c, nil) }}},
+			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewEnableKey(c, store) },
+			[]func() (httpapi.LambdaHandlerFunc, error){func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewEnableKey(c, nil) }}},
 		{httpapi.FunctionDeleteKey,
-			func() (http.Handler, error) { return httpapi.NewDeleteKey(c, store) },
-			[]func() (http.Handler, error){func() (http.Handler, error) { return httpapi.NewDeleteKey(c, nil) }}},
+			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDeleteKey(c, store) },
+			[]func() (httpapi.LambdaHandlerFunc, error){func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDeleteKey(c, nil) }}},
 		{httpapi.FunctionWhoAmI,
-			func() (http.Handler, error) { return httpapi.NewWhoAmI(c, v) },
-			[]func() (http.Handler, error){func() (http.Handler, error) { return httpapi.NewWhoAmI(c, nil) }}},
+			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(c, v) },
+			[]func() (httpapi.LambdaHandlerFunc, error){func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(c, nil) }}},
 	}
 	if len(tests) != len(httpapi.Functions()) {
 		t.Fatalf("%d constructors tested for %d functions", len(tests), len(httpapi.Functions()))
@@ -60,7 +60,7 @@ func TestFunctionConstructors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("complete dependencies: %v", err)
 			}
-			invoke := httpapi.LambdaHandler(h, c.Log)
+			invoke := h
 			for _, route := range httpapi.Routes {
 				path := route.Path
 				for param, value := range map[string]string{"{teamId}": "t1", "{memberId}": "alice", "{accessKeyId}": "TKAKAAAAAAAAAAAAAAAAAAAA"} {

@@ -63,11 +63,10 @@ func TestSignedHeadersWithCommasVerifyInWhoAmIAndTheAuthorizer(t *testing.T) {
 	key := accesskey.Key{AccessKeyID: signedKeyID, TeamID: "t1", MemberID: "alice", Status: accesskey.StatusActive}
 	v := verifier.New(signedKeyStore{key}, plainOpener{}, nil, verifier.Options{})
 	log := slog.New(slog.DiscardHandler)
-	whoami, err := httpapi.NewWhoAmI(httpapi.Common{Log: log}, v)
+	invoke, err := httpapi.NewWhoAmI(httpapi.Common{Log: log}, v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	invoke := httpapi.LambdaHandler(whoami, log)
 	authorize := authorizer.Handler(v, log)
 
 	signers := map[string]func(r *http.Request, body []byte){

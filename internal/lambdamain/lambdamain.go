@@ -3,7 +3,8 @@
 // per execution environment, and start the runtime. An init failure is
 // logged and ends the process, as Lambda expects of a failed init; nothing
 // here runs per request. It links no handler package, so each function links
-// only the adapter it uses (httpapi or authorizer).
+// only the adapter it uses (httpapi or authorizer), and no KMS client: only
+// the functions that seal or open secrets build one.
 package lambdamain
 
 import (
@@ -13,9 +14,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/teamkeys/teamkeys/internal/awsclient"
 	"github.com/teamkeys/teamkeys/internal/config"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
 )
 
 // Env is what a function's main builds its clients from.
@@ -38,6 +41,11 @@ func Init() Env {
 	return env
 }
 
+// Store is the keys table's store, on a DynamoDB client of its own.
+func (e Env) Store() *dynamostore.Store {
+	return dynamostore.New(dynamodb.NewFromConfig(e.AWS), e.Config.Table)
+}
+
 // Must ends the init when err is not nil.
 func (e Env) Must(what string, err error) {
 	if err != nil {
@@ -46,8 +54,10 @@ func (e Env) Must(what string, err error) {
 	}
 }
 
-// Start runs the function's Lambda handler.
-func (e Env) Start(function string, handler any) {
-	e.Log.Info("init", "function", function)
+// Start runs the function's Lambda handler, or ends the init when the
+// handler could not be built: env.Start(httpapi.NewDeleteKey(…)).
+func (e Env) Start(handler any, err error) {
+	e.Must("build the handler", err)
+	e.Log.Info("init", "function", os.Getenv("AWS_LAMBDA_FUNCTION_NAME"))
 	lambda.Start(handler)
 }

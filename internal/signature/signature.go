@@ -195,7 +195,7 @@ func FromHTTP(r *http.Request, body []byte) Request {
 func FromAPIGateway(method, rawPath, rawQuery, domainName string, headers map[string]string, cookies []string) Request {
 	header := make(http.Header, len(headers)+1)
 	for name, value := range headers {
-		header.Add(http.CanonicalHeaderKey(name), value)
+		header.Add(name, value)
 	}
 	if len(cookies) > 0 && header.Get("Cookie") == "" {
 		header.Set("Cookie", strings.Join(cookies, "; "))

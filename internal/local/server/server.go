@@ -124,13 +124,15 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 	v := verifier.New(store, sealer, store, verifier.Options{Signing: signature.Config{Region: cfg.SigningRegion}, Log: log})
 	common := httpapi.Common{Claims: cfg.Claims, Log: log}
 	// Each function built by its own constructor, with what its main gives it.
-	built := map[string]func() (http.Handler, error){
-		httpapi.FunctionGenerateKey: func() (http.Handler, error) { return httpapi.NewGenerateKey(common, store, sealer) },
-		httpapi.FunctionListKeys:    func() (http.Handler, error) { return httpapi.NewListKeys(common, store, pagetoken.New(pageKey)) },
-		httpapi.FunctionDisableKey:  func() (http.Handler, error) { return httpapi.NewDisableKey(common, store) },
-		httpapi.FunctionEnableKey:   func() (http.Handler, error) { return httpapi.NewEnableKey(common, store) },
-		httpapi.FunctionDeleteKey:   func() (http.Handler, error) { return httpapi.NewDeleteKey(common, store) },
-		httpapi.FunctionWhoAmI:      func() (http.Handler, error) { return httpapi.NewWhoAmI(common, v) },
+	built := map[string]func() (httpapi.LambdaHandlerFunc, error){
+		httpapi.FunctionGenerateKey: func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewGenerateKey(common, store, sealer) },
+		httpapi.FunctionListKeys: func() (httpapi.LambdaHandlerFunc, error) {
+			return httpapi.NewListKeys(common, store, pagetoken.New(pageKey))
+		},
+		httpapi.FunctionDisableKey: func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDisableKey(common, store) },
+		httpapi.FunctionEnableKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewEnableKey(common, store) },
+		httpapi.FunctionDeleteKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDeleteKey(common, store) },
+		httpapi.FunctionWhoAmI:     func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(common, v) },
 	}
 	functions := map[string]httpapi.LambdaHandlerFunc{}
 	for name, build := range built {
@@ -138,7 +140,7 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", name, err)
 		}
-		functions[name] = httpapi.LambdaHandler(h, log)
+		functions[name] = h
 	}
 	return gateway.New(httpapi.Routes, functions, issuer, log)
 }
