@@ -8,11 +8,11 @@ import (
 	"os"
 	"testing"
 
-	"github.com/teamkeys/teamkeys/internal/local/emulators"
+	"github.com/teamkeys/teamkeys/internal/testing/testenv"
 	"github.com/teamkeys/teamkeys/internal/testing/teststack"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulators.ForTests(m)) }
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 // The shared harness's names, short for the tables of cases.
 type (

@@ -8,7 +8,7 @@
 //
 // The children run in their own process group, so a Ctrl-C in a terminal
 // reaches only this process: the caller must handle SIGINT/SIGTERM and call
-// Env.Stop (ForTests does so). On Linux the children are also killed by the
+// Env.Stop (internal/testing/testenv.Main does so, for tests). On Linux the children are also killed by the
 // kernel when the thread that started them dies, so they don't outlive a
 // crashed or timed-out test binary.
 package emulators
@@ -19,11 +19,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/teamkeys/teamkeys/internal/config"
@@ -239,75 +237,4 @@ func (e *Env) StopKMS() error {
 	e.kms = nil
 	e.mu.Unlock()
 	return p.stop()
-}
-
-var (
-	currentMu sync.Mutex
-	current   *Env
-)
-
-// Current returns the Env that ForTests started for this test binary, or
-// nil outside ForTests. Fault tests use it to stop and restart DynamoDB Local.
-func Current() *Env {
-	currentMu.Lock()
-	defer currentMu.Unlock()
-	return current
-}
-
-// ForTests is the body of a TestMain:
-//
-//	func TestMain(m *testing.M) { os.Exit(emulators.ForTests(m)) }
-//
-// It starts the emulators (when both endpoints are set in the environment it
-// starts nothing, but still checks that they answer and that the KMS alias
-// exists), exports their endpoints, runs the tests and stops the emulators.
-// When the environment can't be started it prints why and returns 1: tests
-// never skip silently. SIGINT/SIGTERM stop the emulators and exit with 130/143.
-func ForTests(m interface{ Run() int }) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*readyTimeout)
-	defer cancel()
-
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-
-	started := make(chan *Env, 1)
-	go func() {
-		sig, ok := <-sigs
-		if !ok {
-			return
-		}
-		cancel()
-		select {
-		case e := <-started:
-			if e != nil {
-				_ = e.Stop()
-			}
-		case <-time.After(10 * time.Second):
-		}
-		code := 130
-		if sig == syscall.SIGTERM {
-			code = 143
-		}
-		fmt.Fprintf(os.Stderr, "localenv: %v: emulators stopped\n", sig)
-		os.Exit(code)
-	}()
-
-	env, err := Start(ctx, Options{})
-	if err != nil {
-		started <- nil
-		fmt.Fprintf(os.Stderr, "localenv: cannot start the local AWS emulators (run `make tools`, or set AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_KMS): %v\n", err)
-		return 1
-	}
-	started <- env
-	defer func() {
-		if err := env.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "localenv: stop: %v\n", err)
-		}
-	}()
-	env.Export()
-	currentMu.Lock()
-	current = env
-	currentMu.Unlock()
-	return m.Run()
 }

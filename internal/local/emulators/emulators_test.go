@@ -172,23 +172,6 @@ func TestLocalEnv(t *testing.T) {
 		}
 	})
 
-	t.Run("ForTests", func(t *testing.T) {
-		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", e.DynamoDBEndpoint)
-		t.Setenv("AWS_ENDPOINT_URL_KMS", e.KMSEndpoint)
-		t.Setenv("AWS_ACCESS_KEY_ID", "")
-		defer func() { current = nil }()
-		code := ForTests(runFunc(func() int {
-			if Current() == nil || os.Getenv("AWS_ENDPOINT_URL_KMS") != e.KMSEndpoint ||
-				os.Getenv("AWS_ACCESS_KEY_ID") == "" || os.Getenv("AWS_REGION") == "" {
-				return 2
-			}
-			return 7
-		}))
-		if code != 7 {
-			t.Errorf("ForTests = %d, want 7", code)
-		}
-	})
-
 	t.Run("process exits early", func(t *testing.T) {
 		cache := t.TempDir()
 		bin := filepath.Join(cache, "bin", "local-kms")
@@ -266,9 +249,6 @@ func TestLocalEnv(t *testing.T) {
 	}
 }
 
-type runFunc func() int
-
-func (f runFunc) Run() int { return f() }
 
 func TestMissingTools(t *testing.T) {
 	unsetEndpoints(t)

@@ -21,8 +21,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/teamkeys/teamkeys/internal/config"
-	"github.com/teamkeys/teamkeys/internal/local/emulators"
 	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
+	"github.com/teamkeys/teamkeys/internal/testing/testenv"
 	"github.com/teamkeys/teamkeys/internal/testing/teststack"
 )
 
@@ -31,11 +31,11 @@ const pageTokenKey = "rie-test-page-token-key-0123456789abcdef"
 
 // functionEnv is a function's environment under the emulator: this process's
 // (which carries the endpoints, region and dummy credentials that
-// emulators.ForTests exported), the service's settings on table, and the
+// testenv.Main exported), the service's settings on table, and the
 // Lambda settings template.yaml gives.
 func functionEnv(name, table string) []string {
 	env := os.Environ()
-	if e := emulators.Current(); e != nil {
+	if e := testenv.Current(); e != nil {
 		env = append(env,
 			"AWS_ENDPOINT_URL_DYNAMODB="+e.DynamoDBEndpoint,
 			"AWS_ENDPOINT_URL_KMS="+e.KMSEndpoint,

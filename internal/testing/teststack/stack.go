@@ -59,7 +59,7 @@ type Options struct {
 	// Emulators starts DynamoDB Local and local-kms for this stack alone and
 	// exports their endpoints to the process; Close stops them. For
 	// programs: a test binary starts them once, in TestMain, with
-	// emulators.ForTests.
+	// testenv.Main.
 	Emulators bool
 }
 
