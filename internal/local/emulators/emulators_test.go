@@ -249,7 +249,6 @@ func TestLocalEnv(t *testing.T) {
 	}
 }
 
-
 func TestMissingTools(t *testing.T) {
 	unsetEndpoints(t)
 	_, err := Start(context.Background(), Options{CacheDir: t.TempDir()})
