@@ -14,8 +14,8 @@ const module = "github.com/teamkeys/teamkeys"
 // Lambda function and what runs only on a laptop or in tests: no function's
 // main reaches internal/local/…, internal/testing/…, the JWT library (only
 // the local token issuer uses it) or the CloudFormation parser (only the
-// local table set-up uses it), and only the HTTP functions link the HTTP
-// adapter. Dependencies are listed as `make build` builds them.
+// local table set-up uses it), and no function links a client or an adapter
+// it has no use for (the KMS client, the HTTP adapter). Dependencies are listed as `make build` builds them.
 func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
 	mains, err := filepath.Glob("functions/*/main.go")
 	if err != nil || len(mains) == 0 {
@@ -30,9 +30,16 @@ func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
 		"github.com/golang-jwt/jwt",
 		"github.com/awslabs/goformation",
 	}
-	// What a function that serves no HTTP route must not link either.
-	notHTTP := map[string][]string{
+	// What a function must not link because it has no use for it: the
+	// authorizer serves no HTTP route; the functions that neither seal nor
+	// open a secret need no KMS client.
+	const kms = "github.com/aws/aws-sdk-go-v2/service/kms"
+	unused := map[string][]string{
 		"authorizer": {module + "/internal/httpapi", "github.com/awslabs/aws-lambda-go-api-proxy"},
+		"deletekey":  {kms},
+		"disablekey": {kms},
+		"enablekey":  {kms},
+		"listkeys":   {kms},
 	}
 	for _, main := range mains {
 		name := filepath.Base(filepath.Dir(main))
@@ -48,7 +55,7 @@ func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
 				t.Fatalf("go list -deps ./functions/%s listed only %v", name, deps)
 			}
 			for _, dep := range deps {
-				for _, bad := range append(forbidden, notHTTP[name]...) {
+				for _, bad := range append(forbidden, unused[name]...) {
 					if dep == strings.TrimSuffix(bad, "/") || strings.HasPrefix(dep, bad) {
 						t.Errorf("functions/%s links %s (matches %s)", name, dep, bad)
 					}

@@ -237,8 +237,8 @@ func TestSecretIsSealedAndShownOnce(t *testing.T) {
 		{TeamID: "t1", MemberID: "alice", AccessKeyID: bob.AccessKeyID},
 		{TeamID: "t2", MemberID: "alice", AccessKeyID: alice.AccessKeyID},
 	} {
-		if _, err := sealer.Open(ctx, other, ciphertext); !errors.Is(err, seal.ErrWrongKey) {
-			t.Fatalf("open as %+v: %v, want ErrWrongKey", other, err)
+		if _, err := sealer.Open(ctx, other, ciphertext); !errors.Is(err, accesskey.ErrSealedForAnotherKey) {
+			t.Fatalf("open as %+v: %v, want ErrSealedForAnotherKey", other, err)
 		}
 	}
 	// The raw KMS call with the wrong context fails too (not only our wrapper).

@@ -15,6 +15,10 @@ var (
 	// ErrUnavailable means a dependency (DynamoDB, KMS) was unreachable or
 	// throttling: the client should retry later.
 	ErrUnavailable = errors.New("service temporarily unavailable")
+	// ErrSealedForAnotherKey means a stored ciphertext does not open for the
+	// key it is stored on (copied from another key's item, altered, or
+	// under a rewritten team or member): KMS refuses its encryption context.
+	ErrSealedForAnotherKey = errors.New("ciphertext does not belong to this key")
 )
 
 // Refusals of a signed request (all 401). ErrKeyDisabled is only ever

@@ -23,10 +23,6 @@ type KMS interface {
 
 var _ KMS = (*kms.Client)(nil)
 
-// ErrWrongKey means a ciphertext does not belong to the key it was opened
-// for (or was altered).
-var ErrWrongKey = errors.New("ciphertext does not belong to this key")
-
 // Encryption context keys. The context is not secret (it shows in
 // CloudTrail), so it holds ids only.
 const (
@@ -67,7 +63,7 @@ func (s *Sealer) Seal(ctx context.Context, ref accesskey.Ref, secret string) ([]
 }
 
 // Open decrypts the secret of the key ref names. A ciphertext sealed for
-// another key fails with ErrWrongKey.
+// another key fails with accesskey.ErrSealedForAnotherKey.
 func (s *Sealer) Open(ctx context.Context, ref accesskey.Ref, ciphertext []byte) (string, error) {
 	out, err := s.kms.Decrypt(ctx, &kms.DecryptInput{
 		// Naming the key stops a ciphertext of some other KMS key from
@@ -80,7 +76,7 @@ func (s *Sealer) Open(ctx context.Context, ref accesskey.Ref, ciphertext []byte)
 	var incorrect *types.IncorrectKeyException
 	switch {
 	case errors.As(err, &invalid), errors.As(err, &incorrect):
-		return "", fmt.Errorf("kms decrypt for %s: %w", ref.AccessKeyID, ErrWrongKey)
+		return "", fmt.Errorf("kms decrypt for %s: %w", ref.AccessKeyID, accesskey.ErrSealedForAnotherKey)
 	case err != nil:
 		return "", fmt.Errorf("kms decrypt for %s: %w", ref.AccessKeyID, awsclient.Classify(err))
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
-	"github.com/teamkeys/teamkeys/internal/seal"
 	"github.com/teamkeys/teamkeys/internal/signature"
 	"github.com/teamkeys/teamkeys/internal/verifier"
 )
@@ -89,7 +88,7 @@ func TestCacheKeyedByEncryptionContext(t *testing.T) {
 				k.keys[aliceID] = key
 			})
 			// KMS refuses the ciphertext under the new context.
-			f.opener.setErr(fmt.Errorf("kms decrypt: %w", seal.ErrWrongKey))
+			f.opener.setErr(fmt.Errorf("kms decrypt: %w", accesskey.ErrSealedForAnotherKey))
 			res, err := f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
 			wantErr(t, err, accesskey.ErrInvalidSignature)
 			if res.Key.TeamID != "" {

@@ -16,7 +16,6 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
-	"github.com/teamkeys/teamkeys/internal/seal"
 	"github.com/teamkeys/teamkeys/internal/signature"
 )
 
@@ -192,7 +191,7 @@ func (v *Verifier) secret(ctx context.Context, ref accesskey.Ref, ciphertext []b
 			}
 			secret, err := v.opener.Open(context.WithoutCancel(ctx), ref, ciphertext)
 			switch {
-			case errors.Is(err, seal.ErrWrongKey):
+			case errors.Is(err, accesskey.ErrSealedForAnotherKey):
 				// Refused, for the TTL without another Decrypt; the
 				// operator learns of it from the log.
 				v.log.Error(errDoesNotOpen.Error(), "accessKeyId", ref.AccessKeyID, "error", err.Error())

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
-	"github.com/teamkeys/teamkeys/internal/seal"
 	"github.com/teamkeys/teamkeys/internal/signature"
 	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
 	"github.com/teamkeys/teamkeys/internal/verifier"
@@ -118,7 +117,7 @@ func (o *fakeOpener) Open(_ context.Context, ref accesskey.Ref, ciphertext []byt
 	}
 	parts := strings.SplitN(string(ciphertext), ":", 4)
 	if len(parts) != 4 || parts[0] != "sealed" || parts[1] != ref.AccessKeyID {
-		return "", fmt.Errorf("kms decrypt for %s: %w", ref.AccessKeyID, seal.ErrWrongKey)
+		return "", fmt.Errorf("kms decrypt for %s: %w", ref.AccessKeyID, accesskey.ErrSealedForAnotherKey)
 	}
 	return parts[3], nil
 }
