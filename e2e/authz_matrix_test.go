@@ -41,6 +41,10 @@ func TestAuthzMatrix(t *testing.T) {
 		{"disableAccessKey", 401, 403, 200, 200, 200, 403, 403, 401},
 		{"enableAccessKey", 401, 403, 200, 200, 403, 403, 403, 401},
 		{"deleteAccessKey", 401, 403, 204, 204, 403, 403, 403, 401},
+		{"getAccessKey", 401, 403, 200, 200, 200, 403, 403, 401},
+		{"getKeyPolicy", 401, 403, 200, 200, 403, 403, 403, 401},
+		// Only the owner sets the team's key policy.
+		{"putKeyPolicy", 401, 403, 200, 403, 403, 403, 403, 401},
 		{"whoAmIGet", 401, 401, 401, 401, 401, 401, 401, 200},
 		{"whoAmIPost", 401, 401, 401, 401, 401, 401, 401, 200},
 	}
@@ -81,8 +85,11 @@ func TestAuthzMatrix(t *testing.T) {
 				}
 				path := strings.NewReplacer("{teamId}", "t1", "{memberId}", member, "{accessKeyId}", key.AccessKeyID).Replace(route.Path)
 				body := ""
-				if route.Operation == "whoAmIPost" {
+				switch route.Operation {
+				case "whoAmIPost":
 					body = `{"hello":"world"}`
+				case "putKeyPolicy":
+					body = `{"maxLifetimeDays":3650}`
 				}
 
 				var resp response
@@ -145,7 +152,7 @@ func checkAuthzEffect(t *testing.T, s *stack, operation string, resp response, k
 		if allowed {
 			var created createdKey
 			resp.Decode(t, &created)
-			if created.TeamID != "t1" || created.MemberID != key.MemberID || !secretShape.MatchString(created.SecretAccessKey) {
+			if created.TeamID != "t1" || created.MemberID != key.MemberID || !accesskey.ValidSecretFormat(created.SecretAccessKey) {
 				t.Fatalf("generated %+v", created)
 			}
 			wantCount = 2
@@ -176,6 +183,25 @@ func checkAuthzEffect(t *testing.T, s *stack, operation string, resp response, k
 	case "whoAmIGet", "whoAmIPost":
 		if allowed {
 			wantWhoAmI(t, resp, key, signature.SchemeSigV4)
+		}
+	case "getAccessKey":
+		if allowed {
+			var got listedKey
+			resp.Decode(t, &got)
+			if got.AccessKeyID != key.AccessKeyID || got.MemberID != key.MemberID || strings.Contains(string(resp.Body), key.SecretAccessKey) {
+				t.Fatalf("get: %s", resp.Body)
+			}
+		}
+	case "getKeyPolicy", "putKeyPolicy":
+		if allowed {
+			var got struct {
+				TeamID          string `json:"teamId"`
+				MaxLifetimeDays *int   `json:"maxLifetimeDays"`
+			}
+			resp.Decode(t, &got)
+			if got.TeamID != "t1" || operation == "putKeyPolicy" && (got.MaxLifetimeDays == nil || *got.MaxLifetimeDays != 3650) {
+				t.Fatalf("%s answered %s", operation, resp.Body)
+			}
 		}
 	}
 	if resp.Status == http.StatusOK && (operation == "disableAccessKey" || operation == "enableAccessKey") {

@@ -118,7 +118,9 @@ func mintRaw(t *testing.T, claims jwt.MapClaims, secret string) string {
 
 var (
 	accessKeyIDShape = regexp.MustCompile(`^TKAK[A-Z2-7]{20}$`)
-	secretShape      = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
+	// The documented shape of a secret (README): tksk_, 43 base62
+	// characters, a 6-character base62 CRC32.
+	secretShape = regexp.MustCompile(`^tksk_[0-9A-Za-z]{43}[0-9A-Za-z]{6}$`)
 )
 
 // TestKeyLifecycle walks one key through generate, list, disable, enable and
@@ -129,7 +131,7 @@ func TestKeyLifecycle(t *testing.T) {
 	before := time.Now().UTC().Add(-time.Second)
 
 	created := s.Generate("t1", "alice", "CI deploys")
-	if !accessKeyIDShape.MatchString(created.AccessKeyID) || !secretShape.MatchString(created.SecretAccessKey) {
+	if !accessKeyIDShape.MatchString(created.AccessKeyID) || !secretShape.MatchString(created.SecretAccessKey) || !accesskey.ValidSecretFormat(created.SecretAccessKey) {
 		t.Fatalf("id %q / secret shape wrong", created.AccessKeyID)
 	}
 	createdAt, err := time.Parse(time.RFC3339, created.CreatedAt)

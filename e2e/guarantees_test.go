@@ -161,7 +161,9 @@ func flip(c byte) byte {
 }
 
 // TestCallsPerOperation counts the SDK calls each operation makes: the
-// minimum, with no read before a write.
+// minimum, with no read before a write but a generate's read of its team's
+// key policy, once per team per execution environment (the generate's
+// transaction checks the policy it used).
 func TestCallsPerOperation(t *testing.T) {
 	s := newStack(t)
 	admin := s.Token("admin", "t1", accesskey.RoleAdmin)
@@ -179,9 +181,15 @@ func TestCallsPerOperation(t *testing.T) {
 		{"enable", request{Method: "POST", Path: keyPath + "/enable", Token: admin}, map[string]int{"DynamoDB.UpdateItem": 1}},
 		{"delete", request{Method: "DELETE", Path: keyPath, Token: admin}, map[string]int{"DynamoDB.TransactWriteItems": 1}},
 		{"refused generate", request{Method: "POST", Path: keysPath("t1", "alice"), Token: s.Token("x", "t2", accesskey.RoleAdmin)}, map[string]int{}},
+		{"generate, the team's policy read before", request{Method: "POST", Path: keysPath("t1", "alice"), Token: admin},
+			map[string]int{"KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1}},
+		{"get one key", request{Method: "GET", Path: keyPath, Token: admin}, map[string]int{"DynamoDB.GetItem": 1}},
+		{"get the key policy", request{Method: "GET", Path: "/v1/teams/t1/key-policy", Token: admin}, map[string]int{"DynamoDB.GetItem": 1}},
+		{"set the key policy", request{Method: "PUT", Path: "/v1/teams/t1/key-policy", Token: s.Token("olga", "t1", accesskey.RoleOwner),
+			Body: `{"maxLifetimeDays":30}`}, map[string]int{"DynamoDB.PutItem": 1}},
 	}
-	if got, want := s.Calls.Take(), map[string]int{"KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1}; !mapsEqual(got, want) {
-		t.Fatalf("generate made %v, want %v", got, want)
+	if got, want := s.Calls.Take(), map[string]int{"KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1, "DynamoDB.GetItem": 1}; !mapsEqual(got, want) {
+		t.Fatalf("the team's first generate made %v, want %v", got, want)
 	}
 	for _, st := range steps {
 		resp := s.Do(st.req)

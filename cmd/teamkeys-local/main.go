@@ -38,6 +38,7 @@ const usage = `usage:
   teamkeys-local check    (TEAMKEYS_TABLE; AWS_ENDPOINT_URL_DYNAMODB or real AWS credentials)
 
 environment: TEAMKEYS_ADDR (default 127.0.0.1:3000), TEAMKEYS_TABLE (teamkeys),
+TEAMKEYS_SWEEP_INTERVAL (how often expired keys are removed; default 1m, 0: never),
 TEAMKEYS_KMS_KEY_ID (alias/teamkeys), TEAMKEYS_LOCAL_JWT_SECRET (default: serve
 generates one per run and keeps it in $TEAMKEYS_CACHE/local-jwt-secret, mode
 0600, while it runs; token reads it there), AWS_REGION,
@@ -130,7 +131,11 @@ func serve() error {
 			return err
 		}
 	}
-	handler, err := server.New(ctx, server.Options{Config: cfg, AWS: awsCfg, JWTSecret: secret, Log: log})
+	sweepEvery, err := sweepInterval()
+	if err != nil {
+		return err
+	}
+	handler, err := server.New(ctx, server.Options{Config: cfg, AWS: awsCfg, JWTSecret: secret, Log: log, SweepInterval: sweepEvery})
 	if err != nil {
 		return err
 	}
@@ -206,4 +211,18 @@ func check() error {
 		os.Exit(1)
 	}
 	return nil
+}
+
+// sweepInterval is TEAMKEYS_SWEEP_INTERVAL, a Go duration (default 1m; 0
+// turns the expiry sweep off).
+func sweepInterval() (time.Duration, error) {
+	v := strings.TrimSpace(os.Getenv("TEAMKEYS_SWEEP_INTERVAL"))
+	if v == "" {
+		return time.Minute, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("TEAMKEYS_SWEEP_INTERVAL=%q: want a Go duration such as 30s or 1m (0 turns the sweep off)", v)
+	}
+	return d, nil
 }

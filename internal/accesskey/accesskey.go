@@ -6,7 +6,6 @@ package accesskey
 import (
 	"crypto/rand"
 	"encoding/base32"
-	"encoding/base64"
 	"fmt"
 	"strings"
 	"time"
@@ -22,10 +21,9 @@ const MaxKeysPerMember = 2
 // (as AKIA is for AWS) and secret scanners can match it.
 const IDPrefix = "TKAK"
 
-const (
-	idRandomChars  = 20 // base32 characters, 5 bits each: 100 random bits
-	secretRawBytes = 32 // 256 random bits; base64url gives 43 characters
-)
+// idRandomChars is the length of an id's random part: base32 characters,
+// 5 bits each, 100 random bits. Secrets are in secret.go.
+const idRandomChars = 20
 
 // LastUseInterval is how often at most a key's last use is recorded.
 const LastUseInterval = time.Minute
@@ -36,6 +34,9 @@ type Status string
 const (
 	StatusActive   Status = "Active"
 	StatusInactive Status = "Inactive"
+	// StatusExpired is never stored: a key whose ExpiresAt has passed shows
+	// as Expired, whatever its stored status, and verifies nothing.
+	StatusExpired Status = "Expired"
 )
 
 // Key is an access key as the service stores and shows it, without its secret.
@@ -43,11 +44,33 @@ type Key struct {
 	AccessKeyID string
 	TeamID      string
 	MemberID    string
-	Status      Status
+	Status      Status // as stored: Active or Inactive
 	Description string
 	CreatedAt   time.Time
 	CreatedBy   string
-	LastUsedAt  *time.Time
+	// ExpiresAt is when the key stops working; nil: never.
+	ExpiresAt *time.Time
+	// RotatedFrom is the id of the key this one replaced, if it came from a
+	// rotation.
+	RotatedFrom    string
+	LastUsedAt     *time.Time
+	LastUsedIP     string
+	LastUsedScheme string
+}
+
+// Expired reports whether the key has expired at now: from the instant of
+// ExpiresAt on.
+func (k Key) Expired(now time.Time) bool {
+	return k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)
+}
+
+// StatusAt is the status the key shows at now: Expired once ExpiresAt has
+// passed, else the stored status.
+func (k Key) StatusAt(now time.Time) Status {
+	if k.Expired(now) {
+		return StatusExpired
+	}
+	return k.Status
 }
 
 // Ref names one key of one member of one team: the three ids the secret's
@@ -106,14 +129,6 @@ func NewAccessKeyID() string {
 	raw := make([]byte, 13) // 104 bits, of which the first 100 are used
 	rand.Read(raw)          // never fails (crypto/rand panics instead)
 	return IDPrefix + base32.StdEncoding.EncodeToString(raw)[:idRandomChars]
-}
-
-// NewSecret returns a fresh secret: 256 bits from crypto/rand, base64url
-// without padding (43 characters, no comma, safe in curl's --user).
-func NewSecret() string {
-	raw := make([]byte, secretRawBytes)
-	rand.Read(raw)
-	return base64.RawURLEncoding.EncodeToString(raw)
 }
 
 // MaxDescriptionLength is the longest description, in characters.

@@ -15,6 +15,9 @@ var (
 	// ErrUnavailable means a dependency (DynamoDB, KMS) was unreachable or
 	// throttling: the client should retry later.
 	ErrUnavailable = errors.New("service temporarily unavailable")
+	// ErrPolicyChanged means the team's key policy changed while a key was
+	// being created from it: compute the key's expiry again and retry.
+	ErrPolicyChanged = errors.New("the team's key policy changed meanwhile")
 	// ErrSealedForAnotherKey means a stored ciphertext does not open for the
 	// key it is stored on (copied from another key's item, altered, or
 	// under a rewritten team or member): KMS refuses its encryption context.
@@ -29,6 +32,7 @@ var (
 	ErrInvalidSignature = errors.New("signature does not match")
 	ErrUnknownKey       = errors.New("access key does not exist")
 	ErrKeyDisabled      = errors.New("access key is disabled")
+	ErrKeyExpired       = errors.New("access key has expired")
 	ErrRequestExpired   = errors.New("request timestamp is too far from the server's clock")
 )
 

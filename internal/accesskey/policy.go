@@ -28,6 +28,9 @@ const (
 	ActionDisable    Action = "disable"
 	ActionEnable     Action = "enable"
 	ActionDelete     Action = "delete"
+	ActionGet        Action = "get"
+	ActionGetPolicy  Action = "get-key-policy"
+	ActionSetPolicy  Action = "set-key-policy"
 )
 
 // selfServe lists what a plain member may do to its own keys: see them, and
@@ -35,7 +38,13 @@ const (
 // stay with owners and admins.
 var selfServe = map[Action]bool{
 	ActionListMember: true,
+	ActionGet:        true,
 	ActionDisable:    true,
+}
+
+// ownerOnly lists what an admin may not do: set the team's key policy.
+var ownerOnly = map[Action]bool{
+	ActionSetPolicy: true,
 }
 
 // Authorize decides whether caller may do action to the keys of memberID in
@@ -46,7 +55,12 @@ func Authorize(caller Caller, action Action, teamID, memberID string) error {
 		return fmt.Errorf("%w: caller belongs to another team", ErrForbidden)
 	}
 	switch caller.Role {
-	case RoleOwner, RoleAdmin:
+	case RoleOwner:
+		return nil
+	case RoleAdmin:
+		if ownerOnly[action] {
+			return fmt.Errorf("%w: only the team's owner may %s", ErrForbidden, action)
+		}
 		return nil
 	case RoleMember:
 		if selfServe[action] && memberID != "" && caller.Subject == memberID {

@@ -10,11 +10,14 @@ import (
 // The table's layout (template.yaml's KeysTable):
 //
 //	key item      pk=KEY#<accessKeyId>          sk=KEY      gsi1pk=TEAM#<teamId>  gsi1sk=MEMBER#<memberId>#<createdAt>#<accessKeyId>
+//	                                                        gsi2pk=EXPIRY         gsi2sk=<expiresAt>#<accessKeyId>   (only a key that expires)
 //	counter item  pk=MEMBER#<teamId>#<memberId> sk=COUNTER  keyCount=<n>
+//	policy item   pk=POLICY#<teamId>            sk=POLICY   maxLifetimeDays=<n> (absent: none)
 //
 // A key is found by its id with one strongly consistent GetItem; lists Query
-// the ByTeam index, which does not project the secret's ciphertext. Team and
-// member ids cannot contain '#', so the prefixes cannot collide.
+// the ByTeam index, which does not project the secret's ciphertext; the
+// expiry sweep Queries the sparse ByExpiry index. Team and member ids cannot
+// contain '#', so the prefixes cannot collide.
 const (
 	attrPK       = "pk"
 	attrSK       = "sk"
@@ -24,14 +27,24 @@ const (
 	attrMemberID = "memberId"
 	attrStatus   = "status"
 	attrKeyCount = "keyCount"
+	attrGSI2PK   = "gsi2pk"
+	attrGSI2SK   = "gsi2sk"
+	// expiresAt is RFC 3339 UTC with seconds, like lastUsedAt: its strings
+	// sort as its times do, so conditions and the ByExpiry index compare
+	// them.
+	attrExpiresAt       = "expiresAt"
+	attrMaxLifetimeDays = "maxLifetimeDays"
 	// lastUsedAt is RFC 3339 UTC with seconds, so that its strings sort as
 	// its times do and a condition can compare them.
 	attrLastUsedAt     = "lastUsedAt"
 	attrLastUsedIP     = "lastUsedIp"
 	attrLastUsedScheme = "lastUsedScheme"
 	indexByTeam        = "ByTeam"
+	indexByExpiry      = "ByExpiry"
 	skKey              = "KEY"
 	skCounter          = "COUNTER"
+	skPolicy           = "POLICY"
+	expiryPartition    = "EXPIRY"
 	timestampLayout    = time.RFC3339
 )
 
@@ -41,6 +54,7 @@ const (
 	prefixKey    = "KEY#"
 	prefixMember = "MEMBER#"
 	prefixTeam   = "TEAM#"
+	prefixPolicy = "POLICY#"
 )
 
 func keyPK(accessKeyID string) string { return prefixKey + accessKeyID }
@@ -52,6 +66,21 @@ func counterPK(teamID, memberID string) string {
 func teamPartition(teamID string) string { return prefixTeam + teamID }
 
 func memberSortPrefix(memberID string) string { return prefixMember + memberID + "#" }
+
+func policyPK(teamID string) string { return prefixPolicy + teamID }
+
+func expirySortKey(expiresAt, accessKeyID string) string { return expiresAt + "#" + accessKeyID }
+
+// expiredBy is the ByExpiry sort key bound below which every key has
+// expired at now (expiresAt <= now): ids hold only A-Z and 2-7, which sort
+// before '~'.
+func expiredBy(now time.Time) string { return now.UTC().Format(timestampLayout) + "#~" }
+
+// shownAttributes are the key item's attributes a response may show: what
+// the ByTeam index projects and GetKey reads. Never the ciphertext or the
+// secret's hash.
+var shownAttributes = []string{"accessKeyId", attrTeamID, attrMemberID, attrStatus, "description", "createdAt", "createdBy",
+	attrExpiresAt, "rotatedFrom", attrLastUsedAt, attrLastUsedIP, attrLastUsedScheme}
 
 // keyItem is a key as stored. SecretCiphertext is read back only by Get,
 // for the verifier; the lists read the ByTeam index, which does not project
@@ -68,13 +97,21 @@ type keyItem struct {
 	Description      string `dynamodbav:"description"`
 	CreatedAt        string `dynamodbav:"createdAt"`
 	CreatedBy        string `dynamodbav:"createdBy"`
+	ExpiresAt        string `dynamodbav:"expiresAt,omitempty"`
+	GSI2PK           string `dynamodbav:"gsi2pk,omitempty"`
+	GSI2SK           string `dynamodbav:"gsi2sk,omitempty"`
+	RotatedFrom      string `dynamodbav:"rotatedFrom,omitempty"`
 	LastUsedAt       string `dynamodbav:"lastUsedAt,omitempty"`
+	LastUsedIP       string `dynamodbav:"lastUsedIp,omitempty"`
+	LastUsedScheme   string `dynamodbav:"lastUsedScheme,omitempty"`
 	SecretCiphertext []byte `dynamodbav:"secretCiphertext,omitempty"`
+	// SecretSHA256 traces a leaked secret to its key; never the secret.
+	SecretSHA256 string `dynamodbav:"secretSha256,omitempty"`
 }
 
-func newKeyItem(k accesskey.Key, ciphertext []byte) keyItem {
+func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem {
 	createdAt := k.CreatedAt.UTC().Format(timestampLayout)
-	return keyItem{
+	it := keyItem{
 		PK:               keyPK(k.AccessKeyID),
 		SK:               skKey,
 		GSI1PK:           teamPartition(k.TeamID),
@@ -86,8 +123,16 @@ func newKeyItem(k accesskey.Key, ciphertext []byte) keyItem {
 		Description:      k.Description,
 		CreatedAt:        createdAt,
 		CreatedBy:        k.CreatedBy,
+		RotatedFrom:      k.RotatedFrom,
 		SecretCiphertext: ciphertext,
+		SecretSHA256:     secretSHA256,
 	}
+	if k.ExpiresAt != nil {
+		it.ExpiresAt = k.ExpiresAt.UTC().Format(timestampLayout)
+		it.GSI2PK = expiryPartition
+		it.GSI2SK = expirySortKey(it.ExpiresAt, k.AccessKeyID)
+	}
+	return it
 }
 
 func (it keyItem) key() (accesskey.Key, error) {
@@ -96,13 +141,23 @@ func (it keyItem) key() (accesskey.Key, error) {
 		return accesskey.Key{}, fmt.Errorf("item %s: createdAt: %w", it.PK, err)
 	}
 	k := accesskey.Key{
-		AccessKeyID: it.AccessKeyID,
-		TeamID:      it.TeamID,
-		MemberID:    it.MemberID,
-		Status:      accesskey.Status(it.Status),
-		Description: it.Description,
-		CreatedAt:   createdAt,
-		CreatedBy:   it.CreatedBy,
+		AccessKeyID:    it.AccessKeyID,
+		TeamID:         it.TeamID,
+		MemberID:       it.MemberID,
+		Status:         accesskey.Status(it.Status),
+		Description:    it.Description,
+		CreatedAt:      createdAt,
+		CreatedBy:      it.CreatedBy,
+		RotatedFrom:    it.RotatedFrom,
+		LastUsedIP:     it.LastUsedIP,
+		LastUsedScheme: it.LastUsedScheme,
+	}
+	if it.ExpiresAt != "" {
+		t, err := time.Parse(timestampLayout, it.ExpiresAt)
+		if err != nil {
+			return accesskey.Key{}, fmt.Errorf("item %s: expiresAt: %w", it.PK, err)
+		}
+		k.ExpiresAt = &t
 	}
 	if it.LastUsedAt != "" {
 		t, err := time.Parse(timestampLayout, it.LastUsedAt)
@@ -112,4 +167,14 @@ func (it keyItem) key() (accesskey.Key, error) {
 		k.LastUsedAt = &t
 	}
 	return k, nil
+}
+
+// policyItem is a team's key policy as stored.
+type policyItem struct {
+	PK              string `dynamodbav:"pk"`
+	SK              string `dynamodbav:"sk"`
+	TeamID          string `dynamodbav:"teamId"`
+	MaxLifetimeDays *int   `dynamodbav:"maxLifetimeDays,omitempty"`
+	UpdatedAt       string `dynamodbav:"updatedAt"`
+	UpdatedBy       string `dynamodbav:"updatedBy"`
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,6 +27,7 @@ type DynamoDB interface {
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 }
 
 var _ DynamoDB = (*dynamodb.Client)(nil)
@@ -64,80 +66,109 @@ func (s *Store) withConflictRetry(r conflictRetry) *Store {
 
 // Create writes a new key and takes one of its member's slots in a single
 // transaction: the member's counter is incremented only while it is below the
-// cap, and the key item is put only if its id is new. Either both happen or
-// neither does, so concurrent generates can never exceed the cap.
-func (s *Store) Create(ctx context.Context, k accesskey.Key, ciphertext []byte) error {
-	item, err := attributevalue.MarshalMap(newKeyItem(k, ciphertext))
-	if err != nil {
-		return fmt.Errorf("marshal key item: %w", err)
-	}
-	putCond, err := expression.NewBuilder().
-		WithCondition(expression.AttributeNotExists(expression.Name(attrPK))).Build()
-	if err != nil {
-		return err
-	}
-	count := expression.Name(attrKeyCount)
-	takeSlot, err := expression.NewBuilder().
-		WithUpdate(expression.
-			Add(count, expression.Value(1)).
-			Set(expression.Name(attrTeamID), expression.Value(k.TeamID)).
-			Set(expression.Name(attrMemberID), expression.Value(k.MemberID))).
-		WithCondition(expression.AttributeNotExists(count).
-			Or(count.LessThan(expression.Value(accesskey.MaxKeysPerMember)))).
-		Build()
+// cap, the key item is put only if its id is new, and the team's key policy
+// must still be the one the key's expiry was computed from. All happen or
+// none does, so concurrent generates can never exceed the cap.
+//
+// A member at the cap whose keys include an expired one still gets the new
+// key: the expired key is deleted and its slot reused, in one transaction
+// with the new key (replaceExpired). The cap is checked first, so this costs
+// a Query only when the cap refuses.
+func (s *Store) Create(ctx context.Context, k accesskey.Key, sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error {
+	put, err := s.txPutKey(k, sealed)
 	if err != nil {
 		return err
 	}
-	input := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		s.txUpdate(counterKey(k.TeamID, k.MemberID), takeSlot),
-		{Put: &types.Put{
-			TableName:                &s.table,
-			Item:                     item,
-			ConditionExpression:      putCond.Condition(),
-			ExpressionAttributeNames: putCond.Names(),
-		}},
-	}}
-	failed, err := s.transact(ctx, input)
+	takeSlot, err := s.txTakeSlot(k.TeamID, k.MemberID)
+	if err != nil {
+		return err
+	}
+	policyCheck, err := s.txPolicyCheck(k.TeamID, policy)
+	if err != nil {
+		return err
+	}
+	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{takeSlot, put, policyCheck},
+	})
 	switch {
 	case err != nil:
 		return fmt.Errorf("create key %s: %w", k.AccessKeyID, err)
 	case failed == 0:
-		return fmt.Errorf("create key for member %s: %w", k.MemberID, accesskey.ErrLimitExceeded)
+		return s.replaceExpired(ctx, k, put, policyCheck)
 	case failed == 1:
 		// 100 random bits make this practically impossible; refuse rather
 		// than overwrite another key.
 		return fmt.Errorf("create key %s: id already in use", k.AccessKeyID)
+	case failed == 2:
+		return fmt.Errorf("create key %s: %w", k.AccessKeyID, accesskey.ErrPolicyChanged)
 	}
 	return nil
+}
+
+// replaceExpired puts the new key in the slot of one of its member's expired
+// keys, deleting that key in the same transaction (through the same
+// conditional delete as an admin's, plus the condition that it has expired).
+// Without an expired key, the member is at the cap.
+func (s *Store) replaceExpired(ctx context.Context, k accesskey.Key, put, policyCheck types.TransactWriteItem) error {
+	atCap := fmt.Errorf("create key for member %s: %w", k.MemberID, accesskey.ErrLimitExceeded)
+	keys, err := s.ListMember(ctx, k.TeamID, k.MemberID)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, old := range keys { // oldest first
+		if !old.Expired(now) {
+			continue
+		}
+		expired := expiredAt(now)
+		del, err := s.txDeleteKey(old.Ref(), &expired)
+		if err != nil {
+			return err
+		}
+		failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{
+			TransactItems: []types.TransactWriteItem{del, put, policyCheck},
+		})
+		switch {
+		case err != nil:
+			return fmt.Errorf("create key %s in place of %s: %w", k.AccessKeyID, old.AccessKeyID, err)
+		case failed == 0:
+			continue // gone already (the sweep, an admin): try the next
+		case failed == 1:
+			return fmt.Errorf("create key %s: id already in use", k.AccessKeyID)
+		case failed == 2:
+			return fmt.Errorf("create key %s: %w", k.AccessKeyID, accesskey.ErrPolicyChanged)
+		}
+		return nil
+	}
+	return atCap
 }
 
 // Delete removes a key of the member the ref names and frees its slot in the
 // same transaction. A key that does not exist, or belongs to another member
 // or team, is ErrNotFound and nothing changes.
 func (s *Store) Delete(ctx context.Context, ref accesskey.Ref) error {
-	owned, err := expression.NewBuilder().WithCondition(ownedBy(ref)).Build()
+	return s.delete(ctx, ref, nil)
+}
+
+// DeleteExpired is Delete for the expiry sweep: the same conditional delete,
+// plus the condition that the key has expired at now.
+func (s *Store) DeleteExpired(ctx context.Context, ref accesskey.Ref, now time.Time) error {
+	c := expiredAt(now)
+	return s.delete(ctx, ref, &c)
+}
+
+func (s *Store) delete(ctx context.Context, ref accesskey.Ref, also *expression.ConditionBuilder) error {
+	del, err := s.txDeleteKey(ref, also)
 	if err != nil {
 		return err
 	}
-	count := expression.Name(attrKeyCount)
-	freeSlot, err := expression.NewBuilder().
-		WithUpdate(expression.Add(count, expression.Value(-1))).
-		WithCondition(count.GreaterThan(expression.Value(0))).
-		Build()
+	freeSlot, err := s.txFreeSlot(ref.TeamID, ref.MemberID)
 	if err != nil {
 		return err
 	}
-	input := &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Delete: &types.Delete{
-			TableName:                 &s.table,
-			Key:                       itemKey(ref.AccessKeyID),
-			ConditionExpression:       owned.Condition(),
-			ExpressionAttributeNames:  owned.Names(),
-			ExpressionAttributeValues: owned.Values(),
-		}},
-		s.txUpdate(counterKey(ref.TeamID, ref.MemberID), freeSlot),
-	}}
-	failed, err := s.transact(ctx, input)
+	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{del, freeSlot},
+	})
 	switch {
 	case err != nil:
 		return fmt.Errorf("delete key %s: %w", ref.AccessKeyID, err)
@@ -145,6 +176,81 @@ func (s *Store) Delete(ctx context.Context, ref accesskey.Ref) error {
 		return fmt.Errorf("delete key %s: %w", ref.AccessKeyID, accesskey.ErrNotFound)
 	case failed == 1:
 		return fmt.Errorf("delete key %s: member %s/%s has a key but a zero slot counter", ref.AccessKeyID, ref.TeamID, ref.MemberID)
+	}
+	return nil
+}
+
+// ExpiredKeys returns up to limit keys that have expired at now, from the
+// sparse ByExpiry index (eventually consistent on AWS: the delete that
+// follows checks again).
+func (s *Store) ExpiredKeys(ctx context.Context, now time.Time, limit int) ([]accesskey.Ref, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key(attrGSI2PK).Equal(expression.Value(expiryPartition)).
+			And(expression.Key(attrGSI2SK).LessThan(expression.Value(expiredBy(now))))).Build()
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String(indexByExpiry),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		Limit:                     aws.Int32(int32(limit)),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query expired keys: %w", awsclient.Classify(err))
+	}
+	var items []keyItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, fmt.Errorf("unmarshal expired keys: %w", err)
+	}
+	refs := make([]accesskey.Ref, 0, len(items))
+	for _, it := range items {
+		refs = append(refs, accesskey.Ref{TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: strings.TrimPrefix(it.PK, prefixKey)})
+	}
+	return refs, nil
+}
+
+// Policy returns the team's key policy (strongly consistent); a team
+// without one has no lifetime bound.
+func (s *Store) Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            policyKey(teamID),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return accesskey.KeyPolicy{}, fmt.Errorf("get key policy of %s: %w", teamID, awsclient.Classify(err))
+	}
+	var it policyItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return accesskey.KeyPolicy{}, fmt.Errorf("unmarshal key policy of %s: %w", teamID, err)
+	}
+	p := accesskey.KeyPolicy{MaxLifetimeDays: it.MaxLifetimeDays, UpdatedBy: it.UpdatedBy}
+	if it.UpdatedAt != "" {
+		t, err := time.Parse(timestampLayout, it.UpdatedAt)
+		if err != nil {
+			return accesskey.KeyPolicy{}, fmt.Errorf("key policy of %s: updatedAt: %w", teamID, err)
+		}
+		p.UpdatedAt = &t
+	}
+	return p, nil
+}
+
+// SetPolicy replaces the team's key policy with one PutItem. Keys made
+// before keep their expiry.
+func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy) error {
+	it := policyItem{PK: policyPK(teamID), SK: skPolicy, TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedBy: p.UpdatedBy}
+	if p.UpdatedAt != nil {
+		it.UpdatedAt = p.UpdatedAt.UTC().Format(timestampLayout)
+	}
+	item, err := attributevalue.MarshalMap(it)
+	if err != nil {
+		return fmt.Errorf("marshal key policy: %w", err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("put key policy of %s: %w", teamID, awsclient.Classify(err))
 	}
 	return nil
 }
@@ -185,23 +291,58 @@ func (s *Store) SetStatus(ctx context.Context, ref accesskey.Ref, status accessk
 // Get returns a key and its secret's ciphertext with one strongly consistent
 // GetItem, so that a key disabled or deleted a moment ago is seen as such.
 func (s *Store) Get(ctx context.Context, accessKeyID string) (accesskey.Key, []byte, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            itemKey(accessKeyID),
-		ConsistentRead: aws.Bool(true),
-	})
+	it, err := s.getKeyItem(ctx, accessKeyID, nil)
 	if err != nil {
-		return accesskey.Key{}, nil, fmt.Errorf("get key %s: %w", accessKeyID, awsclient.Classify(err))
-	}
-	if out.Item == nil {
-		return accesskey.Key{}, nil, fmt.Errorf("get key %s: %w", accessKeyID, accesskey.ErrNotFound)
-	}
-	var it keyItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return accesskey.Key{}, nil, fmt.Errorf("unmarshal key %s: %w", accessKeyID, err)
+		return accesskey.Key{}, nil, err
 	}
 	k, err := it.key()
 	return k, it.SecretCiphertext, err
+}
+
+// GetKey returns the key the ref names, strongly consistent, without reading
+// its secret's ciphertext (a projection): a key of another member or team is
+// ErrNotFound.
+func (s *Store) GetKey(ctx context.Context, ref accesskey.Ref) (accesskey.Key, error) {
+	proj := expression.NamesList(expression.Name(attrPK))
+	for _, name := range shownAttributes {
+		proj = proj.AddNames(expression.Name(name))
+	}
+	it, err := s.getKeyItem(ctx, ref.AccessKeyID, &proj)
+	if err != nil {
+		return accesskey.Key{}, err
+	}
+	if it.TeamID != ref.TeamID || it.MemberID != ref.MemberID {
+		return accesskey.Key{}, fmt.Errorf("get key %s: %w", ref.AccessKeyID, accesskey.ErrNotFound)
+	}
+	return it.key()
+}
+
+func (s *Store) getKeyItem(ctx context.Context, accessKeyID string, proj *expression.ProjectionBuilder) (keyItem, error) {
+	input := &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            itemKey(accessKeyID),
+		ConsistentRead: aws.Bool(true),
+	}
+	if proj != nil {
+		e, err := expression.NewBuilder().WithProjection(*proj).Build()
+		if err != nil {
+			return keyItem{}, err
+		}
+		input.ProjectionExpression = e.Projection()
+		input.ExpressionAttributeNames = e.Names()
+	}
+	out, err := s.db.GetItem(ctx, input)
+	if err != nil {
+		return keyItem{}, fmt.Errorf("get key %s: %w", accessKeyID, awsclient.Classify(err))
+	}
+	if out.Item == nil {
+		return keyItem{}, fmt.Errorf("get key %s: %w", accessKeyID, accesskey.ErrNotFound)
+	}
+	var it keyItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return keyItem{}, fmt.Errorf("unmarshal key %s: %w", accessKeyID, err)
+	}
+	return it, nil
 }
 
 // RecordUse records that a key verified a request at the given time, from
@@ -331,6 +472,103 @@ func cursorAttributes(c map[string]string) map[string]types.AttributeValue {
 	return av
 }
 
+// txPutKey puts a new key item, only if its id is new.
+func (s *Store) txPutKey(k accesskey.Key, sealed accesskey.SealedSecret) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(newKeyItem(k, sealed.Ciphertext, sealed.SHA256))
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("marshal key item: %w", err)
+	}
+	cond, err := expression.NewBuilder().
+		WithCondition(expression.AttributeNotExists(expression.Name(attrPK))).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName:                &s.table,
+		Item:                     item,
+		ConditionExpression:      cond.Condition(),
+		ExpressionAttributeNames: cond.Names(),
+	}}, nil
+}
+
+// txTakeSlot takes one of the member's slots, only while it holds fewer
+// than the cap: the cap's enforcement.
+func (s *Store) txTakeSlot(teamID, memberID string) (types.TransactWriteItem, error) {
+	count := expression.Name(attrKeyCount)
+	e, err := expression.NewBuilder().
+		WithUpdate(expression.
+			Add(count, expression.Value(1)).
+			Set(expression.Name(attrTeamID), expression.Value(teamID)).
+			Set(expression.Name(attrMemberID), expression.Value(memberID))).
+		WithCondition(expression.AttributeNotExists(count).
+			Or(count.LessThan(expression.Value(accesskey.MaxKeysPerMember)))).
+		Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return s.txUpdate(counterKey(teamID, memberID), e), nil
+}
+
+// txFreeSlot frees one of the member's slots.
+func (s *Store) txFreeSlot(teamID, memberID string) (types.TransactWriteItem, error) {
+	count := expression.Name(attrKeyCount)
+	e, err := expression.NewBuilder().
+		WithUpdate(expression.Add(count, expression.Value(-1))).
+		WithCondition(count.GreaterThan(expression.Value(0))).
+		Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return s.txUpdate(counterKey(teamID, memberID), e), nil
+}
+
+// txDeleteKey deletes a key of the member the ref names, and only of that
+// member (plus the condition also, when given).
+func (s *Store) txDeleteKey(ref accesskey.Ref, also *expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	cond := ownedBy(ref)
+	if also != nil {
+		cond = cond.And(*also)
+	}
+	e, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Delete: &types.Delete{
+		TableName:                 &s.table,
+		Key:                       itemKey(ref.AccessKeyID),
+		ConditionExpression:       e.Condition(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+	}}, nil
+}
+
+// txPolicyCheck holds a transaction to the team's key policy as it was read:
+// a key's expiry was computed from it.
+func (s *Store) txPolicyCheck(teamID string, p accesskey.KeyPolicy) (types.TransactWriteItem, error) {
+	days := expression.Name(attrMaxLifetimeDays)
+	cond := expression.AttributeNotExists(days)
+	if p.MaxLifetimeDays != nil {
+		cond = days.Equal(expression.Value(*p.MaxLifetimeDays))
+	}
+	e, err := expression.NewBuilder().WithCondition(cond).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+		TableName:                 &s.table,
+		Key:                       policyKey(teamID),
+		ConditionExpression:       e.Condition(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+	}}, nil
+}
+
+// expiredAt is the condition that a key item has expired at now.
+func expiredAt(now time.Time) expression.ConditionBuilder {
+	at := expression.Name(attrExpiresAt)
+	return expression.AttributeExists(at).And(at.LessThanEqual(expression.Value(now.UTC().Format(timestampLayout))))
+}
+
 // txUpdate is a transaction's conditional Update of the item at key.
 func (s *Store) txUpdate(key map[string]types.AttributeValue, e expression.Expression) types.TransactWriteItem {
 	return types.TransactWriteItem{Update: &types.Update{
@@ -355,6 +593,13 @@ func itemKey(accessKeyID string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		attrPK: &types.AttributeValueMemberS{Value: keyPK(accessKeyID)},
 		attrSK: &types.AttributeValueMemberS{Value: skKey},
+	}
+}
+
+func policyKey(teamID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: policyPK(teamID)},
+		attrSK: &types.AttributeValueMemberS{Value: skPolicy},
 	}
 }
 

@@ -106,6 +106,10 @@ func (f *unitDB) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dy
 	return f.queryOut, nil
 }
 
+func (f *unitDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	return &dynamodb.PutItemOutput{}, nil
+}
+
 func (f *unitDB) transactCalls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -154,7 +158,7 @@ var unitRef = accesskey.Ref{TeamID: "t1", MemberID: "bob", AccessKeyID: "TKAKABC
 func TestStoreTransactionOutcomes(t *testing.T) {
 	type op func(context.Context, *dynamostore.Store) error
 	create := func(ctx context.Context, s *dynamostore.Store) error {
-		return s.Create(ctx, unitKey(), []byte("ciphertext"))
+		return s.Create(ctx, unitKey(), accesskey.SealedSecret{Ciphertext: []byte("ciphertext")}, accesskey.KeyPolicy{})
 	}
 	del := func(ctx context.Context, s *dynamostore.Store) error { return s.Delete(ctx, unitRef) }
 
@@ -245,7 +249,7 @@ func TestStoreRetryStopsWhenContextEnds(t *testing.T) {
 			// A backoff far longer than the test: only the context ends it.
 			s := dynamostore.New(db, unitTable).WithConflictRetry(dynamostore.ConflictRetry{Attempts: 5, BaseDelay: time.Hour, MaxDelay: time.Hour})
 			done := make(chan error, 1)
-			go func() { done <- s.Create(ctx, unitKey(), []byte("ciphertext")) }()
+			go func() { done <- s.Create(ctx, unitKey(), accesskey.SealedSecret{Ciphertext: []byte("ciphertext")}, accesskey.KeyPolicy{}) }()
 			var err error
 			select {
 			case err = <-done:
@@ -268,15 +272,19 @@ func TestStoreCreateTransaction(t *testing.T) {
 	secret := accesskey.NewSecret()
 	ciphertext := []byte{0x01, 0x02, 0x03, 0xfe, 0xff, 0x00, 0x10}
 	k := unitKey()
-	if err := s.Create(context.Background(), k, bytes.Clone(ciphertext)); err != nil {
+	if err := s.Create(context.Background(), k, accesskey.SealedSecret{Ciphertext: bytes.Clone(ciphertext), SHA256: accesskey.SecretSHA256(secret)}, accesskey.KeyPolicy{}); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	if len(db.transactInputs) != 1 {
 		t.Fatalf("TransactWriteItems called %d times, want 1", len(db.transactInputs))
 	}
 	items := db.transactInputs[0].TransactItems
-	if len(items) != 2 {
-		t.Fatalf("transaction has %d actions, want 2", len(items))
+	if len(items) != 3 {
+		t.Fatalf("transaction has %d actions, want 3", len(items))
+	}
+	// Last: the team's key policy is still the one the expiry came from.
+	if cc := items[2].ConditionCheck; cc == nil || unitStringAttrs(cc.Key)["pk"] != "POLICY#t1" || aws.ToString(cc.ConditionExpression) == "" {
+		t.Errorf("action 3 = %+v, want a ConditionCheck of the team's policy item", items[2])
 	}
 
 	// First: take a slot on the member's counter, conditionally.
@@ -356,7 +364,7 @@ func TestStoreCreateThenListRoundTrip(t *testing.T) {
 	db := &unitDB{}
 	s := dynamostore.New(db, unitTable)
 	k := unitKey()
-	if err := s.Create(context.Background(), k, []byte("sealed")); err != nil {
+	if err := s.Create(context.Background(), k, accesskey.SealedSecret{Ciphertext: []byte("sealed")}, accesskey.KeyPolicy{}); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	stored := db.transactInputs[0].TransactItems[1].Put.Item

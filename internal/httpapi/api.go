@@ -22,9 +22,22 @@ import (
 	"github.com/teamkeys/teamkeys/internal/verifier"
 )
 
-// Creator stores a new key and takes one of its member's slots.
+// Creator stores a new key and takes one of its member's slots (or an
+// expired key's), under the team's key policy.
 type Creator interface {
-	Create(ctx context.Context, k accesskey.Key, ciphertext []byte) error
+	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
+	Create(ctx context.Context, k accesskey.Key, sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error
+}
+
+// KeyReader reads one key of a member, strongly consistent.
+type KeyReader interface {
+	GetKey(ctx context.Context, ref accesskey.Ref) (accesskey.Key, error)
+}
+
+// PolicyStore reads and replaces a team's key policy.
+type PolicyStore interface {
+	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
+	SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy) error
 }
 
 // Lister lists a member's or a team's keys.
@@ -73,15 +86,29 @@ func NewGenerateKey(c Common, store Creator, sealer Sealer) (LambdaHandlerFunc, 
 	if store == nil || sealer == nil {
 		return nil, missing(FunctionGenerateKey, "a Creator and a Sealer")
 	}
-	return newFunction(FunctionGenerateKey, &api{Common: c, creator: store, sealer: sealer})
+	return newFunction(FunctionGenerateKey, &api{Common: c, creator: store, sealer: sealer, policyCache: newPolicyCache()})
 }
 
-// NewListKeys returns the ListKeys function's handler.
-func NewListKeys(c Common, store Lister, tokens PageTokens) (LambdaHandlerFunc, error) {
+// KeyLister lists keys and reads one.
+type KeyLister interface {
+	Lister
+	KeyReader
+}
+
+// NewListKeys returns the ListKeys function's handler: the lists and one key.
+func NewListKeys(c Common, store KeyLister, tokens PageTokens) (LambdaHandlerFunc, error) {
 	if store == nil || tokens == nil {
-		return nil, missing(FunctionListKeys, "a Lister and PageTokens")
+		return nil, missing(FunctionListKeys, "a KeyLister and PageTokens")
 	}
-	return newFunction(FunctionListKeys, &api{Common: c, lister: store, pageTokens: tokens})
+	return newFunction(FunctionListKeys, &api{Common: c, lister: store, reader: store, pageTokens: tokens})
+}
+
+// NewKeyPolicy returns the KeyPolicy function's handler.
+func NewKeyPolicy(c Common, store PolicyStore) (LambdaHandlerFunc, error) {
+	if store == nil {
+		return nil, missing(FunctionKeyPolicy, "a PolicyStore")
+	}
+	return newFunction(FunctionKeyPolicy, &api{Common: c, policies: store})
 }
 
 // NewDisableKey returns the DisableKey function's handler.

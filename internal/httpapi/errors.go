@@ -47,6 +47,7 @@ var publicErrors = []struct {
 	{accesskey.ErrInvalidSignature, publicError{http.StatusUnauthorized, "InvalidSignature", "The request signature does not match."}},
 	{accesskey.ErrUnknownKey, publicError{http.StatusUnauthorized, "UnknownKey", "The access key does not exist."}},
 	{accesskey.ErrKeyDisabled, publicError{http.StatusUnauthorized, "KeyDisabled", "The access key is disabled."}},
+	{accesskey.ErrKeyExpired, publicError{http.StatusUnauthorized, "KeyExpired", "The access key has expired."}},
 	{accesskey.ErrRequestExpired, publicError{http.StatusUnauthorized, "RequestExpired", "The request timestamp is more than 5 minutes from the server's clock."}},
 	{accesskey.ErrForbidden, publicError{http.StatusForbidden, "Forbidden", "You may not do this for this team or member."}},
 	{accesskey.ErrNotFound, publicError{http.StatusNotFound, "NotFound", "The access key does not exist."}},

@@ -11,8 +11,10 @@ type AllDeps struct {
 	Store interface {
 		Creator
 		Lister
+		KeyReader
 		StatusSetter
 		Deleter
+		PolicyStore
 	}
 	Sealer     Sealer
 	PageTokens PageTokens
@@ -22,7 +24,7 @@ type AllDeps struct {
 // NewAll serves every route of the table from one handler, for the unit
 // tests; each route's handler is the one its function serves.
 func NewAll(d AllDeps) http.Handler {
-	a := &api{Common: d.Common, creator: d.Store, lister: d.Store, statuses: d.Store, deleter: d.Store,
-		sealer: d.Sealer, pageTokens: d.PageTokens, verifier: d.Verifier}
+	a := &api{Common: d.Common, creator: d.Store, lister: d.Store, reader: d.Store, statuses: d.Store, deleter: d.Store, policies: d.Store,
+		sealer: d.Sealer, pageTokens: d.PageTokens, verifier: d.Verifier, policyCache: newPolicyCache()}
 	return a.handler(Routes)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
 )
 
@@ -16,6 +17,9 @@ import (
 func TestFunctionConstructors(t *testing.T) {
 	c := httpapi.Common{Log: slog.New(slog.DiscardHandler)}
 	store, sealer, tokens, v := &fakeStore{}, &fakeSealer{}, fakeTokens{}, &fakeVerifier{}
+	store.getKey = func(ref accesskey.Ref) (accesskey.Key, error) {
+		return accesskey.Key{AccessKeyID: ref.AccessKeyID, TeamID: ref.TeamID, MemberID: ref.MemberID, Status: accesskey.StatusActive}, nil
+	}
 	tests := []struct {
 		function string
 		complete func() (httpapi.LambdaHandlerFunc, error)
@@ -42,6 +46,9 @@ func TestFunctionConstructors(t *testing.T) {
 		{httpapi.FunctionDeleteKey,
 			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDeleteKey(c, store) },
 			[]func() (httpapi.LambdaHandlerFunc, error){func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDeleteKey(c, nil) }}},
+		{httpapi.FunctionKeyPolicy,
+			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewKeyPolicy(c, store) },
+			[]func() (httpapi.LambdaHandlerFunc, error){func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewKeyPolicy(c, nil) }}},
 		{httpapi.FunctionWhoAmI,
 			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(c, v) },
 			[]func() (httpapi.LambdaHandlerFunc, error){func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(c, nil) }}},

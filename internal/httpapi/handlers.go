@@ -30,13 +30,17 @@ const (
 // constructor fills in those its routes use.
 type api struct {
 	Common
-	creator    Creator
-	lister     Lister
-	statuses   StatusSetter
-	deleter    Deleter
-	sealer     Sealer
-	pageTokens PageTokens
-	verifier   Verifier
+	creator  Creator
+	lister   Lister
+	reader   KeyReader
+	policies PolicyStore
+	// policyCache serves generate's reads of the team's key policy.
+	policyCache *policyCache
+	statuses    StatusSetter
+	deleter     Deleter
+	sealer      Sealer
+	pageTokens  PageTokens
+	verifier    Verifier
 }
 
 // serve runs a route's handler, which returns its failure instead of
@@ -49,45 +53,61 @@ func (a *api) serve(handle func(*api, http.ResponseWriter, *http.Request) error)
 	})
 }
 
-// keyJSON is a key as every response shows it: never its secret.
+// keyJSON is a key as every response shows it: never its secret. Status is
+// the key's status at the response's time (Expired once expiresAt has
+// passed).
 type keyJSON struct {
-	AccessKeyID string  `json:"accessKeyId"`
-	Status      string  `json:"status"`
-	TeamID      string  `json:"teamId"`
-	MemberID    string  `json:"memberId"`
-	Description string  `json:"description"`
-	CreatedAt   string  `json:"createdAt"`
-	CreatedBy   string  `json:"createdBy"`
-	LastUsedAt  *string `json:"lastUsedAt,omitempty"`
+	AccessKeyID      string  `json:"accessKeyId"`
+	Status           string  `json:"status"`
+	TeamID           string  `json:"teamId"`
+	MemberID         string  `json:"memberId"`
+	Description      string  `json:"description"`
+	CreatedAt        string  `json:"createdAt"`
+	CreatedBy        string  `json:"createdBy"`
+	ExpiresAt        *string `json:"expiresAt,omitempty"`
+	RotatedFrom      string  `json:"rotatedFrom,omitempty"`
+	LastUsedAt       *string `json:"lastUsedAt,omitempty"`
+	LastUsedSourceIP string  `json:"lastUsedSourceIp,omitempty"`
+	LastUsedScheme   string  `json:"lastUsedScheme,omitempty"`
 }
 
-func toJSON(k accesskey.Key) keyJSON {
-	out := keyJSON{
-		AccessKeyID: k.AccessKeyID,
-		Status:      string(k.Status),
-		TeamID:      k.TeamID,
-		MemberID:    k.MemberID,
-		Description: k.Description,
-		CreatedAt:   k.CreatedAt.UTC().Format(time.RFC3339),
-		CreatedBy:   k.CreatedBy,
+func timeJSON(t *time.Time) *string {
+	if t == nil {
+		return nil
 	}
-	if k.LastUsedAt != nil {
-		s := k.LastUsedAt.UTC().Format(time.RFC3339)
-		out.LastUsedAt = &s
+	s := t.UTC().Format(time.RFC3339)
+	return &s
+}
+
+func toJSON(k accesskey.Key, now time.Time) keyJSON {
+	return keyJSON{
+		AccessKeyID:      k.AccessKeyID,
+		Status:           string(k.StatusAt(now)),
+		TeamID:           k.TeamID,
+		MemberID:         k.MemberID,
+		Description:      k.Description,
+		CreatedAt:        k.CreatedAt.UTC().Format(time.RFC3339),
+		CreatedBy:        k.CreatedBy,
+		ExpiresAt:        timeJSON(k.ExpiresAt),
+		RotatedFrom:      k.RotatedFrom,
+		LastUsedAt:       timeJSON(k.LastUsedAt),
+		LastUsedSourceIP: k.LastUsedIP,
+		LastUsedScheme:   k.LastUsedScheme,
 	}
-	return out
 }
 
 // createdKeyJSON is the generate response, the only one with the secret.
 type createdKeyJSON struct {
-	AccessKeyID     string `json:"accessKeyId"`
-	SecretAccessKey string `json:"secretAccessKey"`
-	Status          string `json:"status"`
-	TeamID          string `json:"teamId"`
-	MemberID        string `json:"memberId"`
-	Description     string `json:"description"`
-	CreatedAt       string `json:"createdAt"`
-	CreatedBy       string `json:"createdBy"`
+	AccessKeyID     string  `json:"accessKeyId"`
+	SecretAccessKey string  `json:"secretAccessKey"`
+	Status          string  `json:"status"`
+	TeamID          string  `json:"teamId"`
+	MemberID        string  `json:"memberId"`
+	Description     string  `json:"description"`
+	CreatedAt       string  `json:"createdAt"`
+	CreatedBy       string  `json:"createdBy"`
+	ExpiresAt       *string `json:"expiresAt,omitempty"`
+	RotatedFrom     string  `json:"rotatedFrom,omitempty"`
 }
 
 type listJSON struct {
@@ -135,27 +155,18 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fields, err := readJSONObject(r, "description")
+	fields, err := readJSONObject(r, "description", "expiresAt")
 	if err != nil {
 		return err
 	}
-	var description string
-	if raw, ok := fields["description"]; ok {
-		if err := json.Unmarshal(raw, &description); err != nil || raw[0] != '"' {
-			return accesskey.Invalid("description", "must be a string")
-		}
-		// encoding/json quietly turns invalid UTF-8 and lone surrogate
-		// escapes into U+FFFD; refuse them instead of storing an altered
-		// description.
-		if !utf8.Valid(raw) || strings.ContainsRune(description, utf8.RuneError) &&
-			!bytes.Contains(raw, []byte("\xef\xbf\xbd")) && !bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`)) {
-			return accesskey.Invalid("description", "must be valid UTF-8 text")
-		}
-	}
-	if err := accesskey.ValidateDescription(description); err != nil {
+	description, err := descriptionField(fields)
+	if err != nil {
 		return err
 	}
-
+	requested, err := timeField(fields, "expiresAt")
+	if err != nil {
+		return err
+	}
 	key := accesskey.Key{
 		AccessKeyID: accesskey.NewAccessKeyID(),
 		TeamID:      t.ref.TeamID,
@@ -165,13 +176,39 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 		CreatedAt:   a.Now().UTC().Truncate(time.Second),
 		CreatedBy:   t.caller.Subject,
 	}
+	// The expiry follows the team's policy as read, before anything is
+	// sealed; the transaction checks that the policy is still that one, and
+	// a change in between means reading it and computing the expiry again.
+	policy, err := a.policyCache.get(r.Context(), a.creator.Policy, key.TeamID, a.Now(), false)
+	if err != nil {
+		return err
+	}
+	if key.ExpiresAt, err = accesskey.Expiry(key.CreatedAt, requested, policy); err != nil {
+		return err
+	}
 	secret := accesskey.NewSecret()
 	ciphertext, err := a.sealer.Seal(r.Context(), key.Ref(), secret)
 	if err != nil {
 		return err
 	}
-	if err := a.creator.Create(r.Context(), key, ciphertext); err != nil {
-		return err
+	sealed := accesskey.SealedSecret{Ciphertext: ciphertext, SHA256: accesskey.SecretSHA256(secret)}
+	for attempt := 1; ; attempt++ {
+		err := a.creator.Create(r.Context(), key, sealed, policy)
+		if !errors.Is(err, accesskey.ErrPolicyChanged) {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		if attempt == 3 {
+			return fmt.Errorf("%w: %w", accesskey.ErrUnavailable, err)
+		}
+		if policy, err = a.policyCache.get(r.Context(), a.creator.Policy, key.TeamID, a.Now(), true); err != nil {
+			return err
+		}
+		if key.ExpiresAt, err = accesskey.Expiry(key.CreatedAt, requested, policy); err != nil {
+			return err
+		}
 	}
 	writeJSON(w, http.StatusCreated, createdKeyJSON{
 		AccessKeyID:     key.AccessKeyID,
@@ -182,7 +219,59 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 		Description:     key.Description,
 		CreatedAt:       key.CreatedAt.Format(time.RFC3339),
 		CreatedBy:       key.CreatedBy,
+		ExpiresAt:       timeJSON(key.ExpiresAt),
 	})
+	return nil
+}
+
+// descriptionField reads the optional "description" member: a JSON string
+// of valid text.
+func descriptionField(fields map[string]json.RawMessage) (string, error) {
+	var description string
+	if raw, ok := fields["description"]; ok {
+		if err := json.Unmarshal(raw, &description); err != nil || raw[0] != '"' {
+			return "", accesskey.Invalid("description", "must be a string")
+		}
+		// encoding/json quietly turns invalid UTF-8 and lone surrogate
+		// escapes into U+FFFD; refuse them instead of storing an altered
+		// description.
+		if !utf8.Valid(raw) || strings.ContainsRune(description, utf8.RuneError) &&
+			!bytes.Contains(raw, []byte("\xef\xbf\xbd")) && !bytes.Contains(bytes.ToLower(raw), []byte(`\ufffd`)) {
+			return "", accesskey.Invalid("description", "must be valid UTF-8 text")
+		}
+	}
+	return description, accesskey.ValidateDescription(description)
+}
+
+// timeField reads an optional RFC 3339 timestamp member (nil when absent or
+// null), to the second.
+func timeField(fields map[string]json.RawMessage, name string) (*time.Time, error) {
+	raw, ok := fields[name]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil || raw[0] != '"' {
+		return nil, accesskey.Invalid(name, "must be an RFC 3339 timestamp string")
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil || t.Year() < 2000 || t.Year() > 9999 {
+		return nil, accesskey.Invalid(name, "must be an RFC 3339 timestamp, such as 2027-01-31T00:00:00Z")
+	}
+	t = t.UTC().Truncate(time.Second)
+	return &t, nil
+}
+
+func (a *api) getKey(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionGet, true, true)
+	if err != nil {
+		return err
+	}
+	key, err := a.reader.GetKey(r.Context(), t.ref)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toJSON(key, a.Now()))
 	return nil
 }
 
@@ -195,7 +284,7 @@ func (a *api) listMember(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, listOf(keys, nil))
+	writeJSON(w, http.StatusOK, listOf(keys, nil, a.Now()))
 	return nil
 }
 
@@ -238,14 +327,14 @@ func (a *api) listTeam(w http.ResponseWriter, r *http.Request) error {
 		s := a.pageTokens.Encode(scope, next)
 		nextToken = &s
 	}
-	writeJSON(w, http.StatusOK, listOf(keys, nextToken))
+	writeJSON(w, http.StatusOK, listOf(keys, nextToken, a.Now()))
 	return nil
 }
 
-func listOf(keys []accesskey.Key, nextToken *string) listJSON {
+func listOf(keys []accesskey.Key, nextToken *string, now time.Time) listJSON {
 	out := listJSON{AccessKeys: make([]keyJSON, 0, len(keys)), NextToken: nextToken}
 	for _, k := range keys {
-		out.AccessKeys = append(out.AccessKeys, toJSON(k))
+		out.AccessKeys = append(out.AccessKeys, toJSON(k, now))
 	}
 	return out
 }
@@ -267,7 +356,7 @@ func (a *api) setStatus(w http.ResponseWriter, r *http.Request, action accesskey
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toJSON(key))
+	writeJSON(w, http.StatusOK, toJSON(key, a.Now()))
 	return nil
 }
 
@@ -366,4 +455,63 @@ func readJSONObject(r *http.Request, allowed ...string) (map[string]json.RawMess
 		return nil, accesskey.Invalid("body", "has data after the JSON object")
 	}
 	return fields, nil
+}
+
+type keyPolicyJSON struct {
+	TeamID          string  `json:"teamId"`
+	MaxLifetimeDays *int    `json:"maxLifetimeDays"`
+	UpdatedAt       *string `json:"updatedAt,omitempty"`
+	UpdatedBy       string  `json:"updatedBy,omitempty"`
+}
+
+func policyJSON(teamID string, p accesskey.KeyPolicy) keyPolicyJSON {
+	return keyPolicyJSON{TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedAt: timeJSON(p.UpdatedAt), UpdatedBy: p.UpdatedBy}
+}
+
+func (a *api) getPolicy(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionGetPolicy, false, false)
+	if err != nil {
+		return err
+	}
+	p, err := a.policies.Policy(r.Context(), t.ref.TeamID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, policyJSON(t.ref.TeamID, p))
+	return nil
+}
+
+// setPolicy replaces the team's key policy: {"maxLifetimeDays": null | 1…3650}.
+// Keys made before keep their expiry.
+func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionSetPolicy, false, false)
+	if err != nil {
+		return err
+	}
+	fields, err := readJSONObject(r, "maxLifetimeDays")
+	if err != nil {
+		return err
+	}
+	raw, ok := fields["maxLifetimeDays"]
+	if !ok {
+		return accesskey.Invalid("maxLifetimeDays", "is required (null for no limit)")
+	}
+	var days *int
+	if string(raw) != "null" {
+		var n int
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return accesskey.Invalid("maxLifetimeDays", fmt.Sprintf("must be null or an integer from %d to %d", accesskey.MinLifetimeDays, accesskey.MaxLifetimeDays))
+		}
+		days = &n
+	}
+	if err := accesskey.ValidateMaxLifetimeDays(days); err != nil {
+		return err
+	}
+	now := a.Now().UTC().Truncate(time.Second)
+	p := accesskey.KeyPolicy{MaxLifetimeDays: days, UpdatedAt: &now, UpdatedBy: t.caller.Subject}
+	if err := a.policies.SetPolicy(r.Context(), t.ref.TeamID, p); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, policyJSON(t.ref.TeamID, p))
+	return nil
 }

@@ -37,14 +37,39 @@ type fakeStore struct {
 	ciphertext [][]byte
 
 	create     func(accesskey.Key) error
+	policy     accesskey.KeyPolicy
+	policySets []accesskey.KeyPolicy
+	getKey     func(accesskey.Ref) (accesskey.Key, error)
 	del        func(accesskey.Ref) error
 	setStatus  func(accesskey.Ref, accesskey.Status) (accesskey.Key, error)
 	listMember func(teamID, memberID string) ([]accesskey.Key, error)
 	listTeam   func(teamID string, limit int, after map[string]string) ([]accesskey.Key, map[string]string, error)
 }
 
+func (s *fakeStore) Policy(context.Context, string) (accesskey.KeyPolicy, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.policy, nil
+}
+
+func (s *fakeStore) SetPolicy(_ context.Context, _ string, p accesskey.KeyPolicy) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.policy = p
+	s.policySets = append(s.policySets, p)
+	return nil
+}
+
+func (s *fakeStore) GetKey(_ context.Context, ref accesskey.Ref) (accesskey.Key, error) {
+	if s.getKey != nil {
+		return s.getKey(ref)
+	}
+	return accesskey.Key{}, accesskey.ErrNotFound
+}
+
 // Create records the keys it stored: those its func did not refuse.
-func (s *fakeStore) Create(_ context.Context, k accesskey.Key, ciphertext []byte) error {
+func (s *fakeStore) Create(_ context.Context, k accesskey.Key, sealed accesskey.SealedSecret, _ accesskey.KeyPolicy) error {
+	ciphertext := sealed.Ciphertext
 	if s.create != nil {
 		if err := s.create(k); err != nil {
 			return err
@@ -361,7 +386,9 @@ func TestErrorResponses(t *testing.T) {
 
 		{name: "PUT on the member's keys", req: request{method: "PUT", path: memberKeys}, status: 405, code: "MethodNotAllowed", allow: "GET, POST"},
 		{name: "DELETE on the team's keys", req: request{method: "DELETE", path: teamKeys}, status: 405, code: "MethodNotAllowed", allow: "GET"},
-		{name: "GET on a key", req: request{method: "GET", path: oneKey}, status: 405, code: "MethodNotAllowed", allow: "DELETE"},
+		{name: "PATCH on a key", req: request{method: "PATCH", path: oneKey}, status: 405, code: "MethodNotAllowed", allow: "DELETE, GET"},
+		{name: "GET on a key through another member", req: request{method: "GET", path: oneKey}, status: 404, code: "NotFound"},
+		{name: "POST on the key policy", req: request{method: "POST", path: "/v1/teams/t1/key-policy"}, status: 405, code: "MethodNotAllowed", allow: "GET, PUT"},
 		{name: "GET on disable", req: request{method: "GET", path: oneKey + "/disable"}, status: 405, code: "MethodNotAllowed", allow: "POST"},
 
 		{name: "body over 16 KiB", req: request{method: "POST", path: memberKeys, body: tooBig, contentType: "application/json"}, status: 413, code: "PayloadTooLarge"},

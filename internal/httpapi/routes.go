@@ -10,6 +10,7 @@ const (
 	FunctionEnableKey   = "EnableKey"
 	FunctionDeleteKey   = "DeleteKey"
 	FunctionWhoAmI      = "WhoAmI"
+	FunctionKeyPolicy   = "KeyPolicy"
 )
 
 // How a route's caller proves who it is.
@@ -44,7 +45,10 @@ var Routes = []Route{
 	{"GET", "/v1/teams/{teamId}/access-keys", FunctionListKeys, "listTeamAccessKeys", AuthJWT, (*api).listTeam},
 	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/disable", FunctionDisableKey, "disableAccessKey", AuthJWT, (*api).disable},
 	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/enable", FunctionEnableKey, "enableAccessKey", AuthJWT, (*api).enable},
+	{"GET", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}", FunctionListKeys, "getAccessKey", AuthJWT, (*api).getKey},
 	{"DELETE", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}", FunctionDeleteKey, "deleteAccessKey", AuthJWT, (*api).delete},
+	{"GET", "/v1/teams/{teamId}/key-policy", FunctionKeyPolicy, "getKeyPolicy", AuthJWT, (*api).getPolicy},
+	{"PUT", "/v1/teams/{teamId}/key-policy", FunctionKeyPolicy, "putKeyPolicy", AuthJWT, (*api).setPolicy},
 	{"GET", "/v1/whoami", FunctionWhoAmI, "whoAmIGet", AuthSignature, (*api).whoAmI},
 	{"POST", "/v1/whoami", FunctionWhoAmI, "whoAmIPost", AuthSignature, (*api).whoAmI},
 }

@@ -187,3 +187,34 @@ func TestConcurrentMissesOpenOnce(t *testing.T) {
 		t.Fatalf("%d concurrent misses made %d Decrypts, want 1", n, o)
 	}
 }
+
+// A key is refused with KeyExpired from the instant of its expiresAt on,
+// on the very first request, however warm the secret's cache; like
+// KeyDisabled, only once the signature checked out.
+func TestExpiredKeyIsRefusedAtOnce(t *testing.T) {
+	f := newFixture(t, verifier.Options{})
+	expires := f.clock.Now().Add(time.Second)
+	f.keys.set(func(k *fakeKeys) {
+		key := k.keys[aliceID]
+		key.ExpiresAt = &expires
+		k.keys[aliceID] = key
+	})
+	_, err := f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
+	wantErr(t, err, nil)
+	f.clock.Advance(time.Second)
+	_, err = f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
+	wantErr(t, err, accesskey.ErrKeyExpired)
+	_, err = f.verify(t, f.signed(t, signature.SchemeZC2, aliceID, aliceSecret))
+	wantErr(t, err, accesskey.ErrKeyExpired)
+	// Without the secret, nothing is learnt of the key's state.
+	_, err = f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, wrongSecret))
+	wantErr(t, err, accesskey.ErrInvalidSignature)
+	// Expired and disabled: expired.
+	f.keys.set(func(k *fakeKeys) {
+		key := k.keys[aliceID]
+		key.Status = accesskey.StatusInactive
+		k.keys[aliceID] = key
+	})
+	_, err = f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
+	wantErr(t, err, accesskey.ErrKeyExpired)
+}

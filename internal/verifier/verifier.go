@@ -133,7 +133,7 @@ func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 
 // Verify checks req and returns the key that signed it. Refusals wrap one of
 // accesskey's ErrMissingSignature, ErrInvalidSignature, ErrUnknownKey,
-// ErrKeyDisabled or ErrRequestExpired (package signature's own errors are
+// ErrKeyExpired, ErrKeyDisabled or ErrRequestExpired (package signature's own errors are
 // these already); a dependency failure wraps ErrUnavailable.
 func (v *Verifier) Verify(ctx context.Context, req signature.Request, sourceIP string) (Result, error) {
 	parsed, err := signature.Parse(req)
@@ -157,6 +157,11 @@ func (v *Verifier) Verify(ctx context.Context, req signature.Request, sourceIP s
 	}
 	if err := v.signing.Verify(req, parsed, secret); err != nil {
 		return Result{}, err
+	}
+	// Like KeyDisabled, only once the signature checked out. The key item
+	// is read on every request, so no cache outlives the expiry.
+	if key.Expired(v.now()) {
+		return Result{}, fmt.Errorf("%w: %s", accesskey.ErrKeyExpired, key.AccessKeyID)
 	}
 	if key.Status != accesskey.StatusActive {
 		return Result{}, fmt.Errorf("%w: %s", accesskey.ErrKeyDisabled, key.AccessKeyID)

@@ -239,7 +239,7 @@ func (f *fixture) verify(t *testing.T, req signature.Request) (verifier.Result, 
 	return f.v.Verify(context.Background(), req, "203.0.113.10")
 }
 
-var refusals = []error{accesskey.ErrMissingSignature, accesskey.ErrInvalidSignature, accesskey.ErrUnknownKey,
+var refusals = []error{accesskey.ErrMissingSignature, accesskey.ErrInvalidSignature, accesskey.ErrUnknownKey, accesskey.ErrKeyExpired,
 	accesskey.ErrKeyDisabled, accesskey.ErrRequestExpired, accesskey.ErrUnavailable}
 
 // wantErr fails unless err wraps want and no other refusal (nil: no error).

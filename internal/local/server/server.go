@@ -28,6 +28,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/pagetoken"
 	"github.com/teamkeys/teamkeys/internal/seal"
 	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/sweep"
 	"github.com/teamkeys/teamkeys/internal/verifier"
 )
 
@@ -92,6 +93,9 @@ type Options struct {
 	// counting, fault injection) to the clients.
 	DynamoDBOptions []func(*dynamodb.Options)
 	KMSOptions      []func(*kms.Options)
+	// SweepInterval, when positive, runs the expiry sweep that often until
+	// ctx ends: the schedule's stand-in (TEAMKEYS_SWEEP_INTERVAL).
+	SweepInterval time.Duration
 }
 
 // New creates the table if it is missing and returns the local API.
@@ -133,6 +137,10 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		httpapi.FunctionEnableKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewEnableKey(common, store) },
 		httpapi.FunctionDeleteKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDeleteKey(common, store) },
 		httpapi.FunctionWhoAmI:     func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(common, v) },
+		httpapi.FunctionKeyPolicy:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewKeyPolicy(common, store) },
+	}
+	if opts.SweepInterval > 0 {
+		go sweep.Every(ctx, opts.SweepInterval, store, time.Now, log)
 	}
 	functions := map[string]httpapi.LambdaHandlerFunc{}
 	for name, build := range built {

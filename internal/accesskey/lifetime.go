@@ -1,0 +1,61 @@
+package accesskey
+
+import (
+	"fmt"
+	"time"
+)
+
+// Bounds of a team's maximum key lifetime.
+const (
+	MinLifetimeDays = 1
+	MaxLifetimeDays = 3650
+)
+
+// KeyPolicy is a team's rule for its keys' lifetime.
+type KeyPolicy struct {
+	// MaxLifetimeDays bounds how long after its creation a key may live;
+	// nil: no bound.
+	MaxLifetimeDays *int
+	UpdatedAt       *time.Time
+	UpdatedBy       string
+}
+
+// ValidateMaxLifetimeDays checks a policy's bound: nil, or 1 to 3650 days.
+func ValidateMaxLifetimeDays(days *int) error {
+	if days != nil && (*days < MinLifetimeDays || *days > MaxLifetimeDays) {
+		return Invalid("maxLifetimeDays", fmt.Sprintf("must be null or an integer from %d to %d", MinLifetimeDays, MaxLifetimeDays))
+	}
+	return nil
+}
+
+// Expiry is when a key created at createdAt expires, given the expiry the
+// caller asked for (nil: none) and the team's policy: the requested expiry,
+// which must be after createdAt and no later than the policy allows; without
+// one, createdAt plus the policy's lifetime; without either, never (nil).
+func Expiry(createdAt time.Time, requested *time.Time, policy KeyPolicy) (*time.Time, error) {
+	var limit *time.Time
+	if policy.MaxLifetimeDays != nil {
+		l := createdAt.AddDate(0, 0, *policy.MaxLifetimeDays)
+		limit = &l
+	}
+	if requested == nil {
+		return limit, nil
+	}
+	if !requested.After(createdAt) {
+		return nil, Invalid("expiresAt", "must be in the future")
+	}
+	if limit != nil && requested.After(*limit) {
+		return nil, Invalid("expiresAt", fmt.Sprintf("must be at most %d days after creation (the team's maxLifetimeDays), no later than %s",
+			*policy.MaxLifetimeDays, limit.UTC().Format(time.RFC3339)))
+	}
+	t := requested.UTC()
+	return &t, nil
+}
+
+// SealedSecret is a new key's secret as the store keeps it: its KMS
+// ciphertext and its SHA-256 (to trace a leaked secret to its key), never
+// the secret.
+type SealedSecret struct {
+	Ciphertext []byte
+	SHA256     string
+}
