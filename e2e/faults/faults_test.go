@@ -140,7 +140,7 @@ func TestCheckOnDynamoDBLocal(t *testing.T) {
 	for i := range 5 {
 		for range 2 {
 			k := accesskey.Key{AccessKeyID: accesskey.NewAccessKeyID(), TeamID: "t1", MemberID: fmt.Sprint("m", i), Status: accesskey.StatusActive, CreatedAt: time.Now(), CreatedBy: "admin"}
-			if err := store.Create(ctx, k, []byte("ct")); err != nil {
+			if err := store.Create(ctx, k, accesskey.SealedSecret{Ciphertext: []byte("ct")}, accesskey.KeyPolicy{}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -8,8 +8,14 @@ import (
 // Domain errors. Adapters wrap them with %w; the HTTP layer maps them to a
 // status and an error code in one place.
 var (
-	ErrNotFound        = errors.New("access key not found")
-	ErrLimitExceeded   = errors.New("member already holds the maximum number of access keys")
+	ErrNotFound      = errors.New("access key not found")
+	ErrLimitExceeded = errors.New("member already holds the maximum number of access keys")
+	// ErrRotateAtCap is a rotation with a grace period by a member at the
+	// cap with no expired key: rotate with no grace, or delete a key.
+	ErrRotateAtCap = errors.New("member holds the maximum number of access keys: no slot for the new key during the grace period")
+	// ErrAlreadyRotated is a rotation of a key that a rotation already
+	// replaced (or that changed while it was being rotated).
+	ErrAlreadyRotated  = errors.New("access key was already rotated")
 	ErrForbidden       = errors.New("caller may not do this")
 	ErrUnauthenticated = errors.New("caller is not authenticated")
 	// ErrUnavailable means a dependency (DynamoDB, KMS) was unreachable or

@@ -59,3 +59,35 @@ type SealedSecret struct {
 	Ciphertext []byte
 	SHA256     string
 }
+
+// Rotation's grace period: how long the replaced key keeps working.
+const (
+	DefaultGracePeriod = 24 * time.Hour
+	MaxGracePeriod     = 7 * 24 * time.Hour
+)
+
+// RetiredExpiry is when a key replaced at now with grace stops working: now
+// plus grace, or its own expiry if that is earlier; nil with no grace,
+// when the old key is deleted with the rotation.
+func RetiredExpiry(old Key, now time.Time, grace time.Duration) *time.Time {
+	if grace <= 0 {
+		return nil
+	}
+	t := now.Add(grace).UTC().Truncate(time.Second)
+	if old.ExpiresAt != nil && old.ExpiresAt.Before(t) {
+		t = *old.ExpiresAt
+	}
+	return &t
+}
+
+// Rotation is a key's replacement: the new key, and when the old one stops
+// working (Grace after now, or its own earlier expiry).
+type Rotation struct {
+	Old    Key // as read: its ExpiresAt is checked unchanged
+	New    Key
+	Sealed SealedSecret
+	Policy KeyPolicy
+	// OldExpiresAt is the old key's new expiry; nil with Grace zero, when
+	// the old key is deleted in the same transaction.
+	OldExpiresAt *time.Time
+}

@@ -29,6 +29,7 @@ const (
 	ActionEnable     Action = "enable"
 	ActionDelete     Action = "delete"
 	ActionGet        Action = "get"
+	ActionRotate     Action = "rotate"
 	ActionGetPolicy  Action = "get-key-policy"
 	ActionSetPolicy  Action = "set-key-policy"
 )

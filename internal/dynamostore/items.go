@@ -34,6 +34,8 @@ const (
 	// them.
 	attrExpiresAt       = "expiresAt"
 	attrMaxLifetimeDays = "maxLifetimeDays"
+	// rotatedTo marks a key that a rotation replaced: it is rotated once.
+	attrRotatedTo = "rotatedTo"
 	// lastUsedAt is RFC 3339 UTC with seconds, so that its strings sort as
 	// its times do and a condition can compare them.
 	attrLastUsedAt     = "lastUsedAt"
@@ -101,6 +103,7 @@ type keyItem struct {
 	GSI2PK           string `dynamodbav:"gsi2pk,omitempty"`
 	GSI2SK           string `dynamodbav:"gsi2sk,omitempty"`
 	RotatedFrom      string `dynamodbav:"rotatedFrom,omitempty"`
+	RotatedTo        string `dynamodbav:"rotatedTo,omitempty"`
 	LastUsedAt       string `dynamodbav:"lastUsedAt,omitempty"`
 	LastUsedIP       string `dynamodbav:"lastUsedIp,omitempty"`
 	LastUsedScheme   string `dynamodbav:"lastUsedScheme,omitempty"`

@@ -143,6 +143,132 @@ func (s *Store) replaceExpired(ctx context.Context, k accesskey.Key, put, policy
 	return atCap
 }
 
+// Rotate replaces a key with a new one in one transaction. With an expiry
+// for the old key, it takes a slot for the new one (or an expired key's),
+// marks the old key rotated (once: a second rotation of it is refused) and
+// sets its expiry, and the member needs a free slot. Without one (a grace
+// of zero), the old key is deleted and the new one takes its slot, so a
+// member at the cap can always rotate. Either way the team's policy must
+// still be the one the new key's expiry came from.
+func (s *Store) Rotate(ctx context.Context, r accesskey.Rotation) error {
+	put, err := s.txPutKey(r.New, r.Sealed)
+	if err != nil {
+		return err
+	}
+	policyCheck, err := s.txPolicyCheck(r.New.TeamID, r.Policy)
+	if err != nil {
+		return err
+	}
+	unchanged := notRotated(r.Old)
+	if r.OldExpiresAt == nil {
+		del, err := s.txDeleteKey(r.Old.Ref(), &unchanged)
+		if err != nil {
+			return err
+		}
+		return s.rotateOutcome(ctx, r, []types.TransactWriteItem{del, put, policyCheck}, -1)
+	}
+	retire, err := s.txRetireKey(r.Old, r.New.AccessKeyID, *r.OldExpiresAt, unchanged)
+	if err != nil {
+		return err
+	}
+	takeSlot, err := s.txTakeSlot(r.New.TeamID, r.New.MemberID)
+	if err != nil {
+		return err
+	}
+	err = s.rotateOutcome(ctx, r, []types.TransactWriteItem{retire, put, policyCheck, takeSlot}, 3)
+	if !errors.Is(err, accesskey.ErrLimitExceeded) {
+		return err
+	}
+	// At the cap: reuse an expired key's slot, as a generate does.
+	keys, err := s.ListMember(ctx, r.New.TeamID, r.New.MemberID)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, other := range keys {
+		if other.AccessKeyID == r.Old.AccessKeyID || !other.Expired(now) {
+			continue
+		}
+		expired := expiredAt(now)
+		del, err := s.txDeleteKey(other.Ref(), &expired)
+		if err != nil {
+			return err
+		}
+		err = s.rotateOutcome(ctx, r, []types.TransactWriteItem{retire, put, policyCheck, del}, 3)
+		if errors.Is(err, accesskey.ErrLimitExceeded) {
+			continue // that one is gone already: try the next
+		}
+		return err
+	}
+	return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrRotateAtCap)
+}
+
+// rotateOutcome runs a rotation's transaction: [the old key's change, the
+// new key, the policy check, and the slot at slotAction (-1: none)].
+func (s *Store) rotateOutcome(ctx context.Context, r accesskey.Rotation, actions []types.TransactWriteItem, slotAction int) error {
+	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
+	switch {
+	case err != nil:
+		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, err)
+	case failed == noConditionFailed:
+		return nil
+	case failed == 0:
+		// Gone, moved, or rotated by someone else meanwhile.
+		return s.rotateRefusal(ctx, r)
+	case failed == 1:
+		return fmt.Errorf("rotate key %s: new id %s already in use", r.Old.AccessKeyID, r.New.AccessKeyID)
+	case failed == 2:
+		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrPolicyChanged)
+	case failed == slotAction:
+		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrLimitExceeded)
+	}
+	return fmt.Errorf("rotate key %s: condition %d failed", r.Old.AccessKeyID, failed)
+}
+
+// rotateRefusal tells why the old key's condition failed: it is gone (or
+// belongs elsewhere), or it was rotated or changed since it was read.
+func (s *Store) rotateRefusal(ctx context.Context, r accesskey.Rotation) error {
+	it, err := s.getKeyItem(ctx, r.Old.AccessKeyID, nil)
+	switch {
+	case errors.Is(err, accesskey.ErrNotFound):
+		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrNotFound)
+	case err != nil:
+		return err
+	case it.TeamID != r.Old.TeamID || it.MemberID != r.Old.MemberID:
+		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrNotFound)
+	}
+	return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrAlreadyRotated)
+}
+
+// notRotated is the condition that a key is as it was read for a rotation:
+// not rotated yet, its expiry unchanged.
+func notRotated(old accesskey.Key) expression.ConditionBuilder {
+	at := expression.Name(attrExpiresAt)
+	same := expression.AttributeNotExists(at)
+	if old.ExpiresAt != nil {
+		same = at.Equal(expression.Value(old.ExpiresAt.UTC().Format(timestampLayout)))
+	}
+	return expression.AttributeNotExists(expression.Name(attrRotatedTo)).And(same)
+}
+
+// txRetireKey marks a key rotated to newID and sets its expiry (and its
+// place in the ByExpiry index), under the key's ownership and cond.
+func (s *Store) txRetireKey(old accesskey.Key, newID string, expiresAt time.Time, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	at := expiresAt.UTC().Format(timestampLayout)
+	e, err := expression.NewBuilder().
+		WithUpdate(expression.
+			Set(expression.Name(attrRotatedTo), expression.Value(newID)).
+			Set(expression.Name(attrExpiresAt), expression.Value(at)).
+			Set(expression.Name(attrGSI2PK), expression.Value(expiryPartition)).
+			Set(expression.Name(attrGSI2SK), expression.Value(expirySortKey(at, old.AccessKeyID)))).
+		WithCondition(ownedBy(old.Ref()).And(cond)).
+		Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return s.txUpdate(itemKey(old.AccessKeyID), e), nil
+}
+
 // Delete removes a key of the member the ref names and frees its slot in the
 // same transaction. A key that does not exist, or belongs to another member
 // or team, is ErrNotFound and nothing changes.

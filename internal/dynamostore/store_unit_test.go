@@ -249,7 +249,9 @@ func TestStoreRetryStopsWhenContextEnds(t *testing.T) {
 			// A backoff far longer than the test: only the context ends it.
 			s := dynamostore.New(db, unitTable).WithConflictRetry(dynamostore.ConflictRetry{Attempts: 5, BaseDelay: time.Hour, MaxDelay: time.Hour})
 			done := make(chan error, 1)
-			go func() { done <- s.Create(ctx, unitKey(), accesskey.SealedSecret{Ciphertext: []byte("ciphertext")}, accesskey.KeyPolicy{}) }()
+			go func() {
+				done <- s.Create(ctx, unitKey(), accesskey.SealedSecret{Ciphertext: []byte("ciphertext")}, accesskey.KeyPolicy{})
+			}()
 			var err error
 			select {
 			case err = <-done:
@@ -618,4 +620,105 @@ func unitHasString(av map[string]types.AttributeValue, s string) bool {
 		}
 	}
 	return false
+}
+
+// A rotation is one transaction: with a grace period, the old key marked
+// rotated (once) and given its expiry, the new key, the policy check and a
+// slot; without one, the old key deleted and the new key in its slot.
+func TestStoreRotateTransactions(t *testing.T) {
+	old := unitKey()
+	next := unitKey()
+	next.AccessKeyID = "TKAKBBBBBBBBBBBBBBBBBBBB"
+	next.RotatedFrom = old.AccessKeyID
+	ends := time.Date(2025, 1, 3, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name  string
+		until *time.Time
+		kinds []string
+	}{
+		{"grace", &ends, []string{"Update", "Put", "ConditionCheck", "Update"}},
+		{"no grace", nil, []string{"Delete", "Put", "ConditionCheck"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := &unitDB{}
+			s := dynamostore.New(db, unitTable)
+			err := s.Rotate(context.Background(), accesskey.Rotation{Old: old, New: next, Sealed: accesskey.SealedSecret{Ciphertext: []byte("ct")}, OldExpiresAt: tc.until})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(db.transactInputs) != 1 {
+				t.Fatalf("%d transactions, want 1", len(db.transactInputs))
+			}
+			items := db.transactInputs[0].TransactItems
+			var kinds []string
+			for _, it := range items {
+				switch {
+				case it.Update != nil:
+					kinds = append(kinds, "Update")
+				case it.Put != nil:
+					kinds = append(kinds, "Put")
+				case it.Delete != nil:
+					kinds = append(kinds, "Delete")
+				case it.ConditionCheck != nil:
+					kinds = append(kinds, "ConditionCheck")
+				}
+			}
+			if !slices.Equal(kinds, tc.kinds) {
+				t.Fatalf("actions %v, want %v", kinds, tc.kinds)
+			}
+			first := items[0]
+			var cond string
+			var names map[string]string
+			if first.Update != nil {
+				cond, names = aws.ToString(first.Update.ConditionExpression), first.Update.ExpressionAttributeNames
+				if got := unitStringAttrs(first.Update.Key)["pk"]; got != "KEY#"+old.AccessKeyID {
+					t.Errorf("the old key's update is on %s", got)
+				}
+			} else {
+				cond, names = aws.ToString(first.Delete.ConditionExpression), first.Delete.ExpressionAttributeNames
+			}
+			if !slices.Contains(slices.Collect(maps.Values(names)), "rotatedTo") || cond == "" {
+				t.Errorf("the old key's condition %q (names %v) does not hold it to not rotated yet", cond, names)
+			}
+			if tc.until != nil && unitStringAttrs(items[3].Update.Key)["pk"] != "MEMBER#t1#bob" {
+				t.Errorf("the slot is taken on %v", unitStringAttrs(items[3].Update.Key))
+			}
+		})
+	}
+}
+
+// The outcomes of a rotation the transaction refuses.
+func TestStoreRotateRefusals(t *testing.T) {
+	old := unitKey()
+	next := unitKey()
+	next.AccessKeyID = "TKAKBBBBBBBBBBBBBBBBBBBB"
+	ends := time.Date(2025, 1, 3, 3, 4, 5, 0, time.UTC)
+	oldItem := map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "KEY#" + old.AccessKeyID}, "sk": &types.AttributeValueMemberS{Value: "KEY"},
+		"teamId": &types.AttributeValueMemberS{Value: "t1"}, "memberId": &types.AttributeValueMemberS{Value: "bob"},
+		"createdAt": &types.AttributeValueMemberS{Value: "2025-01-02T03:04:05Z"},
+	}
+	for _, tc := range []struct {
+		name  string
+		codes []string
+		item  map[string]types.AttributeValue
+		want  error
+	}{
+		{"the old key gone", []string{"ConditionalCheckFailed", "None", "None", "None"}, nil, accesskey.ErrNotFound},
+		{"the old key rotated meanwhile", []string{"ConditionalCheckFailed", "None", "None", "None"}, oldItem, accesskey.ErrAlreadyRotated},
+		{"the policy changed", []string{"None", "None", "ConditionalCheckFailed", "None"}, nil, accesskey.ErrPolicyChanged},
+		{"no slot and no expired key", []string{"None", "None", "None", "ConditionalCheckFailed"}, nil, accesskey.ErrRotateAtCap},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := &unitDB{transactErrs: []error{unitCancelled(tc.codes...)}}
+			if tc.item != nil {
+				db.getOut = &dynamodb.GetItemOutput{Item: tc.item}
+			}
+			s := dynamostore.New(db, unitTable)
+			err := s.Rotate(context.Background(), accesskey.Rotation{Old: old, New: next, OldExpiresAt: &ends})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Rotate = %v, want %v", err, tc.want)
+			}
+		})
+	}
 }

@@ -103,6 +103,21 @@ func NewListKeys(c Common, store KeyLister, tokens PageTokens) (LambdaHandlerFun
 	return newFunction(FunctionListKeys, &api{Common: c, lister: store, reader: store, pageTokens: tokens})
 }
 
+// Rotator replaces a key with a new one, in one transaction.
+type Rotator interface {
+	KeyReader
+	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
+	Rotate(ctx context.Context, r accesskey.Rotation) error
+}
+
+// NewRotateKey returns the RotateKey function's handler.
+func NewRotateKey(c Common, store Rotator, sealer Sealer) (LambdaHandlerFunc, error) {
+	if store == nil || sealer == nil {
+		return nil, missing(FunctionRotateKey, "a Rotator and a Sealer")
+	}
+	return newFunction(FunctionRotateKey, &api{Common: c, rotator: store, sealer: sealer, policyCache: newPolicyCache()})
+}
+
 // NewKeyPolicy returns the KeyPolicy function's handler.
 func NewKeyPolicy(c Common, store PolicyStore) (LambdaHandlerFunc, error) {
 	if store == nil {

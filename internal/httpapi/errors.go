@@ -54,6 +54,8 @@ var publicErrors = []struct {
 	{errRouteNotFound, publicError{http.StatusNotFound, "NotFound", "No such route."}},
 	{errMethodNotAllowed, publicError{http.StatusMethodNotAllowed, "MethodNotAllowed", "This route does not accept this method."}},
 	{accesskey.ErrLimitExceeded, publicError{http.StatusConflict, "LimitExceeded", "The member already holds the maximum of 2 access keys; delete one first."}},
+	{accesskey.ErrRotateAtCap, publicError{http.StatusConflict, "LimitExceeded", "The member already holds the maximum of 2 access keys, so the new key has no slot during the grace period: rotate with gracePeriodSeconds 0 (the old key is replaced at once) or delete a key first."}},
+	{accesskey.ErrAlreadyRotated, publicError{http.StatusConflict, "AlreadyRotated", "The access key was already rotated (or changed while being rotated); rotate its replacement instead."}},
 	{ErrPayloadTooLarge, publicError{http.StatusRequestEntityTooLarge, "PayloadTooLarge", "The request body is larger than 16 KiB."}},
 	{errUnsupportedMediaType, publicError{http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The request body must be application/json."}},
 	{accesskey.ErrUnavailable, publicError{http.StatusServiceUnavailable, "ServiceUnavailable", "The service is briefly unavailable; retry later."}},

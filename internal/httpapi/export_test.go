@@ -1,6 +1,11 @@
 package httpapi
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+)
 
 // DefaultPageSize is the team list's page size when the request names none.
 const DefaultPageSize = defaultPageSize
@@ -15,6 +20,7 @@ type AllDeps struct {
 		StatusSetter
 		Deleter
 		PolicyStore
+		Rotate(ctx context.Context, r accesskey.Rotation) error
 	}
 	Sealer     Sealer
 	PageTokens PageTokens
@@ -24,7 +30,7 @@ type AllDeps struct {
 // NewAll serves every route of the table from one handler, for the unit
 // tests; each route's handler is the one its function serves.
 func NewAll(d AllDeps) http.Handler {
-	a := &api{Common: d.Common, creator: d.Store, lister: d.Store, reader: d.Store, statuses: d.Store, deleter: d.Store, policies: d.Store,
+	a := &api{Common: d.Common, creator: d.Store, lister: d.Store, reader: d.Store, statuses: d.Store, deleter: d.Store, policies: d.Store, rotator: d.Store,
 		sealer: d.Sealer, pageTokens: d.PageTokens, verifier: d.Verifier, policyCache: newPolicyCache()}
 	return a.handler(Routes)
 }

@@ -46,6 +46,12 @@ func TestFunctionConstructors(t *testing.T) {
 		{httpapi.FunctionDeleteKey,
 			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDeleteKey(c, store) },
 			[]func() (httpapi.LambdaHandlerFunc, error){func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDeleteKey(c, nil) }}},
+		{httpapi.FunctionRotateKey,
+			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewRotateKey(c, store, sealer) },
+			[]func() (httpapi.LambdaHandlerFunc, error){
+				func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewRotateKey(c, nil, sealer) },
+				func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewRotateKey(c, store, nil) },
+			}},
 		{httpapi.FunctionKeyPolicy,
 			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewKeyPolicy(c, store) },
 			[]func() (httpapi.LambdaHandlerFunc, error){func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewKeyPolicy(c, nil) }}},

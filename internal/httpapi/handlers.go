@@ -34,7 +34,9 @@ type api struct {
 	lister   Lister
 	reader   KeyReader
 	policies PolicyStore
-	// policyCache serves generate's reads of the team's key policy.
+	rotator  Rotator
+	// policyCache serves generate's and rotate's reads of the team's key
+	// policy.
 	policyCache *policyCache
 	statuses    StatusSetter
 	deleter     Deleter
@@ -455,6 +457,98 @@ func readJSONObject(r *http.Request, allowed ...string) (map[string]json.RawMess
 		return nil, accesskey.Invalid("body", "has data after the JSON object")
 	}
 	return fields, nil
+}
+
+// rotate replaces a key: a new key, shown with its secret once, and the old
+// key's expiry (now plus the grace period, or its own earlier expiry), or,
+// with no grace, the old key deleted; one transaction.
+func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionRotate, true, true)
+	if err != nil {
+		return err
+	}
+	fields, err := readJSONObject(r, "gracePeriodSeconds", "description")
+	if err != nil {
+		return err
+	}
+	grace := accesskey.DefaultGracePeriod
+	if raw, ok := fields["gracePeriodSeconds"]; ok {
+		var n int64
+		maxSeconds := int64(accesskey.MaxGracePeriod / time.Second)
+		if err := json.Unmarshal(raw, &n); err != nil || n < 0 || n > maxSeconds {
+			return accesskey.Invalid("gracePeriodSeconds", fmt.Sprintf("must be an integer from 0 to %d", maxSeconds))
+		}
+		grace = time.Duration(n) * time.Second
+	}
+	old, err := a.rotator.GetKey(r.Context(), t.ref)
+	if err != nil {
+		return err
+	}
+	description := old.Description
+	if _, ok := fields["description"]; ok {
+		if description, err = descriptionField(fields); err != nil {
+			return err
+		}
+	}
+	now := a.Now().UTC().Truncate(time.Second)
+	rot := accesskey.Rotation{
+		Old: old,
+		New: accesskey.Key{
+			AccessKeyID: accesskey.NewAccessKeyID(),
+			TeamID:      t.ref.TeamID,
+			MemberID:    t.ref.MemberID,
+			Status:      accesskey.StatusActive,
+			Description: description,
+			CreatedAt:   now,
+			CreatedBy:   t.caller.Subject,
+			RotatedFrom: old.AccessKeyID,
+		},
+		OldExpiresAt: accesskey.RetiredExpiry(old, now, grace),
+	}
+	if rot.Policy, err = a.policyCache.get(r.Context(), a.rotator.Policy, t.ref.TeamID, now, false); err != nil {
+		return err
+	}
+	if rot.New.ExpiresAt, err = accesskey.Expiry(now, nil, rot.Policy); err != nil {
+		return err
+	}
+	secret := accesskey.NewSecret()
+	ciphertext, err := a.sealer.Seal(r.Context(), rot.New.Ref(), secret)
+	if err != nil {
+		return err
+	}
+	rot.Sealed = accesskey.SealedSecret{Ciphertext: ciphertext, SHA256: accesskey.SecretSHA256(secret)}
+	for attempt := 1; ; attempt++ {
+		err := a.rotator.Rotate(r.Context(), rot)
+		if !errors.Is(err, accesskey.ErrPolicyChanged) {
+			if err != nil {
+				return err
+			}
+			break
+		}
+		if attempt == 3 {
+			return fmt.Errorf("%w: %w", accesskey.ErrUnavailable, err)
+		}
+		if rot.Policy, err = a.policyCache.get(r.Context(), a.rotator.Policy, t.ref.TeamID, now, true); err != nil {
+			return err
+		}
+		if rot.New.ExpiresAt, err = accesskey.Expiry(now, nil, rot.Policy); err != nil {
+			return err
+		}
+	}
+	k := rot.New
+	writeJSON(w, http.StatusCreated, createdKeyJSON{
+		AccessKeyID:     k.AccessKeyID,
+		SecretAccessKey: secret,
+		Status:          string(k.Status),
+		TeamID:          k.TeamID,
+		MemberID:        k.MemberID,
+		Description:     k.Description,
+		CreatedAt:       k.CreatedAt.Format(time.RFC3339),
+		CreatedBy:       k.CreatedBy,
+		ExpiresAt:       timeJSON(k.ExpiresAt),
+		RotatedFrom:     k.RotatedFrom,
+	})
+	return nil
 }
 
 type keyPolicyJSON struct {

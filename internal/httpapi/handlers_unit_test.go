@@ -40,6 +40,8 @@ type fakeStore struct {
 	policy     accesskey.KeyPolicy
 	policySets []accesskey.KeyPolicy
 	getKey     func(accesskey.Ref) (accesskey.Key, error)
+	rotate     func(accesskey.Rotation) error
+	rotations  []accesskey.Rotation
 	del        func(accesskey.Ref) error
 	setStatus  func(accesskey.Ref, accesskey.Status) (accesskey.Key, error)
 	listMember func(teamID, memberID string) ([]accesskey.Key, error)
@@ -65,6 +67,19 @@ func (s *fakeStore) GetKey(_ context.Context, ref accesskey.Ref) (accesskey.Key,
 		return s.getKey(ref)
 	}
 	return accesskey.Key{}, accesskey.ErrNotFound
+}
+
+// Rotate records the rotations its func did not refuse.
+func (s *fakeStore) Rotate(_ context.Context, r accesskey.Rotation) error {
+	if s.rotate != nil {
+		if err := s.rotate(r); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rotations = append(s.rotations, r)
+	return nil
 }
 
 // Create records the keys it stored: those its func did not refuse.

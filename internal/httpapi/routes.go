@@ -11,6 +11,7 @@ const (
 	FunctionDeleteKey   = "DeleteKey"
 	FunctionWhoAmI      = "WhoAmI"
 	FunctionKeyPolicy   = "KeyPolicy"
+	FunctionRotateKey   = "RotateKey"
 )
 
 // How a route's caller proves who it is.
@@ -45,6 +46,7 @@ var Routes = []Route{
 	{"GET", "/v1/teams/{teamId}/access-keys", FunctionListKeys, "listTeamAccessKeys", AuthJWT, (*api).listTeam},
 	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/disable", FunctionDisableKey, "disableAccessKey", AuthJWT, (*api).disable},
 	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/enable", FunctionEnableKey, "enableAccessKey", AuthJWT, (*api).enable},
+	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/rotate", FunctionRotateKey, "rotateAccessKey", AuthJWT, (*api).rotate},
 	{"GET", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}", FunctionListKeys, "getAccessKey", AuthJWT, (*api).getKey},
 	{"DELETE", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}", FunctionDeleteKey, "deleteAccessKey", AuthJWT, (*api).delete},
 	{"GET", "/v1/teams/{teamId}/key-policy", FunctionKeyPolicy, "getKeyPolicy", AuthJWT, (*api).getPolicy},

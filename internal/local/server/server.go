@@ -138,6 +138,7 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		httpapi.FunctionDeleteKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDeleteKey(common, store) },
 		httpapi.FunctionWhoAmI:     func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(common, v) },
 		httpapi.FunctionKeyPolicy:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewKeyPolicy(common, store) },
+		httpapi.FunctionRotateKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewRotateKey(common, store, sealer) },
 	}
 	if opts.SweepInterval > 0 {
 		go sweep.Every(ctx, opts.SweepInterval, store, time.Now, log)
