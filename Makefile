@@ -22,7 +22,7 @@ CHECKOV            := checkov==3.3.30
 
 # The Lambda functions, by logical id in template.yaml; LogicalId is built
 # from ./functions/<logicalid> (the id in lower case).
-FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey DeleteKey WhoAmI Authorizer
+FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey DeleteKey WhoAmI Authorizer KeyPolicy SweepExpiredKeys
 lc        = $(shell tr A-Z a-z <<<'$(1)')
 
 # Lambda build flags (template.yaml builds every function with these).
@@ -117,7 +117,8 @@ lint: ## gofmt, go vet, staticcheck
 # package's testdata/fuzz/<FuzzName>/.
 FUZZ_TARGETS := FuzzReadJSONObject:./internal/httpapi FuzzValidIDs:./internal/accesskey \
 	FuzzValidateDescription:./internal/accesskey FuzzPageTokenDecode:./internal/pagetoken \
-	FuzzLocalIssuerVerify:./internal/local/jwtissuer FuzzParse:./internal/signature
+	FuzzLocalIssuerVerify:./internal/local/jwtissuer FuzzParse:./internal/signature \
+	FuzzValidSecretFormat:./internal/accesskey
 FUZZTIME ?= 2m
 
 .PHONY: fuzz-short

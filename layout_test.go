@@ -31,15 +31,18 @@ func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
 		"github.com/awslabs/goformation",
 	}
 	// What a function must not link because it has no use for it: the
-	// authorizer serves no HTTP route; the functions that neither seal nor
-	// open a secret need no KMS client.
+	// authorizer and the scheduled sweep serve no HTTP route; the functions
+	// that neither seal nor open a secret need no KMS client.
 	const kms = "github.com/aws/aws-sdk-go-v2/service/kms"
+	httpRoutes := []string{module + "/internal/httpapi", "github.com/awslabs/aws-lambda-go-api-proxy"}
 	unused := map[string][]string{
-		"authorizer": {module + "/internal/httpapi", "github.com/awslabs/aws-lambda-go-api-proxy"},
-		"deletekey":  {kms},
-		"disablekey": {kms},
-		"enablekey":  {kms},
-		"listkeys":   {kms},
+		"authorizer":       httpRoutes,
+		"deletekey":        {kms},
+		"disablekey":       {kms},
+		"enablekey":        {kms},
+		"listkeys":         {kms},
+		"keypolicy":        {kms},
+		"sweepexpiredkeys": append([]string{kms}, httpRoutes...),
 	}
 	for _, main := range mains {
 		name := filepath.Base(filepath.Dir(main))

@@ -3,6 +3,7 @@ package teamkeys_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/teamkeys/teamkeys"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/testing/lambdarie"
 )
 
 // template is template.yaml as generic JSON, intrinsics left unresolved
@@ -27,6 +29,7 @@ type template struct {
 		Function struct {
 			Environment                  struct{ Variables map[string]any }
 			ReservedConcurrentExecutions any
+			Timeout                      any
 		}
 		HttpApi map[string]any
 	}
@@ -76,6 +79,12 @@ func TestTemplateRoutesAreTheRouteTable(t *testing.T) {
 		events, _ := tmpl.Resources[fn].Properties["Events"].(map[string]any)
 		for name, e := range events {
 			ev := e.(map[string]any)
+			if _, ok := scheduledFunctions[fn]; ok {
+				if ev["Type"] != "Schedule" {
+					t.Errorf("%s event %s is %v: a scheduled function serves no route", fn, name, ev["Type"])
+				}
+				continue
+			}
 			if ev["Type"] != "HttpApi" {
 				t.Errorf("%s event %s is %v, want HttpApi", fn, name, ev["Type"])
 				continue
@@ -96,15 +105,22 @@ func TestTemplateRoutesAreTheRouteTable(t *testing.T) {
 	if !slices.Equal(inTemplate, inCode) {
 		t.Fatalf("template routes:\n%s\nroute table:\n%s", strings.Join(inTemplate, "\n"), strings.Join(inCode, "\n"))
 	}
-	// Every function but the authorizer (which fronts other APIs) serves
-	// routes of the table.
-	fns := slices.DeleteFunc(tmpl.functions(), func(f string) bool { return f == authorizerFunction })
+	// Every function but the authorizer (which fronts other APIs) and the
+	// scheduled ones serves routes of the table.
+	fns := slices.DeleteFunc(tmpl.functions(), func(f string) bool {
+		_, isScheduled := scheduledFunctions[f]
+		return f == authorizerFunction || isScheduled
+	})
 	if !slices.Equal(fns, sorted(httpapi.Functions())) {
 		t.Fatalf("template functions %v, route table functions %v", fns, httpapi.Functions())
 	}
 }
 
 const authorizerFunction = "Authorizer"
+
+// scheduledFunctions run on an EventBridge schedule, not behind a route:
+// each function and the parameter that holds its schedule expression.
+var scheduledFunctions = map[string]string{"SweepExpiredKeys": "SweepSchedule"}
 
 func sorted(s []string) []string {
 	s = slices.Clone(s)
@@ -157,13 +173,17 @@ func TestFunctionsGetTheirSettings(t *testing.T) {
 // condition reads (IAM counts those too, and cannot tell them from written
 // ones). template.yaml's Mappings.Writes must say exactly this.
 var writes = map[string][]string{
-	// Create: Put of the key item (lastUsedAt is empty, so not written),
-	// condition attribute_not_exists(pk).
-	"NewKeyItem": {"pk", "sk", "gsi1pk", "gsi1sk", "accessKeyId", "teamId", "memberId", "status", "description", "createdAt", "createdBy", "secretCiphertext"},
+	// Create (and its replacement of an expired key): Put of the key item
+	// (the lastUsed… attributes are empty, so not written; expiresAt,
+	// gsi2pk, gsi2sk only for a key that expires, rotatedFrom only for a
+	// rotated one), condition attribute_not_exists(pk).
+	"NewKeyItem": {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "accessKeyId", "teamId", "memberId", "status", "description",
+		"createdAt", "createdBy", "expiresAt", "rotatedFrom", "secretCiphertext", "secretSha256"},
 	// Create: ADD keyCount, SET teamId, memberId on the counter item,
 	// condition on keyCount.
 	"TakeSlot": {"pk", "sk", "keyCount", "teamId", "memberId"},
-	// Delete: ADD keyCount -1, condition on keyCount.
+	// Delete, DeleteExpired (the sweep): ADD keyCount -1, condition on
+	// keyCount.
 	"FreeSlot": {"pk", "sk", "keyCount"},
 	// SetStatus: SET status, condition ownedBy (pk, teamId, memberId). No
 	// lastUse, no ciphertext, no counter, no index key.
@@ -173,36 +193,121 @@ var writes = map[string][]string{
 	// teamId and memberId only because the condition reads them; a key
 	// moved so would no longer decrypt (its encryption context).
 	"RecordUse": {"pk", "sk", "teamId", "memberId", "lastUsedAt", "lastUsedIp", "lastUsedScheme"},
+	// SetPolicy: Put of the team's policy item, no condition
+	// (maxLifetimeDays absent: no limit).
+	"PutPolicy": {"pk", "sk", "teamId", "maxLifetimeDays", "updatedAt", "updatedBy"},
 }
 
-// grant is one action a function's role may take: on writes, the
-// Mappings.Writes row its dynamodb:Attributes condition must name and the
-// dynamodb:ReturnValues it must pin.
+// shownAttributes are the key attributes a response may show, as
+// internal/dynamostore's items.go lists them (shownAttributes): what the
+// ByTeam index projects and what GetKey's projection names. Never
+// secretCiphertext or secretSha256.
+var shownAttributes = []string{"accessKeyId", "teamId", "memberId", "status", "description", "createdAt", "createdBy",
+	"expiresAt", "rotatedFrom", "lastUsedAt", "lastUsedIp", "lastUsedScheme"}
+
+// secretAttributes are the key item's attributes that only the verifying
+// functions may read.
+var secretAttributes = []string{"secretCiphertext", "secretSha256"}
+
+// reads is what each partial read of internal/dynamostore may name in its
+// ProjectionExpression, by IAM's dynamodb:Attributes (the key included).
+// template.yaml's Mappings.Reads must say exactly this.
+var reads = map[string][]string{
+	// GetKey: GetItem of one key item, projected to pk and the shown
+	// attributes.
+	"ShownKey": append([]string{"pk", "sk"}, shownAttributes...),
+}
+
+// Item kinds, as dynamodb:LeadingKeys patterns (items.go's layout).
+const (
+	keyItems     = "KEY#*"
+	counterItems = "MEMBER#*"
+	policyItems  = "POLICY#*"
+)
+
+// grant is one action a function's role may take, on the table's items
+// or on one of its indexes.
 type grant struct {
-	action       string
-	writes       string
+	action string
+	// on is the index the statement names; "" for the table itself.
+	on string
+	// items is the dynamodb:LeadingKeys pattern (ForAllValues:StringLike)
+	// of the one kind of item a statement on the table may touch.
+	items string
+	// writes is the Mappings.Writes row a write's dynamodb:Attributes names.
+	writes string
+	// reads is the Mappings.Reads row a partial read's dynamodb:Attributes
+	// names; the projection is then required (Null) and dynamodb:Select,
+	// when present, SPECIFIC_ATTRIBUTES.
+	reads string
+	// returnValues is what dynamodb:ReturnValues is pinned to (NONE may be
+	// implied: IfExists).
 	returnValues string
 }
 
 // TestLeastPrivilege holds each function's IAM statements to the calls its
-// code makes, and nothing more: the actions, the attributes each write may
-// touch, the ReturnValues it may ask for, the resources.
+// code makes, and nothing more: the actions, the kind of item each may
+// touch, the attributes each write may touch and each partial read may
+// name, the ReturnValues each may ask for, the resources.
 func TestLeastPrivilege(t *testing.T) {
 	tmpl := loadTemplate(t)
 	want := map[string][]grant{
-		"GenerateKey": {{"dynamodb:PutItem", "NewKeyItem", "NONE"}, {"dynamodb:UpdateItem", "TakeSlot", "NONE"}, {"kms:Encrypt", "", ""}},
-		"ListKeys":    {{"dynamodb:Query", "", ""}},
+		// The team's policy read, then one transaction: the counter, the
+		// key item, a check of the policy item. At the cap, the member's
+		// keys from the index and one transaction: an expired key's
+		// delete, the key item, the check.
+		"GenerateKey": {
+			{action: "dynamodb:GetItem", items: policyItems},
+			{action: "dynamodb:UpdateItem", items: counterItems, writes: "TakeSlot", returnValues: "NONE"},
+			{action: "dynamodb:PutItem", items: keyItems, writes: "NewKeyItem", returnValues: "NONE"},
+			{action: "dynamodb:ConditionCheckItem", items: policyItems},
+			{action: "dynamodb:Query", on: "ByTeam"},
+			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
+			{action: "kms:Encrypt"},
+		},
+		// The lists from the index; one key by a projected GetItem.
+		"ListKeys": {
+			{action: "dynamodb:Query", on: "ByTeam"},
+			{action: "dynamodb:GetItem", items: keyItems, reads: "ShownKey"},
+		},
 		// IAM cannot condition on a value: DisableKey may write status,
 		// Active included (docs/SECURITY.md).
-		"DisableKey": {{"dynamodb:UpdateItem", "SetStatus", "ALL_NEW"}},
-		"EnableKey":  {{"dynamodb:UpdateItem", "SetStatus", "ALL_NEW"}},
-		// A Delete removes a whole item: dynamodb:Attributes cannot bound it.
-		"DeleteKey": {{"dynamodb:DeleteItem", "", ""}, {"dynamodb:UpdateItem", "FreeSlot", "NONE"}},
+		"DisableKey": {{action: "dynamodb:UpdateItem", items: keyItems, writes: "SetStatus", returnValues: "ALL_NEW"}},
+		"EnableKey":  {{action: "dynamodb:UpdateItem", items: keyItems, writes: "SetStatus", returnValues: "ALL_NEW"}},
+		// A Delete removes a whole item: dynamodb:Attributes cannot bound
+		// it, dynamodb:LeadingKeys bounds it to key items.
+		"DeleteKey": {
+			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
+			{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
+		},
 		// Only the verifying functions may decrypt, and only with the
 		// encryption context (checked below for every kms: action; the key
 		// policy's side in TestLeastPrivilegeKeyPolicy).
-		"WhoAmI":     {{"dynamodb:GetItem", "", ""}, {"dynamodb:UpdateItem", "RecordUse", "NONE"}, {"kms:Decrypt", "", ""}},
-		"Authorizer": {{"dynamodb:GetItem", "", ""}, {"dynamodb:UpdateItem", "RecordUse", "NONE"}, {"kms:Decrypt", "", ""}},
+		"WhoAmI": {
+			{action: "dynamodb:GetItem", items: keyItems},
+			{action: "dynamodb:UpdateItem", items: keyItems, writes: "RecordUse", returnValues: "NONE"},
+			{action: "kms:Decrypt"},
+		},
+		"Authorizer": {
+			{action: "dynamodb:GetItem", items: keyItems},
+			{action: "dynamodb:UpdateItem", items: keyItems, writes: "RecordUse", returnValues: "NONE"},
+			{action: "kms:Decrypt"},
+		},
+		// A team's policy item, read and replaced.
+		"KeyPolicy": {
+			{action: "dynamodb:GetItem", items: policyItems},
+			{action: "dynamodb:PutItem", items: policyItems, writes: "PutPolicy", returnValues: "NONE"},
+		},
+		// The expired keys from the sparse index, each deleted with its
+		// slot freed in one transaction.
+		"SweepExpiredKeys": {
+			{action: "dynamodb:Query", on: "ByExpiry"},
+			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
+			{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
+		},
+	}
+	if got := slices.Sorted(maps.Keys(want)); !slices.Equal(got, tmpl.functions()) {
+		t.Errorf("the test knows the grants of %v, the template has the functions %v", got, tmpl.functions())
 	}
 	for _, fn := range tmpl.functions() {
 		var actions []string
@@ -232,14 +337,22 @@ func TestLeastPrivilege(t *testing.T) {
 			t.Errorf("%s may %v, want exactly %v (one statement each)", fn, actions, wantActions)
 		}
 	}
-	// The one place the attribute lists live says what the code writes.
-	for name, attrs := range writes {
-		if got := tmpl.writeAttributes(name); !slices.Equal(sorted(got), sorted(attrs)) {
-			t.Errorf("Mappings.Writes.%s.Attributes = %v, want %v", name, got, attrs)
+	// The one place the attribute lists live says what the code writes and
+	// reads.
+	for section, rows := range map[string]map[string][]string{"Writes": writes, "Reads": reads} {
+		for name, attrs := range rows {
+			if got := tmpl.mappedAttributes(section, name); !slices.Equal(sorted(got), sorted(attrs)) {
+				t.Errorf("Mappings.%s.%s.Attributes = %v, want %v", section, name, got, attrs)
+			}
+		}
+		if len(tmpl.Mappings[section]) != len(rows) {
+			t.Errorf("Mappings.%s has %d rows, want %d (one per row of the test's %s)", section, len(tmpl.Mappings[section]), len(rows), strings.ToLower(section))
 		}
 	}
-	if len(tmpl.Mappings["Writes"]) != len(writes) {
-		t.Errorf("Mappings.Writes has %d rows, want %d (one per write in writes)", len(tmpl.Mappings["Writes"]), len(writes))
+	for _, attr := range secretAttributes {
+		if slices.Contains(reads["ShownKey"], attr) {
+			t.Errorf("the shown attributes include %s", attr)
+		}
 	}
 }
 
@@ -252,10 +365,10 @@ func findGrant(gs []grant, action string) (grant, bool) {
 	return grant{}, false
 }
 
-// checkGrant holds one Allow statement to the grant of one of its actions.
+// checkGrant holds one Allow statement to the grant of one of its actions:
+// its resource, and its condition, exactly.
 func (tmpl template) checkGrant(t *testing.T, fn string, g grant, st map[string]any) {
 	t.Helper()
-	cond, _ := st["Condition"].(map[string]any)
 	res, _ := json.Marshal(st["Resource"])
 	switch service, _, _ := strings.Cut(g.action, ":"); service {
 	case "kms":
@@ -265,37 +378,69 @@ func (tmpl template) checkGrant(t *testing.T, fn string, g grant, st map[string]
 		if !isIf(st["Resource"], "CreateKeysKey", "KeysKey", "ExistingKmsKeyArn") {
 			t.Errorf("%s: %s on %s, want the stack's key or ExistingKmsKeyArn", fn, g.action, res)
 		}
+		return
 	case "dynamodb":
 		if !isIf(st["Resource"], "CreateKeysTable", "KeysTable", "ExistingTableName") {
 			t.Errorf("%s: %s on %s, want the keys table (or its index) or ExistingTableName", fn, g.action, res)
 		}
-	}
-	if g.writes == "" {
-		if cond != nil && g.action != "kms:Encrypt" && g.action != "kms:Decrypt" {
-			t.Errorf("%s: %s has a condition %v the test does not know", fn, g.action, cond)
+		branches, _ := st["Resource"].(map[string]any)["Fn::If"].([]any)
+		for _, b := range branches[1:] {
+			r, _ := json.Marshal(b)
+			onIndex := strings.Contains(string(r), "/index/")
+			if g.on == "" && onIndex || g.on != "" && !strings.HasSuffix(strings.TrimSuffix(string(r), `"}`), "/index/"+g.on) {
+				t.Errorf("%s: %s on %s, want %s", fn, g.action, r, map[bool]string{true: "the table itself", false: "the index " + g.on}[g.on == ""])
+			}
 		}
+		if g.on == "" && g.items == "" {
+			t.Errorf("test: %s's %s on the table names no kind of item", fn, g.action)
+		}
+	default:
+		t.Errorf("%s: %s: a service the test does not know", fn, g.action)
 		return
 	}
-	forAll, _ := cond["ForAllValues:StringEquals"].(map[string]any)
-	ref, _ := json.Marshal(forAll["dynamodb:Attributes"])
-	if wantRef := fmt.Sprintf(`{"Fn::FindInMap":["Writes",%q,"Attributes"]}`, g.writes); string(ref) != wantRef {
-		t.Errorf("%s: %s's dynamodb:Attributes is %s, want %s (ForAllValues:StringEquals)", fn, g.action, ref, wantRef)
-	}
-	attrs := tmpl.writeAttributes(g.writes)
-	for _, key := range []string{"pk", "sk"} {
-		if !slices.Contains(attrs, key) {
-			t.Errorf("Mappings.Writes.%s lacks the key attribute %s: every write would be denied", g.writes, key)
+	want := map[string]map[string]any{}
+	add := func(op, key string, v any) {
+		if want[op] == nil {
+			want[op] = map[string]any{}
 		}
+		want[op][key] = v
+	}
+	if g.items != "" {
+		add("ForAllValues:StringLike", "dynamodb:LeadingKeys", []any{g.items})
+	}
+	for section, row := range map[string]string{"Writes": g.writes, "Reads": g.reads} {
+		if row == "" {
+			continue
+		}
+		add("ForAllValues:StringEquals", "dynamodb:Attributes", map[string]any{"Fn::FindInMap": []any{section, row, "Attributes"}})
+		for _, key := range []string{"pk", "sk"} {
+			if !slices.Contains(tmpl.mappedAttributes(section, row), key) {
+				t.Errorf("Mappings.%s.%s lacks the key attribute %s: every call would be denied", section, row, key)
+			}
+		}
+	}
+	if g.reads != "" {
+		// ForAllValues holds for a request that names no attribute (a
+		// GetItem without a projection, which reads the whole item): Null
+		// makes the projection mandatory.
+		add("Null", "dynamodb:Attributes", "false")
+		add("StringEqualsIfExists", "dynamodb:Select", "SPECIFIC_ATTRIBUTES")
 	}
 	// ReturnValues other than NONE read the whole item back: pinned to
 	// what the code asks for. NONE may be implied (IfExists).
-	op := "StringEquals"
-	if g.returnValues == "NONE" {
-		op = "StringEqualsIfExists"
+	switch g.returnValues {
+	case "":
+	case "NONE":
+		add("StringEqualsIfExists", "dynamodb:ReturnValues", "NONE")
+	default:
+		add("StringEquals", "dynamodb:ReturnValues", g.returnValues)
 	}
-	rv, _ := cond[op].(map[string]any)
-	if rv["dynamodb:ReturnValues"] != g.returnValues {
-		t.Errorf("%s: %s must pin %s dynamodb:ReturnValues to %s, has condition %v", fn, g.action, op, g.returnValues, cond)
+	got, _ := json.Marshal(st["Condition"])
+	if len(want) == 0 && st["Condition"] == nil {
+		return
+	}
+	if w, _ := json.Marshal(want); string(got) != string(w) {
+		t.Errorf("%s: %s has the condition\n\t%s\nwant\n\t%s", fn, g.action, got, w)
 	}
 }
 
@@ -331,9 +476,9 @@ func actionsOf(st map[string]any) []string {
 	return nil
 }
 
-// writeAttributes is a Mappings.Writes row.
-func (tmpl template) writeAttributes(name string) []string {
-	list, _ := tmpl.Mappings["Writes"][name]["Attributes"].([]any)
+// mappedAttributes is a row of Mappings.Writes or Mappings.Reads.
+func (tmpl template) mappedAttributes(section, name string) []string {
+	list, _ := tmpl.Mappings[section][name]["Attributes"].([]any)
 	var out []string
 	for _, a := range list {
 		out = append(out, a.(string))
@@ -809,5 +954,309 @@ func TestTemplateCheckovSkipsAreJustified(t *testing.T) {
 	out, err := exec.Command("make", "-n", "checkov").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--config-file .checkov.yaml") || !strings.Contains(string(out), "--file template.yaml") {
 		t.Errorf("make -n checkov: %v\n%s", err, out)
+	}
+}
+
+// leadingKeys are the dynamodb:LeadingKeys patterns a statement's
+// condition bounds it to; nil when it names none (any item).
+func leadingKeys(st map[string]any) []string {
+	cond, _ := st["Condition"].(map[string]any)
+	like, _ := cond["ForAllValues:StringLike"].(map[string]any)
+	list, _ := like["dynamodb:LeadingKeys"].([]any)
+	var out []string
+	for _, p := range list {
+		s, _ := p.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+// admits reports whether any of IAM's StringLike patterns (* and ?) admits
+// the value; a statement with no pattern admits every value.
+func admits(patterns []string, value string) bool {
+	if patterns == nil {
+		return true
+	}
+	for _, p := range patterns {
+		re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(p)) + "$"
+		if regexp.MustCompile(re).MatchString(value) {
+			return true
+		}
+	}
+	return false
+}
+
+// onIndex is the index a statement's resource names ("" for the table).
+func onIndex(st map[string]any) string {
+	b, _ := json.Marshal(st["Resource"])
+	_, index, ok := strings.Cut(string(b), "/index/")
+	if !ok {
+		return ""
+	}
+	return index[:strings.IndexAny(index, `"\`)]
+}
+
+// TestLeastPrivilegeSecretsStayWithTheVerifiers: no function but the
+// verifying ones (those that may decrypt) can read a key item's secret
+// ciphertext or the secret's hash: ListKeys' GetItem must project the shown
+// attributes only, every other read names the policy items or an index that
+// projects neither. (DisableKey's and EnableKey's ReturnValues ALL_NEW is
+// the documented exception: docs/SECURITY.md.)
+func TestLeastPrivilegeSecretsStayWithTheVerifiers(t *testing.T) {
+	tmpl := loadTemplate(t)
+	verifiers := tmpl.decrypters(t)
+	aKey := "KEY#TKAKAAAAAAAAAAAAAAAAAAAA"
+	for _, fn := range tmpl.functions() {
+		if slices.Contains(verifiers, fn) {
+			continue
+		}
+		for _, st := range tmpl.statements(t, fn) {
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			for _, a := range actionsOf(st) {
+				switch a {
+				case "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
+					"dynamodb:PartiQLSelect", "dynamodb:GetRecords", "dynamodb:ExportTableToPointInTime":
+				default:
+					continue
+				}
+				if index := onIndex(st); index != "" {
+					for _, attr := range secretAttributes {
+						if tmpl.indexProjects(t, index, attr) {
+							t.Errorf("%s may %s the index %s, which projects %s", fn, a, index, attr)
+						}
+					}
+					continue
+				}
+				if a != "dynamodb:GetItem" {
+					t.Errorf("%s may %s the table", fn, a)
+					continue
+				}
+				if !admits(leadingKeys(st), aKey) {
+					continue // the policy items, say
+				}
+				// A key item: only through a projection without the secrets.
+				cond, _ := st["Condition"].(map[string]any)
+				null, _ := cond["Null"].(map[string]any)
+				forAll, _ := cond["ForAllValues:StringEquals"].(map[string]any)
+				ref, _ := forAll["dynamodb:Attributes"].(map[string]any)
+				args, _ := ref["Fn::FindInMap"].([]any)
+				if null["dynamodb:Attributes"] != "false" || len(args) != 3 || args[0] != "Reads" {
+					t.Errorf("%s may read a whole key item, secretCiphertext included: GetItem with condition %v", fn, cond)
+					continue
+				}
+				for _, attr := range secretAttributes {
+					if slices.Contains(tmpl.mappedAttributes("Reads", args[1].(string)), attr) {
+						t.Errorf("%s may read %s: Mappings.Reads.%s names it", fn, attr, args[1])
+					}
+				}
+			}
+		}
+	}
+}
+
+// indexProjects reports whether a query of the table's index returns attr.
+func (tmpl template) indexProjects(t *testing.T, index, attr string) bool {
+	t.Helper()
+	for _, gsi := range tmpl.indexes(t) {
+		if gsi.IndexName != index {
+			continue
+		}
+		if gsi.Projection.ProjectionType == "ALL" || slices.Contains(gsi.Projection.NonKeyAttributes, attr) || attr == "pk" || attr == "sk" {
+			return true
+		}
+		for _, k := range gsi.KeySchema {
+			if k.AttributeName == attr {
+				return true
+			}
+		}
+		return false
+	}
+	t.Errorf("no index %s on KeysTable", index)
+	return true
+}
+
+type keyElement struct{ AttributeName, KeyType string }
+
+type gsi struct {
+	IndexName  string
+	KeySchema  []keyElement
+	Projection struct {
+		ProjectionType   string
+		NonKeyAttributes []string
+	}
+}
+
+// indexes are the KeysTable's global secondary indexes.
+func (tmpl template) indexes(t *testing.T) []gsi {
+	t.Helper()
+	b, _ := json.Marshal(tmpl.Resources["KeysTable"].Properties["GlobalSecondaryIndexes"])
+	var out []gsi
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("KeysTable GlobalSecondaryIndexes: %v", err)
+	}
+	return out
+}
+
+// TestLeastPrivilegePolicyItems: a team's key policy item is written only
+// by KeyPolicy, which touches no other item, and read only by KeyPolicy
+// and GenerateKey (whose keys' expiry it bounds); every statement on the
+// table's items names the kind of item it touches, so none reaches a
+// policy item by accident.
+func TestLeastPrivilegePolicyItems(t *testing.T) {
+	tmpl := loadTemplate(t)
+	aPolicy := "POLICY#t1"
+	got := map[string][]string{}
+	for _, fn := range tmpl.functions() {
+		for _, st := range tmpl.statements(t, fn) {
+			actions := actionsOf(st)
+			if st["Effect"] != "Allow" || !strings.HasPrefix(actions[0], "dynamodb:") || onIndex(st) != "" {
+				continue
+			}
+			keys := leadingKeys(st)
+			if keys == nil {
+				t.Errorf("%s may %v any item of the table (no dynamodb:LeadingKeys), a team's key policy included", fn, actions)
+			}
+			if fn == "KeyPolicy" && !slices.Equal(keys, []string{policyItems}) {
+				t.Errorf("KeyPolicy may %v the items %v, want only %s", actions, keys, policyItems)
+			}
+			if admits(keys, aPolicy) {
+				got[fn] = append(got[fn], actions...)
+			}
+		}
+		slices.Sort(got[fn])
+	}
+	want := map[string][]string{
+		"KeyPolicy":   {"dynamodb:GetItem", "dynamodb:PutItem"},
+		"GenerateKey": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
+	}
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("may act on a team's key policy item: %v, want exactly %v", got, want)
+	}
+}
+
+// TestTemplateSweepSchedule: the expiry sweep runs on an EventBridge
+// schedule that a parameter sets (every minute by default), says so in its
+// description, and is not retried (the next run does the same work; this
+// is why it needs no dead-letter queue, docs/SECURITY.md).
+func TestTemplateSweepSchedule(t *testing.T) {
+	tmpl := loadTemplate(t)
+	for fn, param := range scheduledFunctions {
+		p, ok := tmpl.Parameters[param]
+		if !ok || p["Type"] != "String" || p["Default"] != "rate(1 minute)" {
+			t.Errorf("parameter %s: %v, want a String defaulting to rate(1 minute)", param, p)
+		}
+		pattern, _ := p["AllowedPattern"].(string)
+		re, err := regexp.Compile(pattern)
+		if err != nil || pattern == "" {
+			t.Fatalf("%s AllowedPattern %q: %v", param, pattern, err)
+		}
+		for expr, ok := range map[string]bool{
+			"rate(1 minute)": true, "rate(5 minutes)": true, "cron(0/5 * * * ? *)": true,
+			"": false, "1 minute": false, "every minute": false, "rate(1 minute) ": false,
+		} {
+			if re.MatchString(expr) != ok {
+				t.Errorf("%s %q: allowed %v, want %v", param, expr, !ok, ok)
+			}
+		}
+		r := tmpl.Resources[fn]
+		if r.Type != "AWS::Serverless::Function" {
+			t.Fatalf("%s is %q, want a function", fn, r.Type)
+		}
+		events, _ := r.Properties["Events"].(map[string]any)
+		if len(events) != 1 {
+			t.Errorf("%s has the events %v, want one schedule", fn, events)
+		}
+		for name, e := range events {
+			ev := e.(map[string]any)
+			props, _ := ev["Properties"].(map[string]any)
+			schedule, _ := json.Marshal(props["Schedule"])
+			if ev["Type"] != "Schedule" || string(schedule) != `{"Ref":"`+param+`"}` {
+				t.Errorf("%s event %s: %v with schedule %s, want Schedule Ref %s", fn, name, ev["Type"], schedule, param)
+			}
+		}
+		if d, _ := r.Properties["Description"].(string); !strings.Contains(d, param) {
+			t.Errorf("%s Description %q does not name its schedule, %s", fn, d, param)
+		}
+		invoke, _ := r.Properties["EventInvokeConfig"].(map[string]any)
+		if invoke["MaximumRetryAttempts"] != float64(0) {
+			t.Errorf("%s EventInvokeConfig %v: want MaximumRetryAttempts 0 (the next run retries)", fn, invoke)
+		}
+		if slices.Contains(httpapi.Functions(), fn) {
+			t.Errorf("%s is scheduled and serves routes too", fn)
+		}
+	}
+}
+
+// TestTemplateIndexes: the indexes the store queries, each projecting what
+// its readers need and no secret: ByTeam the shown attributes, the sparse
+// ByExpiry whose keys they are, the sparse BySecretHash only the keys.
+func TestTemplateIndexes(t *testing.T) {
+	tmpl := loadTemplate(t)
+	type want struct {
+		keys       []keyElement
+		projection string
+		nonKey     []string
+	}
+	wants := map[string]want{
+		"ByTeam":       {[]keyElement{{"gsi1pk", "HASH"}, {"gsi1sk", "RANGE"}}, "INCLUDE", shownAttributes},
+		"ByExpiry":     {[]keyElement{{"gsi2pk", "HASH"}, {"gsi2sk", "RANGE"}}, "INCLUDE", []string{"teamId", "memberId"}},
+		"BySecretHash": {[]keyElement{{"secretSha256", "HASH"}}, "KEYS_ONLY", nil},
+	}
+	got := map[string]bool{}
+	for _, g := range tmpl.indexes(t) {
+		got[g.IndexName] = true
+		w, ok := wants[g.IndexName]
+		if !ok {
+			t.Errorf("index %s: the test does not know it", g.IndexName)
+			continue
+		}
+		if !slices.Equal(g.KeySchema, w.keys) || g.Projection.ProjectionType != w.projection || !slices.Equal(sorted(g.Projection.NonKeyAttributes), sorted(w.nonKey)) {
+			t.Errorf("index %s: keys %v, projection %s %v; want %v, %s %v", g.IndexName, g.KeySchema, g.Projection.ProjectionType,
+				g.Projection.NonKeyAttributes, w.keys, w.projection, w.nonKey)
+		}
+		if g.IndexName != "BySecretHash" {
+			for _, attr := range secretAttributes {
+				if tmpl.indexProjects(t, g.IndexName, attr) {
+					t.Errorf("index %s projects %s", g.IndexName, attr)
+				}
+			}
+		}
+	}
+	if len(got) != len(wants) {
+		t.Errorf("indexes %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(wants)))
+	}
+	b, _ := json.Marshal(tmpl.Resources["KeysTable"].Properties["AttributeDefinitions"])
+	var defs []struct{ AttributeName, AttributeType string }
+	_ = json.Unmarshal(b, &defs)
+	var names []string
+	for _, d := range defs {
+		if d.AttributeType != "S" {
+			t.Errorf("attribute %s of type %s, want S", d.AttributeName, d.AttributeType)
+		}
+		names = append(names, d.AttributeName)
+	}
+	if want := []string{"gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "pk", "secretSha256", "sk"}; !slices.Equal(sorted(names), want) {
+		t.Errorf("AttributeDefinitions %v, want %v", names, want)
+	}
+}
+
+// TestTemplateTimeoutsAreTheEmulators: the Lambda emulator of the tests
+// gives each function the timeout the template does.
+func TestTemplateTimeoutsAreTheEmulators(t *testing.T) {
+	tmpl := loadTemplate(t)
+	global, ok := tmpl.Globals.Function.Timeout.(float64)
+	if !ok {
+		t.Fatalf("Globals.Function.Timeout %v, want a number", tmpl.Globals.Function.Timeout)
+	}
+	for _, fn := range tmpl.functions() {
+		timeout := global
+		if own, ok := tmpl.Resources[fn].Properties["Timeout"]; ok {
+			timeout, _ = own.(float64)
+		}
+		if got := lambdarie.Timeout(fn); float64(got) != timeout {
+			t.Errorf("%s: the emulator's timeout %d s, the template's %v s", fn, got, timeout)
+		}
 	}
 }

@@ -42,6 +42,8 @@ func TestAuthzMatrix(t *testing.T) {
 		{"enableAccessKey", 401, 403, 200, 200, 403, 403, 403, 401},
 		{"deleteAccessKey", 401, 403, 204, 204, 403, 403, 403, 401},
 		{"getAccessKey", 401, 403, 200, 200, 200, 403, 403, 401},
+		// No grace: the target's one key is replaced in place.
+		{"rotateAccessKey", 401, 403, 201, 201, 403, 403, 403, 401},
 		{"getKeyPolicy", 401, 403, 200, 200, 403, 403, 403, 401},
 		// Only the owner sets the team's key policy.
 		{"putKeyPolicy", 401, 403, 200, 403, 403, 403, 403, 401},
@@ -90,6 +92,8 @@ func TestAuthzMatrix(t *testing.T) {
 					body = `{"hello":"world"}`
 				case "putKeyPolicy":
 					body = `{"maxLifetimeDays":3650}`
+				case "rotateAccessKey":
+					body = `{"gracePeriodSeconds":0}`
 				}
 
 				var resp response
@@ -183,6 +187,18 @@ func checkAuthzEffect(t *testing.T, s *stack, operation string, resp response, k
 	case "whoAmIGet", "whoAmIPost":
 		if allowed {
 			wantWhoAmI(t, resp, key, signature.SchemeSigV4)
+		}
+	case "rotateAccessKey":
+		if allowed {
+			var created struct {
+				createdKey
+				RotatedFrom string `json:"rotatedFrom"`
+			}
+			resp.Decode(t, &created)
+			if created.RotatedFrom != key.AccessKeyID || !accesskey.ValidSecretFormat(created.SecretAccessKey) {
+				t.Fatalf("rotated %s", resp.Body)
+			}
+			wantStatus = "gone" // replaced in place: one key, the new one
 		}
 	case "getAccessKey":
 		if allowed {

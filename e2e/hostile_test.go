@@ -119,7 +119,7 @@ func TestHostileRequests(t *testing.T) {
 		{name: "backslash traversal in team id", req: request{Method: "GET", Path: `/v1/teams/t1%5C..%5Ct2/access-keys`, Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
 		{name: "raw backslash traversal in member id", req: request{Method: "GET", Path: `/v1/teams/t1/members/..\..\t2/access-keys`, Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
 		{name: "upper-case version prefix", req: request{Method: "GET", Path: "/V1/teams/t1/access-keys", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
-		{name: "unknown action on a key", req: request{Method: "POST", Path: keyPath + "/rotate", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
+		{name: "unknown action on a key", req: request{Method: "POST", Path: keyPath + "/revoke", Token: admin}, wantStatus: 404, wantCode: "NotFound"},
 		// Ids: NUL, invalid UTF-8, lengths, shapes.
 		{name: "NUL in member id", req: request{Method: "POST", Path: gen("ali%00ce"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
 		{name: "NUL in team id", req: request{Method: "GET", Path: "/v1/teams/t1%00/access-keys", Token: admin}, wantStatus: 400, wantCode: "ValidationError"},

@@ -4,7 +4,9 @@ package e2e
 // target (as `sam build` builds it, for the host architecture), under the
 // Lambda Runtime Interface Emulator (.cache/bin/aws-lambda-rie, from `make
 // tools`), on the DynamoDB Local and local-kms that TestMain started, and
-// invoke it with the sample events of events/.
+// invoke it with the sample events of events/: the HTTP API's events for
+// the functions behind routes, a signed request's for the verifiers, the
+// schedule's for the expiry sweep.
 
 import (
 	"bytes"
@@ -30,6 +32,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
@@ -52,13 +56,24 @@ var faultBuild = lambdarie.Build{Function: httpapi.FunctionGenerateKey, Tag: "te
 // eventFiles maps each file of events/ to the function that serves it and
 // the operation (openapi.yaml's operationId) of its route.
 var eventFiles = map[string]struct{ function, operation string }{
-	"generate.json":    {httpapi.FunctionGenerateKey, "generateAccessKey"},
-	"list-member.json": {httpapi.FunctionListKeys, "listMemberAccessKeys"},
-	"list-team.json":   {httpapi.FunctionListKeys, "listTeamAccessKeys"},
-	"disable.json":     {httpapi.FunctionDisableKey, "disableAccessKey"},
-	"enable.json":      {httpapi.FunctionEnableKey, "enableAccessKey"},
-	"delete.json":      {httpapi.FunctionDeleteKey, "deleteAccessKey"},
+	"generate.json":       {httpapi.FunctionGenerateKey, "generateAccessKey"},
+	"list-member.json":    {httpapi.FunctionListKeys, "listMemberAccessKeys"},
+	"list-team.json":      {httpapi.FunctionListKeys, "listTeamAccessKeys"},
+	"disable.json":        {httpapi.FunctionDisableKey, "disableAccessKey"},
+	"enable.json":         {httpapi.FunctionEnableKey, "enableAccessKey"},
+	"delete.json":         {httpapi.FunctionDeleteKey, "deleteAccessKey"},
+	"get.json":            {httpapi.FunctionListKeys, "getAccessKey"},
+	"key-policy-get.json": {httpapi.FunctionKeyPolicy, "getKeyPolicy"},
+	"key-policy-put.json": {httpapi.FunctionKeyPolicy, "putKeyPolicy"},
 }
+
+// ownerOperations are the operations whose events act as the team's owner
+// (sub and team_role owner): only an owner may do them. Every other event
+// acts as admin.
+var ownerOperations = map[string]bool{"putKeyPolicy": true}
+
+// bodyOperations are the operations whose events carry a JSON body.
+var bodyOperations = map[string]bool{"generateAccessKey": true, "putKeyPolicy": true}
 
 // signedEventFiles are the events of events/ for signed requests, which no
 // JWT authorizer precedes: whoami.json for WhoAmI (payload 2.0), and
@@ -72,6 +87,16 @@ var signedEventFiles = map[string]string{
 // functionAuthorizer is the Lambda authorizer's function (not an HTTP API
 // route's, so not in httpapi.Functions()).
 const functionAuthorizer = "Authorizer"
+
+// functionSweep is the expiry sweep's function, which EventBridge invokes
+// on a schedule (no route, so not in httpapi.Functions()).
+const functionSweep = "SweepExpiredKeys"
+
+// scheduledEventFiles are the events of events/ that EventBridge sends on a
+// schedule, by the function they invoke.
+var scheduledEventFiles = map[string]string{
+	"sweep.json": functionSweep,
+}
 
 // ---------------------------------------------------------------- events
 
@@ -90,13 +115,28 @@ func TestLambdaEventsAreComplete(t *testing.T) {
 		names = append(names, filepath.Base(f))
 	}
 	want := slices.Collect(maps.Keys(eventFiles))
-	want = slices.Sorted(slices.Values(append(want, slices.Collect(maps.Keys(signedEventFiles))...)))
+	want = append(want, slices.Collect(maps.Keys(signedEventFiles))...)
+	want = slices.Sorted(slices.Values(append(want, slices.Collect(maps.Keys(scheduledEventFiles))...)))
 	if !slices.Equal(names, want) {
 		t.Fatalf("events/ holds %v, want %v", names, want)
 	}
 	routes := map[string]httpapi.Route{}
 	for _, r := range httpapi.Routes {
 		routes[r.Operation] = r
+	}
+	// Every route has its event, but POST /v1/whoami: whoami.json is the
+	// GET of the same function, which a signed POST only adds a body to.
+	covered := map[string]bool{"whoAmIGet": true, "whoAmIPost": true}
+	for _, e := range eventFiles {
+		covered[e.operation] = true
+		if r, ok := routes[e.operation]; !ok || r.Function != e.function {
+			t.Errorf("the test maps an event to %s of %s, which the route table does not have", e.operation, e.function)
+		}
+	}
+	for _, r := range httpapi.Routes {
+		if !covered[r.Operation] {
+			t.Errorf("no file of events/ for %s (%s %s, %s)", r.Operation, r.Method, r.Path, r.Function)
+		}
 	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
@@ -106,6 +146,10 @@ func TestLambdaEventsAreComplete(t *testing.T) {
 			}
 			if _, ok := signedEventFiles[name]; ok {
 				checkSignedEvent(t, name, raw)
+				return
+			}
+			if _, ok := scheduledEventFiles[name]; ok {
+				checkScheduledEvent(t, raw)
 				return
 			}
 			checkEvent(t, raw, routes[eventFiles[name].operation])
@@ -165,6 +209,45 @@ func checkSignedEvent(t *testing.T, name string, raw []byte) {
 	if at, err := time.Parse("02/Jan/2006:15:04:05 -0700", rctx.Time); err != nil || at.UnixMilli() != rctx.TimeEpoch ||
 		at.UTC().Format("20060102T150405Z") != headers["x-amz-date"] {
 		t.Errorf("time %q, timeEpoch %d, x-amz-date %q disagree (%v)", rctx.Time, rctx.TimeEpoch, headers["x-amz-date"], err)
+	}
+}
+
+// checkScheduledEvent holds sweep.json to what EventBridge sends a target
+// of a schedule rule: a "Scheduled Event" from aws.events with every field
+// and no other, naming the rule in resources, with an empty detail, in the
+// account and region of the other events.
+func checkScheduledEvent(t *testing.T, raw []byte) {
+	var tree map[string]any
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		t.Fatal(err)
+	}
+	requireKeys(t, "event", tree, "version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+	var ev events.EventBridgeEvent
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("not an EventBridge event: %v", err)
+	}
+	if ev.Version != "0" || ev.DetailType != "Scheduled Event" || ev.Source != "aws.events" {
+		t.Errorf("version %q, detail-type %q, source %q; want 0, Scheduled Event, aws.events", ev.Version, ev.DetailType, ev.Source)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(ev.ID) {
+		t.Errorf("id %q, want a UUID", ev.ID)
+	}
+	if ev.AccountID != "123456789012" || ev.Region != "us-east-1" {
+		t.Errorf("account %q, region %q; want the other events' 123456789012 and us-east-1", ev.AccountID, ev.Region)
+	}
+	// A schedule fires on the minute, and EventBridge gives the time in UTC
+	// to the second.
+	if ev.Time.Location() != time.UTC || ev.Time.Second() != 0 || ev.Time.Nanosecond() != 0 {
+		t.Errorf("time %v, want a UTC minute", ev.Time)
+	}
+	rule := regexp.MustCompile(`^arn:aws:events:` + ev.Region + `:` + ev.AccountID + `:rule/[A-Za-z0-9._-]+$`)
+	if len(ev.Resources) != 1 || !rule.MatchString(ev.Resources[0]) || !strings.Contains(ev.Resources[0], functionSweep) {
+		t.Errorf("resources %v, want the one rule SAM names after %s", ev.Resources, functionSweep)
+	}
+	if string(ev.Detail) != "{}" {
+		t.Errorf("detail %s, want {}", ev.Detail)
 	}
 }
 
@@ -267,7 +350,7 @@ func checkEvent(t *testing.T, raw []byte, route httpapi.Route) {
 	if ev.IsBase64Encoded {
 		t.Error("isBase64Encoded: want false, the body being JSON text")
 	}
-	if route.Operation == "generateAccessKey" {
+	if bodyOperations[route.Operation] {
 		if ev.Headers["content-type"] != "application/json" || ev.Headers["content-length"] != strconv.Itoa(len(ev.Body)) {
 			t.Errorf("content-type %q, content-length %q; want application/json and %d",
 				ev.Headers["content-type"], ev.Headers["content-length"], len(ev.Body))
@@ -285,8 +368,12 @@ func checkEvent(t *testing.T, raw []byte, route httpapi.Route) {
 	}
 	claims := rctx.Authorizer.JWT.Claims
 	requireKeys(t, "claims", claimsAny(claims), "sub", "team_id", "team_role", "iss", "aud", "exp")
-	if claims["sub"] != "admin" || claims["team_id"] != "t1" || claims["team_role"] != "admin" {
-		t.Errorf("claims %v, want admin of t1 with role admin", claims)
+	who := "admin"
+	if ownerOperations[route.Operation] {
+		who = "owner"
+	}
+	if claims["sub"] != who || claims["team_id"] != "t1" || claims["team_role"] != who {
+		t.Errorf("claims %v, want %s of t1 with role %s", claims, who, who)
 	}
 	if exp, err := strconv.ParseInt(claims["exp"], 10, 64); err != nil || exp <= rctx.TimeEpoch/1000 {
 		t.Errorf("exp %q: want a Unix time after the request's", claims["exp"])
@@ -408,13 +495,11 @@ func expectJSON(t *testing.T, what string, r response, status int, v any) {
 	}
 }
 
-var secretPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
-
 func expectCreated(t *testing.T, r response) createdKey {
 	t.Helper()
 	var k createdKey
 	expectJSON(t, "generate", r, http.StatusCreated, &k)
-	if !accesskey.ValidAccessKeyID(k.AccessKeyID) || !secretPattern.MatchString(k.SecretAccessKey) {
+	if !accesskey.ValidAccessKeyID(k.AccessKeyID) || !accesskey.ValidSecretFormat(k.SecretAccessKey) {
 		t.Fatalf("generate: id %q, secret %q", k.AccessKeyID, k.SecretAccessKey)
 	}
 	if k.Status != "Active" || k.TeamID != "t1" || k.MemberID != "alice" || k.CreatedBy != "admin" || k.Description != "CI deploys" {
@@ -466,7 +551,7 @@ func TestLambdaRIE(t *testing.T) {
 	began := time.Now()
 	rie := lambdarie.Binary(t)
 	var builds []lambdarie.Build
-	for _, name := range append(httpapi.Functions(), functionAuthorizer) {
+	for _, name := range append(httpapi.Functions(), functionAuthorizer, functionSweep) {
 		builds = append(builds, lambdarie.Build{Function: name})
 	}
 	bins := lambdarie.BuildAll(t, append(builds, faultBuild))
@@ -494,6 +579,10 @@ func TestLambdaRIE(t *testing.T) {
 	t.Run("PanicRecovery", func(t *testing.T) {
 		t.Parallel()
 		testRIEPanicRecovery(t, rie, bins[faultBuild.Name()])
+	})
+	t.Run("Sweep", func(t *testing.T) {
+		t.Parallel()
+		testRIESweep(t, rie, bins[functionSweep])
 	})
 	t.Cleanup(func() { t.Logf("TestLambdaRIE took %s", time.Since(began).Round(time.Millisecond)) })
 }
@@ -565,6 +654,23 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		}
 	}
 
+	// ListKeys, one key: as the lists show it, no secret; the placeholder
+	// id of the file as it is, a well-formed id of no key, is NotFound.
+	getID := eventRequestID(loadEvent(t, "get.json"))
+	expectError(t, "get for another team", list.Invoke(withTeamClaim(withKeyID(loadEvent(t, "get.json"), k1.AccessKeyID), "t2")),
+		http.StatusForbidden, "Forbidden", getID)
+	var one listedKey
+	r := list.Invoke(withKeyID(loadEvent(t, "get.json"), k1.AccessKeyID))
+	expectJSON(t, "get.json", r, http.StatusOK, &one)
+	if one.AccessKeyID != k1.AccessKeyID || one.Status != "Active" || one.TeamID != "t1" || one.MemberID != "alice" ||
+		one.CreatedBy != "admin" || one.CreatedAt != k1.CreatedAt || one.LastUsedAt != nil {
+		t.Fatalf("get.json: %+v, want %s as generated", one, k1.AccessKeyID)
+	}
+	if bytes.Contains(bytes.ToLower(r.Body), []byte("secret")) || bytes.Contains(r.Body, []byte(k1.SecretAccessKey)) {
+		t.Fatalf("get.json shows a secret: %s", r.Body)
+	}
+	expectError(t, "get.json as it is", list.Invoke(loadEvent(t, "get.json")), http.StatusNotFound, "NotFound", getID)
+
 	// DisableKey, EnableKey: another team's caller changes nothing; the
 	// status goes Inactive and back to Active, in the answer and the table.
 	for _, step := range []struct {
@@ -592,7 +698,7 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		first(del, del.Invoke(withTeamClaim(withKeyID(loadEvent(t, "delete.json"), k1.AccessKeyID), "t2"))),
 		http.StatusForbidden, "Forbidden", eventRequestID(loadEvent(t, "delete.json")))
 	checkKeyItem(t, s, k1, "Active")
-	r := del.Invoke(withKeyID(loadEvent(t, "delete.json"), k1.AccessKeyID))
+	r = del.Invoke(withKeyID(loadEvent(t, "delete.json"), k1.AccessKeyID))
 	if r.Status != http.StatusNoContent || len(r.Body) != 0 || r.Header.Get("Content-Type") != "" || r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("delete: %d %v %q; want 204, no body, no Content-Type, Cache-Control no-store", r.Status, r.Header, r.Body)
 	}
@@ -608,9 +714,194 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	k3 := expectCreated(t, gen.Invoke(loadEvent(t, "generate.json")))
 	checkKeyItem(t, s, k3, "Active")
 
+	// KeyPolicy: none at first. Another team's caller and an admin may not
+	// set one (nothing is written); the owner sets the file's 90 days, kept
+	// in the team's policy item and shown by GET.
+	pol := fns[httpapi.FunctionKeyPolicy]
+	getPolicyID, putPolicyID := eventRequestID(loadEvent(t, "key-policy-get.json")), eventRequestID(loadEvent(t, "key-policy-put.json"))
+	expectError(t, "get key policy for another team", first(pol, pol.Invoke(withTeamClaim(loadEvent(t, "key-policy-get.json"), "t2"))),
+		http.StatusForbidden, "Forbidden", getPolicyID)
+	var none keyPolicy
+	expectJSON(t, "key-policy-get.json", pol.Invoke(loadEvent(t, "key-policy-get.json")), http.StatusOK, &none)
+	if none != (keyPolicy{TeamID: "t1"}) {
+		t.Fatalf("key-policy-get.json before any policy: %+v, want t1 with no limit", none)
+	}
+	asAdmin := loadEvent(t, "key-policy-put.json")
+	eventClaims(asAdmin)["sub"], eventClaims(asAdmin)["team_role"] = "admin", "admin"
+	expectError(t, "put key policy as admin", pol.Invoke(asAdmin), http.StatusForbidden, "Forbidden", putPolicyID)
+	expectError(t, "put key policy for another team", pol.Invoke(withTeamClaim(loadEvent(t, "key-policy-put.json"), "t2")),
+		http.StatusForbidden, "Forbidden", putPolicyID)
+	if item := s.Item("POLICY#t1", "POLICY"); item != nil {
+		t.Fatalf("a refused policy change wrote %v", item)
+	}
+	var set keyPolicy
+	expectJSON(t, "key-policy-put.json", pol.Invoke(loadEvent(t, "key-policy-put.json")), http.StatusOK, &set)
+	if set.TeamID != "t1" || set.MaxLifetimeDays == nil || *set.MaxLifetimeDays != 90 || set.UpdatedBy != "owner" || set.UpdatedAt == nil {
+		t.Fatalf("key-policy-put.json: %+v, want t1, 90 days, by owner", set)
+	}
+	if item := s.Item("POLICY#t1", "POLICY"); item["teamId"] != "t1" || item["maxLifetimeDays"] != float64(90) ||
+		item["updatedBy"] != "owner" || item["updatedAt"] != *set.UpdatedAt {
+		t.Fatalf("policy item %v, want t1, 90 days, by owner at %s", item, *set.UpdatedAt)
+	}
+	var got keyPolicy
+	expectJSON(t, "key-policy-get.json", pol.Invoke(loadEvent(t, "key-policy-get.json")), http.StatusOK, &got)
+	if got.TeamID != set.TeamID || *got.MaxLifetimeDays != 90 || got.UpdatedBy != set.UpdatedBy || *got.UpdatedAt != *set.UpdatedAt {
+		t.Fatalf("key-policy-get.json after the put: %+v, want %+v", got, set)
+	}
+	// GenerateKey follows it: a new key (another member's: alice is at the
+	// cap) expires 90 days after its creation, and its item is in the
+	// sweep's ByExpiry index.
+	r = gen.Invoke(withMember(loadEvent(t, "generate.json"), "bob"))
+	var bob map[string]any
+	if err := json.Unmarshal(r.Body, &bob); err != nil || r.Status != http.StatusCreated {
+		t.Fatalf("generate for bob under the policy: %d %s (%v)", r.Status, r.Body, err)
+	}
+	bobID, _ := bob["accessKeyId"].(string)
+	createdAt, err1 := time.Parse(time.RFC3339, fmt.Sprint(bob["createdAt"]))
+	expiresAt, err2 := time.Parse(time.RFC3339, fmt.Sprint(bob["expiresAt"]))
+	if err1 != nil || err2 != nil || !expiresAt.Equal(createdAt.AddDate(0, 0, 90)) {
+		t.Fatalf("generate under a 90-day policy: createdAt %v, expiresAt %v, want 90 days apart", bob["createdAt"], bob["expiresAt"])
+	}
+	if item := s.Item("KEY#"+bobID, "KEY"); item["expiresAt"] != bob["expiresAt"] || item["gsi2pk"] != "EXPIRY" ||
+		item["gsi2sk"] != fmt.Sprintf("%s#%s", bob["expiresAt"], bobID) || item["memberId"] != "bob" {
+		t.Fatalf("item of bob's key %s: expiresAt %v, gsi2pk %v, gsi2sk %v", bobID, item["expiresAt"], item["gsi2pk"], item["gsi2sk"])
+	}
+
 	// One init per execution environment, however many invocations.
 	for _, name := range lifecycleFunctions() {
+		if _, ok := pids[name]; !ok {
+			t.Errorf("%s: never invoked: this test does not exercise its routes yet", name)
+			continue
+		}
 		fns[name].CheckInitOnce(pids[name])
+	}
+}
+
+// keyPolicy is the key-policy answer: the team, its limit (null: none),
+// and who set it when (absent until someone has).
+type keyPolicy struct {
+	TeamID          string  `json:"teamId"`
+	MaxLifetimeDays *int    `json:"maxLifetimeDays"`
+	UpdatedAt       *string `json:"updatedAt"`
+	UpdatedBy       string  `json:"updatedBy"`
+}
+
+// withMember makes a member route's event (…/members/<id>/…) name another
+// member of the team.
+func withMember(ev map[string]any, member string) map[string]any {
+	params := ev["pathParameters"].(map[string]any)
+	path := strings.Replace(ev["rawPath"].(string), "/members/"+params["memberId"].(string)+"/", "/members/"+member+"/", 1)
+	params["memberId"] = member
+	ev["rawPath"] = path
+	ev["requestContext"].(map[string]any)["http"].(map[string]any)["path"] = path
+	return ev
+}
+
+// testRIESweep: the real SweepExpiredKeys binary, invoked with the
+// schedule's event, finds nothing to do on an empty table; then, given an
+// expired key, a key not expired yet and a key that never expires (items
+// as the store writes them, put behind its back), it deletes exactly the
+// expired one and frees its member's slot, and a second run finds nothing.
+func testRIESweep(t *testing.T, rie, bootstrap string) {
+	s := teststack.NewTable(t)
+	sweep := lambdarie.Start(t, rie, functionSweep, bootstrap, s.Name)
+	run := func(what string) sweepResult {
+		t.Helper()
+		raw := sweep.InvokeRaw(loadEvent(t, "sweep.json"))
+		var res sweepResult
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&res); err != nil {
+			t.Fatalf("sweep (%s): not {\"deleted\",\"gone\"} (%v): %s", what, err, raw)
+		}
+		return res
+	}
+	if got := run("empty table"); got != (sweepResult{}) {
+		t.Fatalf("sweep of an empty table: %+v, want nothing deleted", got)
+	}
+	pid := sweep.RuntimePID()
+
+	now := time.Now().UTC().Truncate(time.Second)
+	expired := putKeyItem(t, s, "carol", now.Add(-24*time.Hour), now.Add(-time.Minute))
+	live := putKeyItem(t, s, "carol", now.Add(-24*time.Hour), now.Add(time.Hour))
+	putCounter(t, s, "carol", 2)
+	forever := putKeyItem(t, s, "dave", now.Add(-24*time.Hour), time.Time{})
+	putCounter(t, s, "dave", 1)
+
+	if got := run("one expired key"); got != (sweepResult{Deleted: 1}) {
+		t.Fatalf("sweep with one expired key: %+v, want 1 deleted", got)
+	}
+	if item := s.Item("KEY#"+expired, "KEY"); item != nil {
+		t.Fatalf("the expired key's item remains: %v", item)
+	}
+	for _, id := range []string{live, forever} {
+		if s.Item("KEY#"+id, "KEY") == nil {
+			t.Fatalf("the sweep deleted %s, which has not expired", id)
+		}
+	}
+	for member, want := range map[string]float64{"carol": 1, "dave": 1} {
+		if n := s.Item("MEMBER#t1#"+member, "COUNTER")["keyCount"]; n != want {
+			t.Fatalf("%s's keyCount %v after the sweep, want %v", member, n, want)
+		}
+	}
+	if got := run("nothing left"); got != (sweepResult{}) {
+		t.Fatalf("second sweep: %+v, want nothing deleted", got)
+	}
+	if report, err := s.Check(context.Background()); err != nil || !report.OK() {
+		t.Fatalf("the table after the sweep: %v\n%s", err, report)
+	}
+	lines := sweep.OutputLines(func(lines []string) bool { return lambdarie.CountContaining(lines, `"expired key removed"`) > 0 })
+	if n := lambdarie.CountContaining(lines, `"expired key removed"`); n != 1 || lambdarie.CountContaining(lines, expired) != 1 {
+		t.Errorf("%d \"expired key removed\" log lines, want one naming %s", n, expired)
+	}
+	sweep.CheckInitOnceUnlogged(pid)
+}
+
+// sweepResult is the sweep's answer.
+type sweepResult struct {
+	Deleted int `json:"deleted"`
+	Gone    int `json:"gone"`
+}
+
+// putKeyItem puts the item of a new key of member in team t1 straight into
+// the table, with the attributes the store gives it (items.go); with a zero
+// expiresAt the key never expires and is not in the ByExpiry index. It
+// returns the key's id.
+func putKeyItem(t *testing.T, s *teststack.Table, member string, createdAt, expiresAt time.Time) string {
+	t.Helper()
+	id := accesskey.NewAccessKeyID()
+	created := createdAt.UTC().Format(time.RFC3339)
+	secret := accesskey.NewSecret()
+	str := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	item := map[string]types.AttributeValue{
+		"pk": str("KEY#" + id), "sk": str("KEY"),
+		"gsi1pk": str("TEAM#t1"), "gsi1sk": str("MEMBER#" + member + "#" + created + "#" + id),
+		"accessKeyId": str(id), "teamId": str("t1"), "memberId": str(member), "status": str("Active"),
+		"description": str("put by the test"), "createdAt": str(created), "createdBy": str("admin"),
+		// Not a real ciphertext: nothing here opens it.
+		"secretCiphertext": &types.AttributeValueMemberB{Value: []byte("not-a-ciphertext-" + id)},
+		"secretSha256":     str(accesskey.SecretSHA256(secret)),
+	}
+	if !expiresAt.IsZero() {
+		at := expiresAt.UTC().Format(time.RFC3339)
+		item["expiresAt"], item["gsi2pk"], item["gsi2sk"] = str(at), str("EXPIRY"), str(at+"#"+id)
+	}
+	if _, err := s.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(s.Name), Item: item}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// putCounter puts member's counter item (team t1) holding n slots.
+func putCounter(t *testing.T, s *teststack.Table, member string, n int) {
+	t.Helper()
+	_, err := s.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(s.Name), Item: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "MEMBER#t1#" + member}, "sk": &types.AttributeValueMemberS{Value: "COUNTER"},
+		"keyCount": &types.AttributeValueMemberN{Value: strconv.Itoa(n)},
+		"teamId":   &types.AttributeValueMemberS{Value: "t1"}, "memberId": &types.AttributeValueMemberS{Value: member},
+	}})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -800,10 +1091,19 @@ func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
 	}
 
 	// Disabled through the DisableKey binary: refused at once, by both.
-	var disabled listedKey
+	// The answer shows the key's last use: when, from where, how signed.
+	var disabled struct {
+		listedKey
+		LastUsedSourceIP string `json:"lastUsedSourceIp"`
+		LastUsedScheme   string `json:"lastUsedScheme"`
+	}
 	expectJSON(t, "disable", disable.Invoke(withKeyID(loadEvent(t, "disable.json"), k.AccessKeyID)), http.StatusOK, &disabled)
 	if disabled.Status != "Inactive" {
 		t.Fatalf("disable: %+v", disabled)
+	}
+	if disabled.LastUsedAt != nil && (disabled.LastUsedSourceIP != "203.0.113.10" || disabled.LastUsedScheme != signature.SchemeSigV4) {
+		t.Fatalf("disable: last used %v from %q with %q, want whoami.json's source 203.0.113.10 and %s",
+			*disabled.LastUsedAt, disabled.LastUsedSourceIP, disabled.LastUsedScheme, signature.SchemeSigV4)
 	}
 	expectError(t, "whoami with a disabled key",
 		who.Invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, true, false)), http.StatusUnauthorized, "KeyDisabled", whoID)

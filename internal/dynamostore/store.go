@@ -228,7 +228,8 @@ func (s *Store) rotateOutcome(ctx context.Context, r accesskey.Rotation, actions
 // rotateRefusal tells why the old key's condition failed: it is gone (or
 // belongs elsewhere), or it was rotated or changed since it was read.
 func (s *Store) rotateRefusal(ctx context.Context, r accesskey.Rotation) error {
-	it, err := s.getKeyItem(ctx, r.Old.AccessKeyID, nil)
+	proj := shownProjection()
+	it, err := s.getKeyItem(ctx, r.Old.AccessKeyID, &proj)
 	switch {
 	case errors.Is(err, accesskey.ErrNotFound):
 		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrNotFound)
@@ -429,10 +430,7 @@ func (s *Store) Get(ctx context.Context, accessKeyID string) (accesskey.Key, []b
 // its secret's ciphertext (a projection): a key of another member or team is
 // ErrNotFound.
 func (s *Store) GetKey(ctx context.Context, ref accesskey.Ref) (accesskey.Key, error) {
-	proj := expression.NamesList(expression.Name(attrPK))
-	for _, name := range shownAttributes {
-		proj = proj.AddNames(expression.Name(name))
-	}
+	proj := shownProjection()
 	it, err := s.getKeyItem(ctx, ref.AccessKeyID, &proj)
 	if err != nil {
 		return accesskey.Key{}, err
@@ -441,6 +439,16 @@ func (s *Store) GetKey(ctx context.Context, ref accesskey.Ref) (accesskey.Key, e
 		return accesskey.Key{}, fmt.Errorf("get key %s: %w", ref.AccessKeyID, accesskey.ErrNotFound)
 	}
 	return it.key()
+}
+
+// shownProjection reads a key item's key and shown attributes: never its
+// ciphertext (the roles that read keys this way may read no more).
+func shownProjection() expression.ProjectionBuilder {
+	proj := expression.NamesList(expression.Name(attrPK))
+	for _, name := range shownAttributes {
+		proj = proj.AddNames(expression.Name(name))
+	}
+	return proj
 }
 
 func (s *Store) getKeyItem(ctx context.Context, accessKeyID string, proj *expression.ProjectionBuilder) (keyItem, error) {
