@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -38,6 +39,9 @@ const (
 	// Malformed: an item of the table's layout that can't be read (a key
 	// without team or member, a counter without a readable keyCount).
 	Malformed ViolationKind = "Malformed"
+	// ExpiryUnindexed: a key's expiresAt is unreadable, or its ByExpiry
+	// attributes do not say the same: the sweep would never find it.
+	ExpiryUnindexed ViolationKind = "ExpiryUnindexed"
 )
 
 // Violation is one broken invariant.
@@ -76,7 +80,10 @@ type Report struct {
 	Items    int // items scanned
 	Keys     int // key items
 	Counters int // counter items
-	Members  int // distinct members with a key or a counter
+	// Expired counts the keys past their expiresAt at the check's time that
+	// are still in the table (the sweep's backlog: not a violation).
+	Expired int
+	Members int // distinct members with a key or a counter
 	// Violations, sorted by team, member and kind.
 	Violations []Violation
 }
@@ -87,7 +94,7 @@ func (r Report) OK() bool { return len(r.Violations) == 0 }
 // String is the report for a person.
 func (r Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "table %s: %d items, %d keys, %d counters, %d members\n", r.Table, r.Items, r.Keys, r.Counters, r.Members)
+	fmt.Fprintf(&b, "table %s: %d items, %d keys (%d expired, awaiting the sweep), %d counters, %d members\n", r.Table, r.Items, r.Keys, r.Expired, r.Counters, r.Members)
 	if r.OK() {
 		b.WriteString("OK: every member holds at most " + strconv.Itoa(accesskey.MaxKeysPerMember) + " keys and every counter matches its keys\n")
 		return b.String()
@@ -112,6 +119,7 @@ type tally struct {
 // the Report. While writes go on, a Scan is not a snapshot: run Check on a
 // quiescent table for an exact answer.
 func Check(ctx context.Context, db dynamodb.ScanAPIClient, table string) (Report, error) {
+	now := time.Now()
 	r := Report{Table: table}
 	members := map[member]*tally{}
 	get := func(m member) *tally {
@@ -125,9 +133,10 @@ func Check(ctx context.Context, db dynamodb.ScanAPIClient, table string) (Report
 	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{
 		TableName:            aws.String(table),
 		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String("#pk, #sk, #team, #member, #count"),
+		ProjectionExpression: aws.String("#pk, #sk, #team, #member, #count, #exp, #g2pk, #g2sk"),
 		ExpressionAttributeNames: map[string]string{
 			"#pk": attrPK, "#sk": attrSK, "#team": attrTeamID, "#member": attrMemberID, "#count": attrKeyCount,
+			"#exp": attrExpiresAt, "#g2pk": attrGSI2PK, "#g2sk": attrGSI2SK,
 		},
 	})
 	for p.HasMorePages() {
@@ -147,6 +156,11 @@ func Check(ctx context.Context, db dynamodb.ScanAPIClient, table string) (Report
 					continue
 				}
 				get(member{team, id}).keys++
+				if v, ok := checkExpiry(pk, item, now); !ok {
+					r.Violations = append(r.Violations, v)
+				} else if v.Kind == "" && v.Detail == "expired" {
+					r.Expired++
+				}
 			case skCounter:
 				r.Counters++
 				team, id, ok := parseCounterPK(pk)
@@ -226,4 +240,34 @@ func numberAttr(av types.AttributeValue) (int, bool) {
 	}
 	v, err := strconv.Atoi(n.Value)
 	return v, err == nil
+}
+
+// checkExpiry checks a key item's expiry against its ByExpiry attributes:
+// both absent, or gsi2pk EXPIRY and gsi2sk <expiresAt>#<id>. It returns a
+// violation and false when they disagree; else a zero violation whose
+// Detail is "expired" when the key has expired at now.
+func checkExpiry(pk string, item map[string]types.AttributeValue, now time.Time) (Violation, bool) {
+	exp, g2pk, g2sk := stringAttr(item[attrExpiresAt]), stringAttr(item[attrGSI2PK]), stringAttr(item[attrGSI2SK])
+	team, id := stringAttr(item[attrTeamID]), stringAttr(item[attrMemberID])
+	bad := Violation{Kind: ExpiryUnindexed, TeamID: team, MemberID: id}
+	if exp == "" {
+		if g2pk != "" || g2sk != "" {
+			bad.Detail = "key item " + pk + " is in the ByExpiry index without an expiresAt"
+			return bad, false
+		}
+		return Violation{}, true
+	}
+	at, err := time.Parse(timestampLayout, exp)
+	if err != nil {
+		bad.Detail = "key item " + pk + " has an unreadable expiresAt"
+		return bad, false
+	}
+	if g2pk != expiryPartition || g2sk != expirySortKey(exp, strings.TrimPrefix(pk, prefixKey)) {
+		bad.Detail = "key item " + pk + " expires but its ByExpiry attributes do not say so"
+		return bad, false
+	}
+	if !now.Before(at) {
+		return Violation{Detail: "expired"}, true
+	}
+	return Violation{}, true
 }

@@ -144,3 +144,46 @@ func TestScanErrorIsAnError(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// A key that expires must sit in the ByExpiry index under its expiresAt, or
+// the sweep never finds it; keys already expired are counted, not faulted.
+func TestExpiryChecks(t *testing.T) {
+	expiring := func(expiresAt, g2pk, g2sk string) map[string]types.AttributeValue {
+		item := key("t1", "m")
+		if expiresAt != "" {
+			item["expiresAt"] = s(expiresAt)
+		}
+		if g2pk != "" {
+			item["gsi2pk"] = s(g2pk)
+		}
+		if g2sk != "" {
+			item["gsi2sk"] = s(strings.ReplaceAll(g2sk, "<id>", strings.TrimPrefix(item["pk"].(*types.AttributeValueMemberS).Value, "KEY#")))
+		}
+		return item
+	}
+	past, future := "2001-01-01T00:00:00Z", "2999-01-01T00:00:00Z"
+	for _, tc := range []struct {
+		name    string
+		item    map[string]types.AttributeValue
+		kind    ViolationKind
+		expired int
+	}{
+		{"never expires", expiring("", "", ""), "", 0},
+		{"expires later, indexed", expiring(future, "EXPIRY", future+"#<id>"), "", 0},
+		{"expired, indexed", expiring(past, "EXPIRY", past+"#<id>"), "", 1},
+		{"expires, not indexed", expiring(future, "", ""), ExpiryUnindexed, 0},
+		{"indexed under another time", expiring(future, "EXPIRY", past+"#<id>"), ExpiryUnindexed, 0},
+		{"indexed without an expiry", expiring("", "EXPIRY", past+"#<id>"), ExpiryUnindexed, 0},
+		{"unreadable expiry", expiring("soon", "EXPIRY", "soon#<id>"), ExpiryUnindexed, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := check(t, 10, tc.item, counter("t1", "m", 1))
+			if r.Expired != tc.expired {
+				t.Errorf("Expired = %d, want %d", r.Expired, tc.expired)
+			}
+			if tc.kind == "" && !r.OK() || tc.kind != "" && (len(r.Violations) != 1 || r.Violations[0].Kind != tc.kind) {
+				t.Errorf("violations %v, want %q", r.Violations, tc.kind)
+			}
+		})
+	}
+}
