@@ -173,14 +173,15 @@ func TestFunctionsGetTheirSettings(t *testing.T) {
 // condition reads (IAM counts those too, and cannot tell them from written
 // ones). template.yaml's Mappings.Writes must say exactly this.
 var writes = map[string][]string{
-	// Create (and its replacement of an expired key): Put of the key item
+	// Create (and its replacement of an expired key), Rotate (the new
+	// key): Put of the key item
 	// (the lastUsed… attributes are empty, so not written; expiresAt,
 	// gsi2pk, gsi2sk only for a key that expires, rotatedFrom only for a
 	// rotated one), condition attribute_not_exists(pk).
 	"NewKeyItem": {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "accessKeyId", "teamId", "memberId", "status", "description",
 		"createdAt", "createdBy", "expiresAt", "rotatedFrom", "secretCiphertext", "secretSha256"},
-	// Create: ADD keyCount, SET teamId, memberId on the counter item,
-	// condition on keyCount.
+	// Create, Rotate with a grace period: ADD keyCount, SET teamId,
+	// memberId on the counter item, condition on keyCount.
 	"TakeSlot": {"pk", "sk", "keyCount", "teamId", "memberId"},
 	// Delete, DeleteExpired (the sweep): ADD keyCount -1, condition on
 	// keyCount.
@@ -196,6 +197,11 @@ var writes = map[string][]string{
 	// SetPolicy: Put of the team's policy item, no condition
 	// (maxLifetimeDays absent: no limit).
 	"PutPolicy": {"pk", "sk", "teamId", "maxLifetimeDays", "updatedAt", "updatedBy"},
+	// Rotate with a grace period (txRetireKey): SET rotatedTo, expiresAt,
+	// gsi2pk, gsi2sk on the old key item, condition ownedBy (pk, teamId,
+	// memberId) and notRotated (rotatedTo, expiresAt). Not status, not the
+	// secret: a retired key keeps working until its expiry.
+	"RetireKey": {"pk", "sk", "teamId", "memberId", "rotatedTo", "expiresAt", "gsi2pk", "gsi2sk"},
 }
 
 // shownAttributes are the key attributes a response may show, as
@@ -213,8 +219,8 @@ var secretAttributes = []string{"secretCiphertext", "secretSha256"}
 // ProjectionExpression, by IAM's dynamodb:Attributes (the key included).
 // template.yaml's Mappings.Reads must say exactly this.
 var reads = map[string][]string{
-	// GetKey: GetItem of one key item, projected to pk and the shown
-	// attributes.
+	// GetKey (ListKeys, RotateKey) and rotateRefusal (RotateKey): GetItem
+	// of one key item, projected to pk and the shown attributes.
 	"ShownKey": append([]string{"pk", "sk"}, shownAttributes...),
 }
 
@@ -226,7 +232,9 @@ const (
 )
 
 // grant is one action a function's role may take, on the table's items
-// or on one of its indexes.
+// or on one of its indexes. A function may have two grants of one action,
+// each on its own kind of item (RotateKey's UpdateItem of a key item and
+// of a counter): each is then its own statement, told apart by items.
 type grant struct {
 	action string
 	// on is the index the statement names; "" for the table itself.
@@ -305,12 +313,32 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 			{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
 		},
+		// The old key by a projected GetItem (never its secret), the
+		// team's policy, then one transaction. With a grace period: the
+		// old key item retired, the new key item, a check of the policy
+		// item, the counter (at the cap: the member's keys from the index
+		// and an expired key's delete instead). With none: the old key's
+		// delete, the new key item, the check. IAM checks each part of the
+		// transaction alone: the key item's Update and the counter's are
+		// two statements, each held to its own kind of item and row.
+		"RotateKey": {
+			{action: "dynamodb:GetItem", items: keyItems, reads: "ShownKey"},
+			{action: "dynamodb:GetItem", items: policyItems},
+			{action: "dynamodb:UpdateItem", items: keyItems, writes: "RetireKey", returnValues: "NONE"},
+			{action: "dynamodb:PutItem", items: keyItems, writes: "NewKeyItem", returnValues: "NONE"},
+			{action: "dynamodb:ConditionCheckItem", items: policyItems},
+			{action: "dynamodb:UpdateItem", items: counterItems, writes: "TakeSlot", returnValues: "NONE"},
+			{action: "dynamodb:Query", on: "ByTeam"},
+			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
+			{action: "kms:Encrypt"},
+		},
 	}
 	if got := slices.Sorted(maps.Keys(want)); !slices.Equal(got, tmpl.functions()) {
 		t.Errorf("the test knows the grants of %v, the template has the functions %v", got, tmpl.functions())
 	}
 	for _, fn := range tmpl.functions() {
 		var actions []string
+		matched := map[int]bool{} // the grants of want[fn] a statement has taken
 		for _, st := range tmpl.statements(t, fn) {
 			if st["Effect"] != "Allow" {
 				continue
@@ -320,11 +348,12 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 			for _, a := range actionsOf(st) {
 				actions = append(actions, a)
-				g, ok := findGrant(want[fn], a)
+				i, ok := findGrant(want[fn], a, leadingKeys(st), matched)
 				if !ok {
 					continue // reported below
 				}
-				tmpl.checkGrant(t, fn, g, st)
+				matched[i] = true
+				tmpl.checkGrant(t, fn, want[fn][i], st)
 			}
 		}
 		sort.Strings(actions)
@@ -334,7 +363,7 @@ func TestLeastPrivilege(t *testing.T) {
 		}
 		sort.Strings(wantActions)
 		if !slices.Equal(actions, wantActions) {
-			t.Errorf("%s may %v, want exactly %v (one statement each)", fn, actions, wantActions)
+			t.Errorf("%s may %v, want exactly %v (one statement per grant)", fn, actions, wantActions)
 		}
 	}
 	// The one place the attribute lists live says what the code writes and
@@ -356,13 +385,29 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 }
 
-func findGrant(gs []grant, action string) (grant, bool) {
-	for _, g := range gs {
-		if g.action == action {
-			return g, true
+// findGrant is the index of the grant of gs that a statement allowing
+// action on the items its dynamodb:LeadingKeys name stands for: one not
+// taken yet of that action and kind of item, else any of that action (so
+// that checkGrant reports how the statement differs).
+func findGrant(gs []grant, action string, items []string, taken map[int]bool) (int, bool) {
+	sameItems := func(g grant) bool {
+		if g.items == "" {
+			return items == nil
+		}
+		return slices.Equal(items, []string{g.items})
+	}
+	for _, pass := range []func(int, grant) bool{
+		func(i int, g grant) bool { return !taken[i] && sameItems(g) },
+		func(i int, g grant) bool { return !taken[i] },
+		func(int, grant) bool { return true },
+	} {
+		for i, g := range gs {
+			if g.action == action && pass(i, g) {
+				return i, true
+			}
 		}
 	}
-	return grant{}, false
+	return 0, false
 }
 
 // checkGrant holds one Allow statement to the grant of one of its actions:
@@ -998,9 +1043,9 @@ func onIndex(st map[string]any) string {
 
 // TestLeastPrivilegeSecretsStayWithTheVerifiers: no function but the
 // verifying ones (those that may decrypt) can read a key item's secret
-// ciphertext or the secret's hash: ListKeys' GetItem must project the shown
-// attributes only, every other read names the policy items or an index that
-// projects neither. (DisableKey's and EnableKey's ReturnValues ALL_NEW is
+// ciphertext or the secret's hash: ListKeys' and RotateKey's GetItem of a
+// key item must project the shown attributes only, every other read names
+// the policy items or an index that projects neither. (DisableKey's and EnableKey's ReturnValues ALL_NEW is
 // the documented exception: docs/SECURITY.md.)
 func TestLeastPrivilegeSecretsStayWithTheVerifiers(t *testing.T) {
 	tmpl := loadTemplate(t)
@@ -1100,10 +1145,10 @@ func (tmpl template) indexes(t *testing.T) []gsi {
 }
 
 // TestLeastPrivilegePolicyItems: a team's key policy item is written only
-// by KeyPolicy, which touches no other item, and read only by KeyPolicy
-// and GenerateKey (whose keys' expiry it bounds); every statement on the
-// table's items names the kind of item it touches, so none reaches a
-// policy item by accident.
+// by KeyPolicy, which touches no other item, and read only by KeyPolicy,
+// GenerateKey and RotateKey (whose new keys' expiry it bounds); every
+// statement on the table's items names the kind of item it touches, so
+// none reaches a policy item by accident.
 func TestLeastPrivilegePolicyItems(t *testing.T) {
 	tmpl := loadTemplate(t)
 	aPolicy := "POLICY#t1"
@@ -1130,6 +1175,7 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 	want := map[string][]string{
 		"KeyPolicy":   {"dynamodb:GetItem", "dynamodb:PutItem"},
 		"GenerateKey": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
+		"RotateKey":   {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
 	}
 	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("may act on a team's key policy item: %v, want exactly %v", got, want)

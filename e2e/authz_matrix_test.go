@@ -42,6 +42,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{"enableAccessKey", 401, 403, 200, 200, 403, 403, 403, 401},
 		{"deleteAccessKey", 401, 403, 204, 204, 403, 403, 403, 401},
 		{"getAccessKey", 401, 403, 200, 200, 200, 403, 403, 401},
+		{"offboardMember", 401, 403, 200, 200, 403, 403, 403, 401},
 		// No grace: the target's one key is replaced in place.
 		{"rotateAccessKey", 401, 403, 201, 201, 403, 403, 403, 401},
 		{"getKeyPolicy", 401, 403, 200, 200, 403, 403, 403, 401},
@@ -187,6 +188,15 @@ func checkAuthzEffect(t *testing.T, s *stack, operation string, resp response, k
 	case "whoAmIGet", "whoAmIPost":
 		if allowed {
 			wantWhoAmI(t, resp, key, signature.SchemeSigV4)
+		}
+	case "offboardMember":
+		if allowed {
+			var got struct{ Deleted []string }
+			resp.Decode(t, &got)
+			if len(got.Deleted) != 1 || got.Deleted[0] != key.AccessKeyID {
+				t.Fatalf("offboard answered %s", resp.Body)
+			}
+			wantStatus, wantCount = "gone", 0
 		}
 	case "rotateAccessKey":
 		if allowed {

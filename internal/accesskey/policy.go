@@ -30,6 +30,7 @@ const (
 	ActionDelete     Action = "delete"
 	ActionGet        Action = "get"
 	ActionRotate     Action = "rotate"
+	ActionOffboard   Action = "offboard"
 	ActionGetPolicy  Action = "get-key-policy"
 	ActionSetPolicy  Action = "set-key-policy"
 )

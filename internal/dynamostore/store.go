@@ -307,6 +307,66 @@ func (s *Store) delete(ctx context.Context, ref accesskey.Ref, also *expression.
 	return nil
 }
 
+// DeleteMemberKeys deletes every key of a member, each through Delete (its
+// own conditional transaction, slot and all), and returns the ids it
+// deleted. The member's keys are found in the ByTeam index, eventually
+// consistent on AWS: until the member's slot counter, read strongly
+// consistent, says no key is left, it looks again (a few times, briefly),
+// so that a key generated a moment before is not missed. Running it again
+// deletes nothing more: it is idempotent.
+func (s *Store) DeleteMemberKeys(ctx context.Context, teamID, memberID string) ([]string, error) {
+	deleted := []string{}
+	for attempt := 0; ; attempt++ {
+		keys, err := s.ListMember(ctx, teamID, memberID)
+		if err != nil {
+			return deleted, err
+		}
+		for _, k := range keys {
+			err := s.Delete(ctx, k.Ref())
+			if errors.Is(err, accesskey.ErrNotFound) {
+				continue // gone meanwhile
+			}
+			if err != nil {
+				return deleted, err
+			}
+			deleted = append(deleted, k.AccessKeyID)
+		}
+		left, err := s.slotsTaken(ctx, teamID, memberID)
+		if err != nil || left == 0 {
+			return deleted, err
+		}
+		if attempt == 4 {
+			return deleted, fmt.Errorf("offboard %s/%s: %d key(s) still counted: %w", teamID, memberID, left, accesskey.ErrUnavailable)
+		}
+		select {
+		case <-ctx.Done():
+			return deleted, fmt.Errorf("%w: %w", accesskey.ErrUnavailable, ctx.Err())
+		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		}
+	}
+}
+
+// slotsTaken is the member's slot counter, strongly consistent.
+func (s *Store) slotsTaken(ctx context.Context, teamID, memberID string) (int, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:                &s.table,
+		Key:                      counterKey(teamID, memberID),
+		ConsistentRead:           aws.Bool(true),
+		ProjectionExpression:     aws.String("#c"),
+		ExpressionAttributeNames: map[string]string{"#c": attrKeyCount},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("get slot counter of %s/%s: %w", teamID, memberID, awsclient.Classify(err))
+	}
+	var c struct {
+		KeyCount int `dynamodbav:"keyCount"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
+		return 0, fmt.Errorf("unmarshal slot counter of %s/%s: %w", teamID, memberID, err)
+	}
+	return c.KeyCount, nil
+}
+
 // ExpiredKeys returns up to limit keys that have expired at now, from the
 // sparse ByExpiry index (eventually consistent on AWS: the delete that
 // follows checks again).

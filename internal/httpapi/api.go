@@ -118,6 +118,19 @@ func NewRotateKey(c Common, store Rotator, sealer Sealer) (LambdaHandlerFunc, er
 	return newFunction(FunctionRotateKey, &api{Common: c, rotator: store, sealer: sealer, policyCache: newPolicyCache()})
 }
 
+// MemberOffboarder deletes every key of a member.
+type MemberOffboarder interface {
+	DeleteMemberKeys(ctx context.Context, teamID, memberID string) ([]string, error)
+}
+
+// NewOffboardMember returns the OffboardMember function's handler.
+func NewOffboardMember(c Common, store MemberOffboarder) (LambdaHandlerFunc, error) {
+	if store == nil {
+		return nil, missing(FunctionOffboard, "a MemberOffboarder")
+	}
+	return newFunction(FunctionOffboard, &api{Common: c, offboarder: store})
+}
+
 // NewKeyPolicy returns the KeyPolicy function's handler.
 func NewKeyPolicy(c Common, store PolicyStore) (LambdaHandlerFunc, error) {
 	if store == nil {

@@ -30,11 +30,12 @@ const (
 // constructor fills in those its routes use.
 type api struct {
 	Common
-	creator  Creator
-	lister   Lister
-	reader   KeyReader
-	policies PolicyStore
-	rotator  Rotator
+	creator    Creator
+	lister     Lister
+	reader     KeyReader
+	policies   PolicyStore
+	rotator    Rotator
+	offboarder MemberOffboarder
 	// policyCache serves generate's and rotate's reads of the team's key
 	// policy.
 	policyCache *policyCache
@@ -548,6 +549,23 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
 		ExpiresAt:       timeJSON(k.ExpiresAt),
 		RotatedFrom:     k.RotatedFrom,
 	})
+	return nil
+}
+
+// offboard deletes every key of a member, slots and all, and names them.
+// A member with no keys is no error: offboarding twice is harmless.
+func (a *api) offboard(w http.ResponseWriter, r *http.Request) error {
+	t, err := a.authorize(r, accesskey.ActionOffboard, true, false)
+	if err != nil {
+		return err
+	}
+	deleted, err := a.offboarder.DeleteMemberKeys(r.Context(), t.ref.TeamID, t.ref.MemberID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Deleted []string `json:"deleted"`
+	}{deleted})
 	return nil
 }
 

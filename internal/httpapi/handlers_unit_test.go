@@ -42,6 +42,7 @@ type fakeStore struct {
 	getKey     func(accesskey.Ref) (accesskey.Key, error)
 	rotate     func(accesskey.Rotation) error
 	rotations  []accesskey.Rotation
+	offboarded []string
 	del        func(accesskey.Ref) error
 	setStatus  func(accesskey.Ref, accesskey.Status) (accesskey.Key, error)
 	listMember func(teamID, memberID string) ([]accesskey.Key, error)
@@ -67,6 +68,13 @@ func (s *fakeStore) GetKey(_ context.Context, ref accesskey.Ref) (accesskey.Key,
 		return s.getKey(ref)
 	}
 	return accesskey.Key{}, accesskey.ErrNotFound
+}
+
+func (s *fakeStore) DeleteMemberKeys(_ context.Context, teamID, memberID string) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.offboarded = append(s.offboarded, teamID+"/"+memberID)
+	return []string{}, nil
 }
 
 // Rotate records the rotations its func did not refuse.
@@ -399,7 +407,7 @@ func TestErrorResponses(t *testing.T) {
 		{name: "double slash", req: request{method: "GET", path: "/v1//teams/t1/access-keys"}, status: 404, code: "NotFound"},
 		{name: "unknown path, unauthenticated", req: request{method: "GET", path: "/v1/nothing", claims: map[string]string{}}, status: 404, code: "NotFound"},
 
-		{name: "PUT on the member's keys", req: request{method: "PUT", path: memberKeys}, status: 405, code: "MethodNotAllowed", allow: "GET, POST"},
+		{name: "PUT on the member's keys", req: request{method: "PUT", path: memberKeys}, status: 405, code: "MethodNotAllowed", allow: "DELETE, GET, POST"},
 		{name: "DELETE on the team's keys", req: request{method: "DELETE", path: teamKeys}, status: 405, code: "MethodNotAllowed", allow: "GET"},
 		{name: "PATCH on a key", req: request{method: "PATCH", path: oneKey}, status: 405, code: "MethodNotAllowed", allow: "DELETE, GET"},
 		{name: "GET on a key through another member", req: request{method: "GET", path: oneKey}, status: 404, code: "NotFound"},

@@ -12,6 +12,7 @@ const (
 	FunctionWhoAmI      = "WhoAmI"
 	FunctionKeyPolicy   = "KeyPolicy"
 	FunctionRotateKey   = "RotateKey"
+	FunctionOffboard    = "OffboardMember"
 )
 
 // How a route's caller proves who it is.
@@ -43,6 +44,7 @@ type Route struct {
 var Routes = []Route{
 	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys", FunctionGenerateKey, "generateAccessKey", AuthJWT, (*api).generate},
 	{"GET", "/v1/teams/{teamId}/members/{memberId}/access-keys", FunctionListKeys, "listMemberAccessKeys", AuthJWT, (*api).listMember},
+	{"DELETE", "/v1/teams/{teamId}/members/{memberId}/access-keys", FunctionOffboard, "offboardMember", AuthJWT, (*api).offboard},
 	{"GET", "/v1/teams/{teamId}/access-keys", FunctionListKeys, "listTeamAccessKeys", AuthJWT, (*api).listTeam},
 	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/disable", FunctionDisableKey, "disableAccessKey", AuthJWT, (*api).disable},
 	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/enable", FunctionEnableKey, "enableAccessKey", AuthJWT, (*api).enable},

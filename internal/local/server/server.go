@@ -139,6 +139,7 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		httpapi.FunctionWhoAmI:     func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(common, v) },
 		httpapi.FunctionKeyPolicy:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewKeyPolicy(common, store) },
 		httpapi.FunctionRotateKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewRotateKey(common, store, sealer) },
+		httpapi.FunctionOffboard:   func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewOffboardMember(common, store) },
 	}
 	if opts.SweepInterval > 0 {
 		go sweep.Every(ctx, opts.SweepInterval, store, time.Now, log)

@@ -1,0 +1,68 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
+	"github.com/teamkeys/teamkeys/internal/offboard"
+)
+
+// TestOffboardThroughTheAPI: DELETE on a member's keys deletes every one of
+// them, slots and all, and names them; a member with no keys gives an
+// empty list; nothing of another member changes.
+func TestOffboardThroughTheAPI(t *testing.T) {
+	s := newStack(t)
+	admin := s.Token("admin", "t1", accesskey.RoleAdmin)
+	a1 := s.Generate("t1", "alice", "")
+	a2 := s.Generate("t1", "alice", "")
+	bob := s.Generate("t1", "bob", "")
+	for i, want := range [][]string{{a1.AccessKeyID, a2.AccessKeyID}, {}} {
+		resp := s.Do(request{Method: "DELETE", Path: keysPath("t1", "alice"), Token: admin})
+		var got struct {
+			Deleted []string `json:"deleted"`
+		}
+		resp.Decode(t, &got)
+		slices.Sort(got.Deleted)
+		slices.Sort(want)
+		if resp.Status != http.StatusOK || got.Deleted == nil || !slices.Equal(got.Deleted, want) {
+			t.Fatalf("offboard #%d: %s, want deleted %v", i+1, resp, want)
+		}
+		wantHolds(t, s, "t1", "alice", 0)
+	}
+	wantHolds(t, s, "t1", "bob", 1)
+	if s.Item("KEY#"+bob.AccessKeyID, "KEY") == nil {
+		t.Fatal("bob's key is gone")
+	}
+	// Offboarded, alice can be given keys again.
+	s.Generate("t1", "alice", "back")
+	checkInvariants(t, s)
+}
+
+// TestOffboardThroughTheEvent: the MemberRemoved function's handler, on the
+// real table, deletes the member's keys once; the same event again (a
+// retry, a duplicate) deletes nothing more.
+func TestOffboardThroughTheEvent(t *testing.T) {
+	s := newStack(t)
+	s.Generate("t1", "alice", "")
+	s.Generate("t1", "alice", "")
+	handle := offboard.Handler(dynamostore.New(s.DB, s.Name), slog.New(slog.DiscardHandler))
+	ev := events.EventBridgeEvent{ID: "ev-1", DetailType: offboard.DetailType, Source: "console.example", Time: time.Now(),
+		Detail: json.RawMessage(`{"teamId":"t1","memberId":"alice"}`)}
+	for i, want := range []int{2, 0} {
+		res, err := handle(context.Background(), ev)
+		if err != nil || len(res.Deleted) != want {
+			t.Fatalf("event #%d: %+v, %v; want %d deleted", i+1, res, err, want)
+		}
+		wantHolds(t, s, "t1", "alice", 0)
+	}
+	checkInvariants(t, s)
+}

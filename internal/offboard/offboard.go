@@ -1,0 +1,65 @@
+// Package offboard deletes a departing member's keys when the console's
+// backend announces it: an EventBridge event with detail-type
+// TeamMemberRemoved and detail {"teamId","memberId"}, delivered to a
+// function by a rule (template.yaml). The deletion is the store's, the same
+// as DELETE …/members/{memberId}/access-keys, and idempotent: a retried or
+// duplicated event deletes nothing more.
+package offboard
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+)
+
+// DetailType is the detail-type of the event the rule matches.
+const DetailType = "TeamMemberRemoved"
+
+// Store deletes every key of a member.
+type Store interface {
+	DeleteMemberKeys(ctx context.Context, teamID, memberID string) ([]string, error)
+}
+
+// Detail is the event's detail.
+type Detail struct {
+	TeamID   string `json:"teamId"`
+	MemberID string `json:"memberId"`
+}
+
+// Result is what a handled event did.
+type Result struct {
+	TeamID   string   `json:"teamId"`
+	MemberID string   `json:"memberId"`
+	Deleted  []string `json:"deleted"`
+}
+
+// Handler returns the function's Lambda handler. An event it cannot use (a
+// malformed detail, invalid ids) is an error, so that Lambda's retries and
+// then the on-failure destination keep it where an operator sees it; a
+// store failure is an error too, and the retry does the rest.
+func Handler(store Store, log *slog.Logger) func(context.Context, events.EventBridgeEvent) (Result, error) {
+	return func(ctx context.Context, ev events.EventBridgeEvent) (Result, error) {
+		if ev.DetailType != DetailType {
+			return Result{}, fmt.Errorf("offboard: event %s has detail-type %q, want %q", ev.ID, ev.DetailType, DetailType)
+		}
+		var d Detail
+		if err := json.Unmarshal(ev.Detail, &d); err != nil {
+			return Result{}, fmt.Errorf("offboard: event %s: detail: %w", ev.ID, err)
+		}
+		if !accesskey.ValidTeamOrMemberID(d.TeamID) || !accesskey.ValidTeamOrMemberID(d.MemberID) {
+			return Result{}, fmt.Errorf("offboard: event %s: teamId and memberId must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", ev.ID)
+		}
+		deleted, err := store.DeleteMemberKeys(ctx, d.TeamID, d.MemberID)
+		if err != nil {
+			log.Error("offboarding failed", "eventId", ev.ID, "teamId", d.TeamID, "memberId", d.MemberID, "deleted", deleted, "error", err.Error())
+			return Result{}, err
+		}
+		log.Info("member offboarded", "eventId", ev.ID, "teamId", d.TeamID, "memberId", d.MemberID, "deleted", deleted)
+		return Result{TeamID: d.TeamID, MemberID: d.MemberID, Deleted: deleted}, nil
+	}
+}
