@@ -63,6 +63,7 @@ var eventFiles = map[string]struct{ function, operation string }{
 	"enable.json":         {httpapi.FunctionEnableKey, "enableAccessKey"},
 	"delete.json":         {httpapi.FunctionDeleteKey, "deleteAccessKey"},
 	"get.json":            {httpapi.FunctionListKeys, "getAccessKey"},
+	"rotate.json":         {httpapi.FunctionRotateKey, "rotateAccessKey"},
 	"key-policy-get.json": {httpapi.FunctionKeyPolicy, "getKeyPolicy"},
 	"key-policy-put.json": {httpapi.FunctionKeyPolicy, "putKeyPolicy"},
 }
@@ -73,7 +74,7 @@ var eventFiles = map[string]struct{ function, operation string }{
 var ownerOperations = map[string]bool{"putKeyPolicy": true}
 
 // bodyOperations are the operations whose events carry a JSON body.
-var bodyOperations = map[string]bool{"generateAccessKey": true, "putKeyPolicy": true}
+var bodyOperations = map[string]bool{"generateAccessKey": true, "putKeyPolicy": true, "rotateAccessKey": true}
 
 // signedEventFiles are the events of events/ for signed requests, which no
 // JWT authorizer precedes: whoami.json for WhoAmI (payload 2.0), and
@@ -767,6 +768,93 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		t.Fatalf("item of bob's key %s: expiresAt %v, gsi2pk %v, gsi2sk %v", bobID, item["expiresAt"], item["gsi2pk"], item["gsi2sk"])
 	}
 
+	// RotateKey: another team's caller changes nothing, and the file as it
+	// is names no key.
+	rot := fns[httpapi.FunctionRotateKey]
+	rotateID := eventRequestID(loadEvent(t, "rotate.json"))
+	expectError(t, "rotate for another team", first(rot, rot.Invoke(withTeamClaim(withKeyID(loadEvent(t, "rotate.json"), k3.AccessKeyID), "t2"))),
+		http.StatusForbidden, "Forbidden", rotateID)
+	checkKeyItem(t, s, k3, "Active")
+	expectError(t, "rotate.json as it is", rot.Invoke(loadEvent(t, "rotate.json")), http.StatusNotFound, "NotFound", rotateID)
+
+	// With no grace period (the file's): alice, at the cap, gets a new
+	// key in the place of k3, whose item is gone, in one transaction; her
+	// counter does not move. The new key follows the team's 90-day policy.
+	r = rot.Invoke(withKeyID(loadEvent(t, "rotate.json"), k3.AccessKeyID))
+	k4 := expectRotated(t, "rotate.json", r, k3.AccessKeyID, "alice")
+	checkKeyItem(t, s, k4.createdKey, "Active")
+	if item := s.Item("KEY#"+k3.AccessKeyID, "KEY"); item != nil {
+		t.Fatalf("the key rotated with no grace period remains: %v", item)
+	}
+	if n := keyCount(t, s); n != float64(2) {
+		t.Fatalf("keyCount %v after a rotation with no grace period, want 2 (unchanged)", n)
+	}
+	created4, errCreated := time.Parse(time.RFC3339, k4.CreatedAt)
+	var expires4 time.Time
+	var errExpires error
+	if k4.ExpiresAt != nil {
+		expires4, errExpires = time.Parse(time.RFC3339, *k4.ExpiresAt)
+	}
+	if k4.ExpiresAt == nil || errCreated != nil || errExpires != nil || !expires4.Equal(created4.AddDate(0, 0, 90)) {
+		t.Fatalf("rotated key under a 90-day policy: createdAt %s, expiresAt %v, want 90 days apart", k4.CreatedAt, k4.ExpiresAt)
+	}
+	if item := s.Item("KEY#"+k4.AccessKeyID, "KEY"); item["rotatedFrom"] != k3.AccessKeyID || item["expiresAt"] != *k4.ExpiresAt ||
+		item["gsi2pk"] != "EXPIRY" || item["rotatedTo"] != nil {
+		t.Fatalf("item of the rotated key %s: rotatedFrom %v, expiresAt %v, gsi2pk %v, rotatedTo %v; want %s, %s, EXPIRY, none",
+			k4.AccessKeyID, item["rotatedFrom"], item["expiresAt"], item["gsi2pk"], item["rotatedTo"], k3.AccessKeyID, *k4.ExpiresAt)
+	}
+	if bytes.Contains(r.Body, []byte("secretCiphertext")) || bytes.Contains(r.Body, []byte("secretSha256")) {
+		t.Fatalf("rotate shows the stored secret: %s", r.Body)
+	}
+
+	// With a grace period, at the cap: refused, nothing changes.
+	expectError(t, "rotate with a grace period at the cap",
+		rot.Invoke(withBody(withKeyID(loadEvent(t, "rotate.json"), k2.AccessKeyID), `{"gracePeriodSeconds":60}`)),
+		http.StatusConflict, "LimitExceeded", rotateID)
+	if item := s.Item("KEY#"+k2.AccessKeyID, "KEY"); item["rotatedTo"] != nil || item["expiresAt"] != nil {
+		t.Fatalf("a refused rotation changed %s: %v", k2.AccessKeyID, item)
+	}
+	if n := keyCount(t, s); n != float64(2) {
+		t.Fatalf("keyCount %v after a refused rotation, want 2", n)
+	}
+
+	// With a grace period below the cap: bob's key is kept for the hour
+	// (its item marked rotated, its expiry set, in the sweep's index) and
+	// the new key takes another slot.
+	bobRotate := withBody(withMember(withKeyID(loadEvent(t, "rotate.json"), bobID), "bob"), `{"gracePeriodSeconds":3600}`)
+	before := time.Now().UTC().Truncate(time.Second)
+	bob2 := expectRotated(t, "rotate with a grace period", rot.Invoke(bobRotate), bobID, "bob")
+	after := time.Now().UTC()
+	old := s.Item("KEY#"+bobID, "KEY")
+	oldExpires, err := time.Parse(time.RFC3339, fmt.Sprint(old["expiresAt"]))
+	if err != nil || oldExpires.Before(before.Add(time.Hour)) || oldExpires.After(after.Add(time.Hour)) {
+		t.Fatalf("bob's rotated key expires at %v, want an hour after the rotation (%s to %s)", old["expiresAt"], before.Add(time.Hour), after.Add(time.Hour))
+	}
+	if old["rotatedTo"] != bob2.AccessKeyID || old["gsi2pk"] != "EXPIRY" || old["gsi2sk"] != fmt.Sprintf("%s#%s", old["expiresAt"], bobID) ||
+		old["status"] != "Active" || old["memberId"] != "bob" {
+		t.Fatalf("item of bob's rotated key %s: rotatedTo %v, gsi2pk %v, gsi2sk %v, status %v; want %s, EXPIRY, <expiresAt>#<id>, Active",
+			bobID, old["rotatedTo"], old["gsi2pk"], old["gsi2sk"], old["status"], bob2.AccessKeyID)
+	}
+	if item := s.Item("KEY#"+bob2.AccessKeyID, "KEY"); item["rotatedFrom"] != bobID || item["memberId"] != "bob" || item["status"] != "Active" {
+		t.Fatalf("item of bob's new key %s: %v", bob2.AccessKeyID, item)
+	}
+	if n := s.Item("MEMBER#t1#bob", "COUNTER")["keyCount"]; n != float64(2) {
+		t.Fatalf("bob's keyCount %v after a rotation with a grace period, want 2 (one more)", n)
+	}
+	// A key a rotation replaced is not rotated again (refused after the
+	// projected read of the key that says why): nothing changes.
+	expectError(t, "rotate a rotated key", rot.Invoke(withMember(withKeyID(loadEvent(t, "rotate.json"), bobID), "bob")),
+		http.StatusConflict, "AlreadyRotated", rotateID)
+	if got := s.Item("KEY#"+bobID, "KEY"); got["rotatedTo"] != bob2.AccessKeyID || got["expiresAt"] != old["expiresAt"] {
+		t.Fatalf("a refused second rotation changed %s: %v", bobID, got)
+	}
+	if n := s.Item("MEMBER#t1#bob", "COUNTER")["keyCount"]; n != float64(2) {
+		t.Fatalf("bob's keyCount %v after a refused rotation, want 2", n)
+	}
+	if report, err := s.Check(context.Background()); err != nil || !report.OK() {
+		t.Fatalf("the table after the rotations: %v\n%s", err, report)
+	}
+
 	// One init per execution environment, however many invocations.
 	for _, name := range lifecycleFunctions() {
 		if _, ok := pids[name]; !ok {
@@ -784,6 +872,35 @@ type keyPolicy struct {
 	MaxLifetimeDays *int    `json:"maxLifetimeDays"`
 	UpdatedAt       *string `json:"updatedAt"`
 	UpdatedBy       string  `json:"updatedBy"`
+}
+
+// rotatedKey is the rotate answer: the new key as generate shows it (the
+// secret once), the key it replaced, and its expiry under a key policy.
+type rotatedKey struct {
+	createdKey
+	ExpiresAt   *string `json:"expiresAt"`
+	RotatedFrom string  `json:"rotatedFrom"`
+}
+
+// expectRotated checks a rotate answer: 201, a new key of member with
+// its secret, replacing old, with old's description (generate.json's).
+func expectRotated(t *testing.T, what string, r response, old, member string) rotatedKey {
+	t.Helper()
+	var k rotatedKey
+	expectJSON(t, what, r, http.StatusCreated, &k)
+	if !accesskey.ValidAccessKeyID(k.AccessKeyID) || k.AccessKeyID == old || !accesskey.ValidSecretFormat(k.SecretAccessKey) {
+		t.Fatalf("%s: id %q, secret %q; want a new key, not %s", what, k.AccessKeyID, k.SecretAccessKey, old)
+	}
+	if k.RotatedFrom != old || k.Status != "Active" || k.TeamID != "t1" || k.MemberID != member || k.CreatedBy != "admin" || k.Description != "CI deploys" {
+		t.Fatalf("%s: %+v, want an Active key of t1/%s by admin, rotated from %s, described as the old one", what, k, member, old)
+	}
+	return k
+}
+
+// withBody gives ev another JSON body, and its content-length.
+func withBody(ev map[string]any, body string) map[string]any {
+	ev["body"] = body
+	return withHeader(ev, "content-length", strconv.Itoa(len(body)))
 }
 
 // withMember makes a member route's event (…/members/<id>/…) name another

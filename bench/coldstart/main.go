@@ -62,7 +62,7 @@ func main() {
 	var (
 		dir      = flag.String("dir", ".cache/bench-coldstart", "directory holding <Function>/bootstrap and hello/bootstrap")
 		rie      = flag.String("rie", ".cache/bin/aws-lambda-rie", "path to aws-lambda-rie")
-		funcs    = flag.String("functions", "GenerateKey,ListKeys,DisableKey,EnableKey,DeleteKey,WhoAmI,Authorizer,KeyPolicy,SweepExpiredKeys", "comma-separated function names")
+		funcs    = flag.String("functions", "GenerateKey,ListKeys,DisableKey,EnableKey,DeleteKey,WhoAmI,Authorizer,KeyPolicy,SweepExpiredKeys,RotateKey", "comma-separated function names")
 		runs     = flag.Int("runs", 15, "measured cold starts per function (at least 10)")
 		warmup   = flag.Int("warmup", 1, "unmeasured rounds first (page cache, CPU frequency)")
 		maxMB    = flag.Float64("max-mb", 12, "fail if a binary is larger than this many MiB")
@@ -303,7 +303,7 @@ func functionEnv() ([]string, func(), error) {
 // GenerateKeyLean) gets that function's event.
 func eventFor(name string) []byte {
 	method, path := "GET", "/hello"
-	for _, f := range []string{"GenerateKey", "ListKeys", "DisableKey", "EnableKey", "DeleteKey", "WhoAmI", "Authorizer", "KeyPolicy", "SweepExpiredKeys"} {
+	for _, f := range []string{"GenerateKey", "ListKeys", "DisableKey", "EnableKey", "DeleteKey", "WhoAmI", "Authorizer", "KeyPolicy", "SweepExpiredKeys", "RotateKey"} {
 		if strings.HasPrefix(name, f) {
 			name = f
 		}
@@ -326,6 +326,9 @@ func eventFor(name string) []byte {
 		method, path = "POST", "/v1/teams/t1/members/alice/access-keys/TKAKAAAAAAAAAAAAAAAAAAAA/enable"
 	case "DeleteKey":
 		method, path = "DELETE", "/v1/teams/t1/members/alice/access-keys/TKAKAAAAAAAAAAAAAAAAAAAA"
+	case "RotateKey":
+		// Its body, "{}": the default grace period.
+		method, path = "POST", "/v1/teams/t1/members/alice/access-keys/TKAKAAAAAAAAAAAAAAAAAAAA/rotate"
 	case "WhoAmI", "Authorizer":
 		// Unsigned: refused at once, which is enough to time the init.
 		// The authorizer reads the same fields from its REQUEST event.
