@@ -16,6 +16,7 @@ import (
 
 	"github.com/teamkeys/teamkeys"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/offboard"
 	"github.com/teamkeys/teamkeys/internal/testing/lambdarie"
 )
 
@@ -85,6 +86,12 @@ func TestTemplateRoutesAreTheRouteTable(t *testing.T) {
 				}
 				continue
 			}
+			if _, ok := eventFunctions[fn]; ok {
+				if ev["Type"] != "EventBridgeRule" {
+					t.Errorf("%s event %s is %v: a function of another system's events serves no route", fn, name, ev["Type"])
+				}
+				continue
+			}
 			if ev["Type"] != "HttpApi" {
 				t.Errorf("%s event %s is %v, want HttpApi", fn, name, ev["Type"])
 				continue
@@ -105,11 +112,13 @@ func TestTemplateRoutesAreTheRouteTable(t *testing.T) {
 	if !slices.Equal(inTemplate, inCode) {
 		t.Fatalf("template routes:\n%s\nroute table:\n%s", strings.Join(inTemplate, "\n"), strings.Join(inCode, "\n"))
 	}
-	// Every function but the authorizer (which fronts other APIs) and the
-	// scheduled ones serves routes of the table.
+	// Every function but the authorizer (which fronts other APIs), the
+	// scheduled ones and those of another system's events serves routes of
+	// the table.
 	fns := slices.DeleteFunc(tmpl.functions(), func(f string) bool {
 		_, isScheduled := scheduledFunctions[f]
-		return f == authorizerFunction || isScheduled
+		_, onEvents := eventFunctions[f]
+		return f == authorizerFunction || isScheduled || onEvents
 	})
 	if !slices.Equal(fns, sorted(httpapi.Functions())) {
 		t.Fatalf("template functions %v, route table functions %v", fns, httpapi.Functions())
@@ -121,6 +130,11 @@ const authorizerFunction = "Authorizer"
 // scheduledFunctions run on an EventBridge schedule, not behind a route:
 // each function and the parameter that holds its schedule expression.
 var scheduledFunctions = map[string]string{"SweepExpiredKeys": "SweepSchedule"}
+
+// eventFunctions run on another system's events, delivered by an
+// EventBridge rule, not behind a route: each function and the parameter
+// that names the events' source.
+var eventFunctions = map[string]string{"MemberRemoved": "MemberEventSource"}
 
 func sorted(s []string) []string {
 	s = slices.Clone(s)
@@ -183,8 +197,8 @@ var writes = map[string][]string{
 	// Create, Rotate with a grace period: ADD keyCount, SET teamId,
 	// memberId on the counter item, condition on keyCount.
 	"TakeSlot": {"pk", "sk", "keyCount", "teamId", "memberId"},
-	// Delete, DeleteExpired (the sweep): ADD keyCount -1, condition on
-	// keyCount.
+	// Delete, DeleteExpired (the sweep), DeleteMemberKeys (each key
+	// through Delete): ADD keyCount -1, condition on keyCount.
 	"FreeSlot": {"pk", "sk", "keyCount"},
 	// SetStatus: SET status, condition ownedBy (pk, teamId, memberId). No
 	// lastUse, no ciphertext, no counter, no index key.
@@ -222,6 +236,9 @@ var reads = map[string][]string{
 	// GetKey (ListKeys, RotateKey) and rotateRefusal (RotateKey): GetItem
 	// of one key item, projected to pk and the shown attributes.
 	"ShownKey": append([]string{"pk", "sk"}, shownAttributes...),
+	// slotsTaken (DeleteMemberKeys: OffboardMember, MemberRemoved):
+	// GetItem of a member's counter item, projected to keyCount.
+	"SlotCount": {"pk", "sk", "keyCount"},
 }
 
 // Item kinds, as dynamodb:LeadingKeys patterns (items.go's layout).
@@ -332,6 +349,14 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 			{action: "kms:Encrypt"},
 		},
+		// The member's keys from the index, each deleted with its slot
+		// freed in one transaction (as DeleteKey does), then the member's
+		// counter, projected to keyCount, until it says none is left. No
+		// KMS. MemberRemoved, on the console's event, does the same (its
+		// on-failure destination's sqs:SendMessage is SAM's, from
+		// EventInvokeConfig: TestTemplateMemberRemovedRule).
+		"OffboardMember": offboardGrants,
+		"MemberRemoved":  offboardGrants,
 	}
 	if got := slices.Sorted(maps.Keys(want)); !slices.Equal(got, tmpl.functions()) {
 		t.Errorf("the test knows the grants of %v, the template has the functions %v", got, tmpl.functions())
@@ -383,6 +408,15 @@ func TestLeastPrivilege(t *testing.T) {
 			t.Errorf("the shown attributes include %s", attr)
 		}
 	}
+}
+
+// offboardGrants are what DeleteMemberKeys needs: OffboardMember's and
+// MemberRemoved's grants.
+var offboardGrants = []grant{
+	{action: "dynamodb:Query", on: "ByTeam"},
+	{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
+	{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
+	{action: "dynamodb:GetItem", items: counterItems, reads: "SlotCount"},
 }
 
 // findGrant is the index of the grant of gs that a statement allowing
@@ -996,6 +1030,18 @@ func TestTemplateCheckovSkipsAreJustified(t *testing.T) {
 			t.Errorf(".checkov.yaml skips %s, which docs/SECURITY.md does not name and justify", id)
 		}
 	}
+	// A skip for one resource (its Metadata's checkov skip list) too.
+	tmpl := loadTemplate(t)
+	for name, r := range tmpl.Resources {
+		ck, _ := r.Metadata["checkov"].(map[string]any)
+		list, _ := ck["skip"].([]any)
+		for _, s := range list {
+			id, _ := s.(map[string]any)["id"].(string)
+			if id == "" || !strings.Contains(string(security), id) || !strings.Contains(string(security), name) {
+				t.Errorf("%s skips checkov's %q, which docs/SECURITY.md does not name and justify for %s", name, id, name)
+			}
+		}
+	}
 	out, err := exec.Command("make", "-n", "checkov").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--config-file .checkov.yaml") || !strings.Contains(string(out), "--file template.yaml") {
 		t.Errorf("make -n checkov: %v\n%s", err, out)
@@ -1233,6 +1279,185 @@ func TestTemplateSweepSchedule(t *testing.T) {
 			t.Errorf("%s is scheduled and serves routes too", fn)
 		}
 	}
+}
+
+// TestTemplateMemberRemovedRule: MemberRemoved runs on the console's
+// TeamMemberRemoved events, of the source the MemberEventSource parameter
+// names, on the bus MemberEventBusName names (else the default bus); and no
+// event is dropped unseen: Lambda retries a failed invocation twice, then
+// sends it to an encrypted queue kept 14 days, where EventBridge also puts
+// an event it could not deliver; an alarm fires on the first message
+// there, another if Lambda could not put one there.
+func TestTemplateMemberRemovedRule(t *testing.T) {
+	tmpl := loadTemplate(t)
+	const fn, queue = "MemberRemoved", "MemberRemovedFailures"
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	queueArn := queue + ".Arn"
+
+	// The parameters: a source name, a sensible default; an optional bus.
+	source := tmpl.Parameters[eventFunctions[fn]]
+	if source["Type"] != "String" || source["Default"] != "console.teamkeys" {
+		t.Errorf("parameter %s: %v, want a String defaulting to console.teamkeys", eventFunctions[fn], source)
+	}
+	bus := tmpl.Parameters["MemberEventBusName"]
+	if bus["Type"] != "String" || bus["Default"] != "" {
+		t.Errorf("parameter MemberEventBusName: %v, want an optional String (Default \"\": the default bus)", bus)
+	}
+	for param, cases := range map[string]map[string]bool{
+		eventFunctions[fn]: {"console.teamkeys": true, "com.example.console": true, "acme/console": true,
+			"": false, " console": false, "console teamkeys": false, strings.Repeat("a", 257): false},
+		"MemberEventBusName": {"": true, "teamkeys-events": true, "a b": false, strings.Repeat("a", 257): false},
+	} {
+		pattern, _ := tmpl.Parameters[param]["AllowedPattern"].(string)
+		re, err := regexp.Compile(pattern)
+		if err != nil || pattern == "" {
+			t.Fatalf("%s AllowedPattern %q: %v", param, pattern, err)
+		}
+		for v, ok := range cases {
+			if re.MatchString(v) != ok {
+				t.Errorf("%s %q: allowed %v, want %v", param, v, !ok, ok)
+			}
+		}
+	}
+	if got := js(tmpl.Conditions["HasMemberEventBus"]); got != `{"Fn::Not":[{"Fn::Equals":[{"Ref":"MemberEventBusName"},""]}]}` {
+		t.Errorf("HasMemberEventBus = %s", got)
+	}
+
+	// The rule: exactly the source and the detail-type the handler takes.
+	r := tmpl.Resources[fn]
+	events, _ := r.Properties["Events"].(map[string]any)
+	if len(events) != 1 {
+		t.Fatalf("%s has the events %v, want one EventBridge rule", fn, events)
+	}
+	var rule string
+	for name, e := range events {
+		rule = fn + name // the rule's logical id, as SAM names it
+		ev := e.(map[string]any)
+		props, _ := ev["Properties"].(map[string]any)
+		if ev["Type"] != "EventBridgeRule" {
+			t.Errorf("%s event %s: %v, want EventBridgeRule", fn, name, ev["Type"])
+		}
+		want := js(map[string]any{"source": []any{map[string]any{"Ref": eventFunctions[fn]}}, "detail-type": []any{offboard.DetailType}})
+		if got := js(props["Pattern"]); got != want {
+			t.Errorf("%s rule pattern %s, want %s", fn, got, want)
+		}
+		if got := js(props["EventBusName"]); got != `{"Fn::If":["HasMemberEventBus",{"Ref":"MemberEventBusName"},{"Ref":"AWS::NoValue"}]}` {
+			t.Errorf("%s rule EventBusName %s, want MemberEventBusName, else the default bus", fn, got)
+		}
+		// An event EventBridge cannot deliver: its retries, then the queue.
+		dlq, _ := props["DeadLetterConfig"].(map[string]any)
+		if getAtt(dlq["Arn"]) != queueArn || len(dlq) != 1 {
+			t.Errorf("%s rule DeadLetterConfig %v, want Arn %s", fn, dlq, queueArn)
+		}
+		retry, _ := props["RetryPolicy"].(map[string]any)
+		if n, _ := retry["MaximumRetryAttempts"].(float64); n < 1 {
+			t.Errorf("%s rule RetryPolicy %v: want EventBridge to retry before the dead-letter queue", fn, retry)
+		}
+	}
+
+	// A failed invocation: two retries, then the same queue.
+	invoke, _ := r.Properties["EventInvokeConfig"].(map[string]any)
+	age, _ := invoke["MaximumEventAgeInSeconds"].(float64)
+	if invoke["MaximumRetryAttempts"] != float64(2) || age < 60 || age > 21600 {
+		t.Errorf("%s EventInvokeConfig %v: want MaximumRetryAttempts 2 and a MaximumEventAgeInSeconds (60 s to 6 h)", fn, invoke)
+	}
+	dest, _ := invoke["DestinationConfig"].(map[string]any)
+	onFailure, _ := dest["OnFailure"].(map[string]any)
+	// Type SQS: SAM then gives the role sqs:SendMessage on that queue alone.
+	if len(dest) != 1 || onFailure["Type"] != "SQS" || getAtt(onFailure["Destination"]) != queueArn {
+		t.Errorf("%s DestinationConfig %s, want only OnFailure to SQS %s", fn, js(dest), queueArn)
+	}
+
+	// The queue: encrypted, standard, kept 14 days.
+	q := tmpl.Resources[queue]
+	if q.Type != "AWS::SQS::Queue" || q.Properties["MessageRetentionPeriod"] != float64(14*24*3600) ||
+		(q.Properties["SqsManagedSseEnabled"] != true && q.Properties["KmsMasterKeyId"] == nil) || q.Properties["FifoQueue"] == true {
+		t.Errorf("%s: %s %v, want a standard SQS queue, encrypted, MessageRetentionPeriod 1209600", queue, q.Type, q.Properties)
+	}
+	// Its policy lets only the rule send to it (and only over TLS).
+	var allows []string
+	for _, res := range tmpl.Resources {
+		if res.Type != "AWS::SQS::QueuePolicy" || !refersTo(res.Properties["Queues"], queue) {
+			continue
+		}
+		doc, _ := res.Properties["PolicyDocument"].(map[string]any)
+		stmts, _ := doc["Statement"].([]any)
+		for _, s := range stmts {
+			st := s.(map[string]any)
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			cond, _ := st["Condition"].(map[string]any)
+			arnEquals, _ := cond["ArnEquals"].(map[string]any)
+			allows = append(allows, fmt.Sprintf("%s %v on %s if %s", js(st["Principal"]), actionsOf(st), getAtt(st["Resource"]),
+				getAtt(arnEquals["aws:SourceArn"])))
+		}
+	}
+	if want := []string{fmt.Sprintf(`{"Service":"events.amazonaws.com"} [sqs:SendMessage] on %s if %s.Arn`, queueArn, rule)}; !slices.Equal(allows, want) {
+		t.Errorf("the queue's policy allows %q, want only %q", allows, want)
+	}
+
+	// The alarm on the first message in the queue.
+	found := false
+	for _, res := range tmpl.Resources {
+		p := res.Properties
+		dims, _ := p["Dimensions"].([]any)
+		if res.Type != "AWS::CloudWatch::Alarm" || p["Namespace"] != "AWS/SQS" || len(dims) != 1 {
+			continue
+		}
+		d := dims[0].(map[string]any)
+		if d["Name"] != "QueueName" || getAtt(d["Value"]) != queue+".QueueName" {
+			continue
+		}
+		found = true
+		if p["MetricName"] != "ApproximateNumberOfMessagesVisible" || p["ComparisonOperator"] != "GreaterThanThreshold" ||
+			p["Threshold"] != float64(0) || p["EvaluationPeriods"] != float64(1) {
+			t.Errorf("%s alarm: %s %v %v (%v periods), want ApproximateNumberOfMessagesVisible > 0", queue, p["MetricName"],
+				p["ComparisonOperator"], p["Threshold"], p["EvaluationPeriods"])
+		}
+		if got := js(p["AlarmActions"]); got != `{"Fn::If":["HasAlarmTopic",[{"Ref":"AlarmTopicArn"}],{"Ref":"AWS::NoValue"}]}` {
+			t.Errorf("%s alarm actions %s, want AlarmTopicArn when set", queue, got)
+		}
+	}
+	if !found {
+		t.Errorf("no alarm on the messages of %s", queue)
+	}
+	delivery := false
+	for _, res := range tmpl.Resources {
+		dims, _ := json.Marshal(res.Properties["Dimensions"])
+		delivery = delivery || res.Type == "AWS::CloudWatch::Alarm" && res.Properties["MetricName"] == "DestinationDeliveryFailures" &&
+			string(dims) == `[{"Name":"FunctionName","Value":{"Ref":"`+fn+`"}}]`
+	}
+	if !delivery {
+		t.Errorf("no alarm on %s's DestinationDeliveryFailures (a failed event that did not reach the queue)", fn)
+	}
+
+	// The sample event is one the rule matches with the default source.
+	var ev struct {
+		Source     string `json:"source"`
+		DetailType string `json:"detail-type"`
+	}
+	raw, err := os.ReadFile("events/member-removed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &ev); err != nil || ev.Source != source["Default"] || ev.DetailType != offboard.DetailType {
+		t.Errorf("events/member-removed.json: source %q, detail-type %q (%v); want %v and %s", ev.Source, ev.DetailType, err, source["Default"], offboard.DetailType)
+	}
+}
+
+// getAtt is the "Logical.Attribute" an Fn::GetAtt names (either form), or "".
+func getAtt(v any) string {
+	m, _ := v.(map[string]any)
+	switch a := m["Fn::GetAtt"].(type) {
+	case string:
+		return a
+	case []any:
+		if len(a) == 2 {
+			return fmt.Sprintf("%v.%v", a[0], a[1])
+		}
+	}
+	return ""
 }
 
 // TestTemplateIndexes: the indexes the store queries, each projecting what

@@ -58,6 +58,10 @@ func Expiry(createdAt time.Time, requested *time.Time, policy KeyPolicy) (*time.
 type SealedSecret struct {
 	Ciphertext []byte
 	SHA256     string
+	// Replay, when the request carried an Idempotency-Key, is the answer to
+	// replay, written in the same transaction as the key: no key without
+	// its record, no record without its key.
+	Replay *ReplayRecord
 }
 
 // Rotation's grace period: how long the replaced key keeps working.

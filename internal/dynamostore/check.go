@@ -83,6 +83,10 @@ type Report struct {
 	// Expired counts the keys past their expiresAt at the check's time that
 	// are still in the table (the sweep's backlog: not a violation).
 	Expired int
+	// Replays counts idempotency replay records; StaleReplays those past
+	// their ttl that DynamoDB has not deleted yet (it takes up to about two
+	// days; reads ignore them).
+	Replays, StaleReplays int
 	Members int // distinct members with a key or a counter
 	// Violations, sorted by team, member and kind.
 	Violations []Violation
@@ -94,7 +98,8 @@ func (r Report) OK() bool { return len(r.Violations) == 0 }
 // String is the report for a person.
 func (r Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "table %s: %d items, %d keys (%d expired, awaiting the sweep), %d counters, %d members\n", r.Table, r.Items, r.Keys, r.Expired, r.Counters, r.Members)
+	fmt.Fprintf(&b, "table %s: %d items, %d keys (%d expired, awaiting the sweep), %d counters, %d members, %d replay records (%d past their ttl)\n",
+		r.Table, r.Items, r.Keys, r.Expired, r.Counters, r.Members, r.Replays, r.StaleReplays)
 	if r.OK() {
 		b.WriteString("OK: every member holds at most " + strconv.Itoa(accesskey.MaxKeysPerMember) + " keys and every counter matches its keys\n")
 		return b.String()
@@ -133,10 +138,10 @@ func Check(ctx context.Context, db dynamodb.ScanAPIClient, table string) (Report
 	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{
 		TableName:            aws.String(table),
 		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String("#pk, #sk, #team, #member, #count, #exp, #g2pk, #g2sk"),
+		ProjectionExpression: aws.String("#pk, #sk, #team, #member, #count, #exp, #g2pk, #g2sk, #ttl, #created"),
 		ExpressionAttributeNames: map[string]string{
 			"#pk": attrPK, "#sk": attrSK, "#team": attrTeamID, "#member": attrMemberID, "#count": attrKeyCount,
-			"#exp": attrExpiresAt, "#g2pk": attrGSI2PK, "#g2sk": attrGSI2SK,
+			"#exp": attrExpiresAt, "#g2pk": attrGSI2PK, "#g2sk": attrGSI2SK, "#ttl": attrTTL, "#created": "createdAt",
 		},
 	})
 	for p.HasMorePages() {
@@ -160,6 +165,13 @@ func Check(ctx context.Context, db dynamodb.ScanAPIClient, table string) (Report
 					r.Violations = append(r.Violations, v)
 				} else if v.Kind == "" && v.Detail == "expired" {
 					r.Expired++
+				}
+			case skReplay:
+				r.Replays++
+				if v, ok := checkReplay(pk, item, now); !ok {
+					r.Violations = append(r.Violations, v)
+				} else if v.Detail == "stale" {
+					r.StaleReplays++
 				}
 			case skCounter:
 				r.Counters++
@@ -268,6 +280,25 @@ func checkExpiry(pk string, item map[string]types.AttributeValue, now time.Time)
 	}
 	if !now.Before(at) {
 		return Violation{Detail: "expired"}, true
+	}
+	return Violation{}, true
+}
+
+// checkReplay checks an idempotency replay record: a ttl (so that DynamoDB
+// deletes it) no later than the window after its creation. It returns a
+// violation and false when not; else a zero violation whose Detail is
+// "stale" when the ttl has passed.
+func checkReplay(pk string, item map[string]types.AttributeValue, now time.Time) (Violation, bool) {
+	ttl, ok := numberAttr(item[attrTTL])
+	created, err := time.Parse(timestampLayout, stringAttr(item["createdAt"]))
+	if !ok || err != nil {
+		return Violation{Kind: Malformed, Detail: "replay record " + pk + " lacks a readable ttl or createdAt"}, false
+	}
+	if time.Unix(int64(ttl), 0).After(created.Add(accesskey.IdempotencyWindow)) {
+		return Violation{Kind: Malformed, Detail: "replay record " + pk + " outlives the idempotency window"}, false
+	}
+	if !now.Before(time.Unix(int64(ttl), 0)) {
+		return Violation{Detail: "stale"}, true
 	}
 	return Violation{}, true
 }

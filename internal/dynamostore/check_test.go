@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -183,6 +184,41 @@ func TestExpiryChecks(t *testing.T) {
 			}
 			if tc.kind == "" && !r.OK() || tc.kind != "" && (len(r.Violations) != 1 || r.Violations[0].Kind != tc.kind) {
 				t.Errorf("violations %v, want %q", r.Violations, tc.kind)
+			}
+		})
+	}
+}
+
+// A replay record carries a ttl within the idempotency window of its
+// creation; records past their ttl are counted, not faulted.
+func TestReplayChecks(t *testing.T) {
+	record := func(created string, ttl int64) map[string]types.AttributeValue {
+		item := map[string]types.AttributeValue{"pk": s("IDEMPOTENCY#abc"), "sk": s("IDEMPOTENCY")}
+		if created != "" {
+			item["createdAt"] = s(created)
+		}
+		if ttl != 0 {
+			item["ttl"] = n(int(ttl))
+		}
+		return item
+	}
+	at := func(v string) int64 { tm, _ := time.Parse(time.RFC3339, v); return tm.Unix() }
+	for _, tc := range []struct {
+		name   string
+		item   map[string]types.AttributeValue
+		ok     bool
+		stale  int
+		replay int
+	}{
+		{"live", record("2999-01-01T00:00:00Z", at("2999-01-02T00:00:00Z")), true, 0, 1},
+		{"past its ttl", record("2001-01-01T00:00:00Z", at("2001-01-02T00:00:00Z")), true, 1, 1},
+		{"no ttl", record("2999-01-01T00:00:00Z", 0), false, 0, 1},
+		{"a ttl past the window", record("2999-01-01T00:00:00Z", at("2999-01-03T00:00:00Z")), false, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, _ := check(t, 10, tc.item)
+			if r.OK() != tc.ok || r.StaleReplays != tc.stale || r.Replays != tc.replay {
+				t.Fatalf("report %+v", r)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 //	                                                        gsi2pk=EXPIRY         gsi2sk=<expiresAt>#<accessKeyId>   (only a key that expires)
 //	counter item  pk=MEMBER#<teamId>#<memberId> sk=COUNTER  keyCount=<n>
 //	policy item   pk=POLICY#<teamId>            sk=POLICY   maxLifetimeDays=<n> (absent: none)
+//	replay item   pk=IDEMPOTENCY#<recordId>     sk=IDEMPOTENCY  requestHash status answer ttl (DynamoDB TTL)
 //
 // A key is found by its id with one strongly consistent GetItem; lists Query
 // the ByTeam index, which does not project the secret's ciphertext; the
@@ -46,8 +47,13 @@ const (
 	skKey              = "KEY"
 	skCounter          = "COUNTER"
 	skPolicy           = "POLICY"
-	expiryPartition    = "EXPIRY"
-	timestampLayout    = time.RFC3339
+	skReplay           = "IDEMPOTENCY"
+	// ttl is the table's DynamoDB TTL attribute (epoch seconds); reads
+	// filter on it too, since DynamoDB deletes expired items only within
+	// about two days (and DynamoDB Local never does).
+	attrTTL         = "ttl"
+	expiryPartition = "EXPIRY"
+	timestampLayout = time.RFC3339
 )
 
 // Key prefixes. Team and member ids cannot contain '#', so they cannot
@@ -57,6 +63,7 @@ const (
 	prefixMember = "MEMBER#"
 	prefixTeam   = "TEAM#"
 	prefixPolicy = "POLICY#"
+	prefixReplay = "IDEMPOTENCY#"
 )
 
 func keyPK(accessKeyID string) string { return prefixKey + accessKeyID }
@@ -181,3 +188,16 @@ type policyItem struct {
 	UpdatedAt       string `dynamodbav:"updatedAt"`
 	UpdatedBy       string `dynamodbav:"updatedBy"`
 }
+
+// replayItem is an idempotency key's replay record as stored.
+type replayItem struct {
+	PK          string `dynamodbav:"pk"`
+	SK          string `dynamodbav:"sk"`
+	RequestHash string `dynamodbav:"requestHash"`
+	Status      int    `dynamodbav:"status"`
+	Answer      []byte `dynamodbav:"answer"`
+	CreatedAt   string `dynamodbav:"createdAt"`
+	TTL         int64  `dynamodbav:"ttl"`
+}
+
+func replayPK(recordID string) string { return prefixReplay + recordID }

@@ -87,14 +87,22 @@ func (s *Store) Create(ctx context.Context, k accesskey.Key, sealed accesskey.Se
 	if err != nil {
 		return err
 	}
-	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{takeSlot, put, policyCheck},
-	})
+	actions := []types.TransactWriteItem{takeSlot, put, policyCheck}
+	if sealed.Replay != nil {
+		record, err := s.txPutReplay(*sealed.Replay)
+		if err != nil {
+			return err
+		}
+		actions = append(actions, record)
+	}
+	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
 	switch {
 	case err != nil:
 		return fmt.Errorf("create key %s: %w", k.AccessKeyID, err)
+	case failed == 3:
+		return fmt.Errorf("create key %s: %w", k.AccessKeyID, accesskey.ErrReplayRecordTaken)
 	case failed == 0:
-		return s.replaceExpired(ctx, k, put, policyCheck)
+		return s.replaceExpired(ctx, k, put, policyCheck, actions[3:])
 	case failed == 1:
 		// 100 random bits make this practically impossible; refuse rather
 		// than overwrite another key.
@@ -109,7 +117,7 @@ func (s *Store) Create(ctx context.Context, k accesskey.Key, sealed accesskey.Se
 // keys, deleting that key in the same transaction (through the same
 // conditional delete as an admin's, plus the condition that it has expired).
 // Without an expired key, the member is at the cap.
-func (s *Store) replaceExpired(ctx context.Context, k accesskey.Key, put, policyCheck types.TransactWriteItem) error {
+func (s *Store) replaceExpired(ctx context.Context, k accesskey.Key, put, policyCheck types.TransactWriteItem, replay []types.TransactWriteItem) error {
 	atCap := fmt.Errorf("create key for member %s: %w", k.MemberID, accesskey.ErrLimitExceeded)
 	keys, err := s.ListMember(ctx, k.TeamID, k.MemberID)
 	if err != nil {
@@ -126,11 +134,13 @@ func (s *Store) replaceExpired(ctx context.Context, k accesskey.Key, put, policy
 			return err
 		}
 		failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{
-			TransactItems: []types.TransactWriteItem{del, put, policyCheck},
+			TransactItems: append([]types.TransactWriteItem{del, put, policyCheck}, replay...),
 		})
 		switch {
 		case err != nil:
 			return fmt.Errorf("create key %s in place of %s: %w", k.AccessKeyID, old.AccessKeyID, err)
+		case failed == 3:
+			return fmt.Errorf("create key %s: %w", k.AccessKeyID, accesskey.ErrReplayRecordTaken)
 		case failed == 0:
 			continue // gone already (the sweep, an admin): try the next
 		case failed == 1:
@@ -159,13 +169,21 @@ func (s *Store) Rotate(ctx context.Context, r accesskey.Rotation) error {
 	if err != nil {
 		return err
 	}
+	var replay []types.TransactWriteItem
+	if r.Sealed.Replay != nil {
+		record, err := s.txPutReplay(*r.Sealed.Replay)
+		if err != nil {
+			return err
+		}
+		replay = []types.TransactWriteItem{record}
+	}
 	unchanged := notRotated(r.Old)
 	if r.OldExpiresAt == nil {
 		del, err := s.txDeleteKey(r.Old.Ref(), &unchanged)
 		if err != nil {
 			return err
 		}
-		return s.rotateOutcome(ctx, r, []types.TransactWriteItem{del, put, policyCheck}, -1)
+		return s.rotateOutcome(ctx, r, append([]types.TransactWriteItem{del, put, policyCheck}, replay...), -1)
 	}
 	retire, err := s.txRetireKey(r.Old, r.New.AccessKeyID, *r.OldExpiresAt, unchanged)
 	if err != nil {
@@ -175,7 +193,7 @@ func (s *Store) Rotate(ctx context.Context, r accesskey.Rotation) error {
 	if err != nil {
 		return err
 	}
-	err = s.rotateOutcome(ctx, r, []types.TransactWriteItem{retire, put, policyCheck, takeSlot}, 3)
+	err = s.rotateOutcome(ctx, r, append([]types.TransactWriteItem{retire, put, policyCheck, takeSlot}, replay...), 3)
 	if !errors.Is(err, accesskey.ErrLimitExceeded) {
 		return err
 	}
@@ -194,7 +212,7 @@ func (s *Store) Rotate(ctx context.Context, r accesskey.Rotation) error {
 		if err != nil {
 			return err
 		}
-		err = s.rotateOutcome(ctx, r, []types.TransactWriteItem{retire, put, policyCheck, del}, 3)
+		err = s.rotateOutcome(ctx, r, append([]types.TransactWriteItem{retire, put, policyCheck, del}, replay...), 3)
 		if errors.Is(err, accesskey.ErrLimitExceeded) {
 			continue // that one is gone already: try the next
 		}
@@ -212,6 +230,8 @@ func (s *Store) rotateOutcome(ctx context.Context, r accesskey.Rotation, actions
 		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, err)
 	case failed == noConditionFailed:
 		return nil
+	case r.Sealed.Replay != nil && failed == len(actions)-1:
+		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrReplayRecordTaken)
 	case failed == 0:
 		// Gone, moved, or rotated by someone else meanwhile.
 		return s.rotateRefusal(ctx, r)
@@ -804,6 +824,66 @@ func counterKey(teamID, memberID string) map[string]types.AttributeValue {
 	}
 }
 
+// txPutReplay writes an idempotency key's replay record, unless one that has
+// not expired is there already.
+func (s *Store) txPutReplay(rec accesskey.ReplayRecord) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(replayItem{
+		PK: replayPK(rec.ID), SK: skReplay, RequestHash: rec.RequestHash, Status: rec.Status, Answer: rec.Ciphertext,
+		CreatedAt: rec.CreatedAt.UTC().Format(timestampLayout), TTL: rec.ExpiresAt.Unix(),
+	})
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("marshal replay record: %w", err)
+	}
+	ttl := expression.Name(attrTTL)
+	cond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(attrPK)).
+		Or(ttl.LessThan(expression.Value(rec.CreatedAt.Unix())))).Build()
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName:                 &s.table,
+		Item:                      item,
+		ConditionExpression:       cond.Condition(),
+		ExpressionAttributeNames:  cond.Names(),
+		ExpressionAttributeValues: cond.Values(),
+	}}, nil
+}
+
+func isReplayPut(p *types.Put) bool {
+	pk, _ := p.Item[attrPK].(*types.AttributeValueMemberS)
+	return pk != nil && strings.HasPrefix(pk.Value, prefixReplay)
+}
+
+// Replay returns the replay record of an idempotency key, strongly
+// consistent; false when there is none, or it has expired.
+func (s *Store) Replay(ctx context.Context, recordID string) (accesskey.ReplayRecord, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table,
+		Key: map[string]types.AttributeValue{
+			attrPK: &types.AttributeValueMemberS{Value: replayPK(recordID)},
+			attrSK: &types.AttributeValueMemberS{Value: skReplay},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return accesskey.ReplayRecord{}, false, fmt.Errorf("get replay record: %w", awsclient.Classify(err))
+	}
+	if out.Item == nil {
+		return accesskey.ReplayRecord{}, false, nil
+	}
+	var it replayItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return accesskey.ReplayRecord{}, false, fmt.Errorf("unmarshal replay record: %w", err)
+	}
+	expires := time.Unix(it.TTL, 0)
+	if !s.now().Before(expires) {
+		return accesskey.ReplayRecord{}, false, nil
+	}
+	created, _ := time.Parse(timestampLayout, it.CreatedAt)
+	return accesskey.ReplayRecord{ID: recordID, RequestHash: it.RequestHash, Status: it.Status, Ciphertext: it.Answer,
+		CreatedAt: created, ExpiresAt: expires}, true, nil
+}
+
 // noConditionFailed is what transact returns when the transaction succeeded.
 const noConditionFailed = -1
 
@@ -821,6 +901,14 @@ func (s *Store) transact(ctx context.Context, input *dynamodb.TransactWriteItems
 		var cancelled *types.TransactionCanceledException
 		if !errors.As(err, &cancelled) {
 			return noConditionFailed, awsclient.Classify(err)
+		}
+		// A replay record, always the last action, is reported first: a
+		// concurrent request with the same idempotency key got there first,
+		// and its answer is this request's too.
+		if n := len(cancelled.CancellationReasons); n == len(input.TransactItems) && n > 0 &&
+			input.TransactItems[n-1].Put != nil && isReplayPut(input.TransactItems[n-1].Put) &&
+			aws.ToString(cancelled.CancellationReasons[n-1].Code) == "ConditionalCheckFailed" {
+			return n - 1, nil
 		}
 		conflict := false
 		for i, reason := range cancelled.CancellationReasons {

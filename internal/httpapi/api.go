@@ -25,6 +25,7 @@ import (
 // Creator stores a new key and takes one of its member's slots (or an
 // expired key's), under the team's key policy.
 type Creator interface {
+	Replayer
 	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
 	Create(ctx context.Context, k accesskey.Key, sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error
 }
@@ -56,9 +57,12 @@ type Deleter interface {
 	Delete(ctx context.Context, ref accesskey.Ref) error
 }
 
-// Sealer encrypts a secret for the key it belongs to.
+// Sealer encrypts a secret for the key it belongs to, and the answers kept
+// for an idempotency key's replay.
 type Sealer interface {
 	Seal(ctx context.Context, ref accesskey.Ref, secret string) ([]byte, error)
+	SealReplay(ctx context.Context, recordID string, answer []byte) ([]byte, error)
+	OpenReplay(ctx context.Context, recordID string, ciphertext []byte) ([]byte, error)
 }
 
 // PageTokens signs and checks the team-wide list's nextToken.
@@ -106,6 +110,7 @@ func NewListKeys(c Common, store KeyLister, tokens PageTokens) (LambdaHandlerFun
 // Rotator replaces a key with a new one, in one transaction.
 type Rotator interface {
 	KeyReader
+	Replayer
 	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
 	Rotate(ctx context.Context, r accesskey.Rotation) error
 }

@@ -55,6 +55,8 @@ var publicErrors = []struct {
 	{errMethodNotAllowed, publicError{http.StatusMethodNotAllowed, "MethodNotAllowed", "This route does not accept this method."}},
 	{accesskey.ErrLimitExceeded, publicError{http.StatusConflict, "LimitExceeded", "The member already holds the maximum of 2 access keys; delete one first."}},
 	{accesskey.ErrRotateAtCap, publicError{http.StatusConflict, "LimitExceeded", "The member already holds the maximum of 2 access keys, so the new key has no slot during the grace period: rotate with gracePeriodSeconds 0 (the old key is replaced at once) or delete a key first."}},
+	{accesskey.ErrIdempotencyKeyReused, publicError{http.StatusUnprocessableEntity, "IdempotencyKeyReused", "This Idempotency-Key was used for another request (another path or body) in the last 24 hours; use a new key."}},
+	{accesskey.ErrIdempotencyKeyInUse, publicError{http.StatusConflict, "IdempotencyKeyInUse", "A request with this Idempotency-Key is in progress; retry shortly."}},
 	{accesskey.ErrAlreadyRotated, publicError{http.StatusConflict, "AlreadyRotated", "The access key was already rotated (or changed while being rotated); rotate its replacement instead."}},
 	{ErrPayloadTooLarge, publicError{http.StatusRequestEntityTooLarge, "PayloadTooLarge", "The request body is larger than 16 KiB."}},
 	{errUnsupportedMediaType, publicError{http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The request body must be application/json."}},
@@ -87,7 +89,7 @@ func WriteError(w http.ResponseWriter, log *slog.Logger, requestID string, err e
 	if pe.status >= 500 {
 		log.Error("request failed", "requestId", requestID, "status", pe.status, "error", err.Error())
 	}
-	if pe.status == http.StatusServiceUnavailable {
+	if pe.status == http.StatusServiceUnavailable || pe.code == "IdempotencyKeyInUse" {
 		w.Header().Set("Retry-After", retryAfterSeconds)
 	}
 	writeJSON(w, pe.status, ErrorBody{Error: ErrorDetail{Code: pe.code, Message: pe.message, RequestID: requestID}})

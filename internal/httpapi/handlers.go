@@ -158,6 +158,10 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	idem, err := idempotencyOf(r, t)
+	if err != nil {
+		return err
+	}
 	fields, err := readJSONObject(r, "description", "expiresAt")
 	if err != nil {
 		return err
@@ -168,6 +172,9 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 	}
 	requested, err := timeField(fields, "expiresAt")
 	if err != nil {
+		return err
+	}
+	if done, err := a.replay(w, r, a.creator, idem); done || err != nil {
 		return err
 	}
 	key := accesskey.Key{
@@ -195,8 +202,16 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sealed := accesskey.SealedSecret{Ciphertext: ciphertext, SHA256: accesskey.SecretSHA256(secret)}
+	var answer []byte
 	for attempt := 1; ; attempt++ {
+		answer = encodeJSON(createdJSON(key, secret))
+		if sealed.Replay, err = a.replayRecord(r, idem, answer); err != nil {
+			return err
+		}
 		err := a.creator.Create(r.Context(), key, sealed, policy)
+		if errors.Is(err, accesskey.ErrReplayRecordTaken) {
+			return a.replayTaken(w, r, a.creator, idem)
+		}
 		if !errors.Is(err, accesskey.ErrPolicyChanged) {
 			if err != nil {
 				return err
@@ -213,18 +228,24 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	writeJSON(w, http.StatusCreated, createdKeyJSON{
-		AccessKeyID:     key.AccessKeyID,
-		SecretAccessKey: secret,
-		Status:          string(key.Status),
-		TeamID:          key.TeamID,
-		MemberID:        key.MemberID,
-		Description:     key.Description,
-		CreatedAt:       key.CreatedAt.Format(time.RFC3339),
-		CreatedBy:       key.CreatedBy,
-		ExpiresAt:       timeJSON(key.ExpiresAt),
-	})
+	writeRaw(w, http.StatusCreated, answer)
 	return nil
+}
+
+// createdJSON is a new key's answer, with its secret.
+func createdJSON(k accesskey.Key, secret string) createdKeyJSON {
+	return createdKeyJSON{
+		AccessKeyID:     k.AccessKeyID,
+		SecretAccessKey: secret,
+		Status:          string(k.Status),
+		TeamID:          k.TeamID,
+		MemberID:        k.MemberID,
+		Description:     k.Description,
+		CreatedAt:       k.CreatedAt.Format(time.RFC3339),
+		CreatedBy:       k.CreatedBy,
+		ExpiresAt:       timeJSON(k.ExpiresAt),
+		RotatedFrom:     k.RotatedFrom,
+	}
 }
 
 // descriptionField reads the optional "description" member: a JSON string
@@ -468,6 +489,10 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	idem, err := idempotencyOf(r, t)
+	if err != nil {
+		return err
+	}
 	fields, err := readJSONObject(r, "gracePeriodSeconds", "description")
 	if err != nil {
 		return err
@@ -481,8 +506,16 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
 		}
 		grace = time.Duration(n) * time.Second
 	}
+	if done, err := a.replay(w, r, a.rotator, idem); done || err != nil {
+		return err
+	}
 	old, err := a.rotator.GetKey(r.Context(), t.ref)
 	if err != nil {
+		// A concurrent rotation with the same idempotency key may have
+		// replaced the key a moment ago: its answer is this request's.
+		if done, rerr := a.replay(w, r, a.rotator, idem); done || rerr != nil {
+			return rerr
+		}
 		return err
 	}
 	description := old.Description
@@ -518,8 +551,24 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	rot.Sealed = accesskey.SealedSecret{Ciphertext: ciphertext, SHA256: accesskey.SecretSHA256(secret)}
+	var answer []byte
 	for attempt := 1; ; attempt++ {
+		answer = encodeJSON(createdJSON(rot.New, secret))
+		if rot.Sealed.Replay, err = a.replayRecord(r, idem, answer); err != nil {
+			return err
+		}
 		err := a.rotator.Rotate(r.Context(), rot)
+		if errors.Is(err, accesskey.ErrReplayRecordTaken) {
+			return a.replayTaken(w, r, a.rotator, idem)
+		}
+		if errors.Is(err, accesskey.ErrNotFound) || errors.Is(err, accesskey.ErrAlreadyRotated) {
+			// A concurrent request with the same idempotency key may have
+			// won the old key: its answer is this request's.
+			if done, rerr := a.replay(w, r, a.rotator, idem); done || rerr != nil {
+				return rerr
+			}
+			return err
+		}
 		if !errors.Is(err, accesskey.ErrPolicyChanged) {
 			if err != nil {
 				return err
@@ -536,19 +585,7 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	k := rot.New
-	writeJSON(w, http.StatusCreated, createdKeyJSON{
-		AccessKeyID:     k.AccessKeyID,
-		SecretAccessKey: secret,
-		Status:          string(k.Status),
-		TeamID:          k.TeamID,
-		MemberID:        k.MemberID,
-		Description:     k.Description,
-		CreatedAt:       k.CreatedAt.Format(time.RFC3339),
-		CreatedBy:       k.CreatedBy,
-		ExpiresAt:       timeJSON(k.ExpiresAt),
-		RotatedFrom:     k.RotatedFrom,
-	})
+	writeRaw(w, http.StatusCreated, answer)
 	return nil
 }
 

@@ -5,6 +5,7 @@ package httpapi_test
 // the sealer and the page tokens.
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -43,6 +44,7 @@ type fakeStore struct {
 	rotate     func(accesskey.Rotation) error
 	rotations  []accesskey.Rotation
 	offboarded []string
+	replays    map[string]accesskey.ReplayRecord
 	del        func(accesskey.Ref) error
 	setStatus  func(accesskey.Ref, accesskey.Status) (accesskey.Key, error)
 	listMember func(teamID, memberID string) ([]accesskey.Key, error)
@@ -70,6 +72,31 @@ func (s *fakeStore) GetKey(_ context.Context, ref accesskey.Ref) (accesskey.Key,
 	return accesskey.Key{}, accesskey.ErrNotFound
 }
 
+func (s *fakeStore) Replay(_ context.Context, id string) (accesskey.ReplayRecord, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.replays[id]
+	return rec, ok, nil
+}
+
+// keepReplay stores a replay record as the store's transaction would: not
+// over one that is there.
+func (s *fakeStore) keepReplay(rec *accesskey.ReplayRecord) error {
+	if rec == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, taken := s.replays[rec.ID]; taken {
+		return accesskey.ErrReplayRecordTaken
+	}
+	if s.replays == nil {
+		s.replays = map[string]accesskey.ReplayRecord{}
+	}
+	s.replays[rec.ID] = *rec
+	return nil
+}
+
 func (s *fakeStore) DeleteMemberKeys(_ context.Context, teamID, memberID string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -79,6 +106,9 @@ func (s *fakeStore) DeleteMemberKeys(_ context.Context, teamID, memberID string)
 
 // Rotate records the rotations its func did not refuse.
 func (s *fakeStore) Rotate(_ context.Context, r accesskey.Rotation) error {
+	if err := s.keepReplay(r.Sealed.Replay); err != nil {
+		return err
+	}
 	if s.rotate != nil {
 		if err := s.rotate(r); err != nil {
 			return err
@@ -93,6 +123,9 @@ func (s *fakeStore) Rotate(_ context.Context, r accesskey.Rotation) error {
 // Create records the keys it stored: those its func did not refuse.
 func (s *fakeStore) Create(_ context.Context, k accesskey.Key, sealed accesskey.SealedSecret, _ accesskey.KeyPolicy) error {
 	ciphertext := sealed.Ciphertext
+	if err := s.keepReplay(sealed.Replay); err != nil {
+		return err
+	}
 	if s.create != nil {
 		if err := s.create(k); err != nil {
 			return err
@@ -150,6 +183,18 @@ func (f *fakeSealer) Seal(_ context.Context, ref accesskey.Ref, secret string) (
 		return nil, f.err
 	}
 	return []byte("sealed-for-" + ref.AccessKeyID), nil
+}
+
+func (f *fakeSealer) SealReplay(_ context.Context, id string, answer []byte) ([]byte, error) {
+	return append([]byte("replay-for-"+id+":"), answer...), nil
+}
+
+func (f *fakeSealer) OpenReplay(_ context.Context, id string, ciphertext []byte) ([]byte, error) {
+	plain, ok := bytes.CutPrefix(ciphertext, []byte("replay-for-"+id+":"))
+	if !ok {
+		return nil, errors.New("not sealed for this record")
+	}
+	return plain, nil
 }
 
 // fakeTokens accepts only the tokens it made, for the scope it made them.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 )
 
@@ -133,6 +134,46 @@ func TestRotateRefusals(t *testing.T) {
 			}
 			if tt.storeErr == nil && len(h.store.rotations) != 0 {
 				t.Fatalf("a refused rotation was stored: %+v", h.store.rotations)
+			}
+		})
+	}
+}
+
+// An Idempotency-Key makes generate and rotate answer a retry with the
+// first answer, exactly, marked Idempotent-Replayed; the same key for
+// another body is 422; a key that is not 1 to 255 printable ASCII
+// characters is 400; without one, nothing is read or sealed for replay.
+func TestIdempotencyKey(t *testing.T) {
+	for _, route := range []struct{ name, path, body, other string }{
+		{"generate", memberKeys, `{"description":"ci"}`, `{"description":"cd"}`},
+		{"rotate", rotatePath, `{"gracePeriodSeconds":0}`, `{"gracePeriodSeconds":60}`},
+	} {
+		t.Run(route.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.store.getKey = func(ref accesskey.Ref) (accesskey.Key, error) {
+				return accesskey.Key{AccessKeyID: ref.AccessKeyID, TeamID: ref.TeamID, MemberID: ref.MemberID, Status: accesskey.StatusActive}, nil
+			}
+			send := func(body, key string) (string, events.APIGatewayV2HTTPResponse) {
+				ev, resp := h.do(t, request{method: "POST", path: route.path, body: body, contentType: "application/json",
+					headers: map[string]string{"idempotency-key": key}})
+				return ev.RequestContext.RequestID, resp
+			}
+			_, first := send(route.body, "k-1")
+			_, again := send(route.body, "k-1")
+			if first.StatusCode != 201 || again.StatusCode != 201 || again.Body != first.Body || again.Headers["Idempotent-Replayed"] != "true" || first.Headers["Idempotent-Replayed"] != "" {
+				t.Fatalf("first %d %s\nagain %d %s %v", first.StatusCode, first.Body, again.StatusCode, again.Body, again.Headers)
+			}
+			if len(h.sealer.secrets) != 1 || len(h.store.created)+len(h.store.rotations) != 1 {
+				t.Fatalf("a replay sealed or stored again: %d secrets, %d keys, %d rotations", len(h.sealer.secrets), len(h.store.created), len(h.store.rotations))
+			}
+			id, reused := send(route.other, "k-1")
+			assertError(t, reused, 422, "IdempotencyKeyReused", id)
+			for _, bad := range []string{strings.Repeat("x", 256), "a\x01b", "ключ"} {
+				id, resp := send(route.body, bad)
+				assertError(t, resp, 400, "ValidationError", id)
+			}
+			if _, other := send(route.body, "k-2"); other.StatusCode != 201 || other.Body == first.Body {
+				t.Fatalf("another key: %d %s", other.StatusCode, other.Body)
 			}
 		})
 	}

@@ -82,3 +82,34 @@ func (s *Sealer) Open(ctx context.Context, ref accesskey.Ref, ciphertext []byte)
 	}
 	return string(out.Plaintext), nil
 }
+
+// The encryption context of a replay record: a purpose no key's secret has,
+// so that the functions that replay answers may be allowed to decrypt these
+// and nothing else (template.yaml's key policy and roles).
+const (
+	ContextPurpose = "purpose"
+	PurposeReplay  = "idempotent-replay"
+	ContextRecord  = "recordId"
+)
+
+func replayContext(recordID string) map[string]string {
+	return map[string]string{ContextPurpose: PurposeReplay, ContextRecord: recordID}
+}
+
+// SealReplay encrypts an answer to replay for the replay record recordID.
+func (s *Sealer) SealReplay(ctx context.Context, recordID string, answer []byte) ([]byte, error) {
+	out, err := s.kms.Encrypt(ctx, &kms.EncryptInput{KeyId: &s.keyID, Plaintext: answer, EncryptionContext: replayContext(recordID)})
+	if err != nil {
+		return nil, fmt.Errorf("kms encrypt for replay record: %w", awsclient.Classify(err))
+	}
+	return out.CiphertextBlob, nil
+}
+
+// OpenReplay decrypts the answer of the replay record recordID.
+func (s *Sealer) OpenReplay(ctx context.Context, recordID string, ciphertext []byte) ([]byte, error) {
+	out, err := s.kms.Decrypt(ctx, &kms.DecryptInput{KeyId: &s.keyID, CiphertextBlob: ciphertext, EncryptionContext: replayContext(recordID)})
+	if err != nil {
+		return nil, fmt.Errorf("kms decrypt of replay record: %w", awsclient.Classify(err))
+	}
+	return out.Plaintext, nil
+}
