@@ -31,8 +31,9 @@ func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
 		"github.com/awslabs/goformation",
 	}
 	// What a function must not link because it has no use for it: the
-	// authorizer and the scheduled sweep serve no HTTP route; the functions
-	// that neither seal nor open a secret need no KMS client.
+	// authorizer, the scheduled sweep and MemberRemoved (EventBridge's
+	// events) serve no HTTP route; the functions that neither seal nor open
+	// a secret need no KMS client.
 	const kms = "github.com/aws/aws-sdk-go-v2/service/kms"
 	httpRoutes := []string{module + "/internal/httpapi", "github.com/awslabs/aws-lambda-go-api-proxy"}
 	unused := map[string][]string{
@@ -43,6 +44,8 @@ func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
 		"listkeys":         {kms},
 		"keypolicy":        {kms},
 		"sweepexpiredkeys": append([]string{kms}, httpRoutes...),
+		"offboardmember":   {kms},
+		"memberremoved":    append([]string{kms}, httpRoutes...),
 	}
 	for _, main := range mains {
 		name := filepath.Base(filepath.Dir(main))

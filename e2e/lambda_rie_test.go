@@ -6,7 +6,8 @@ package e2e
 // tools`), on the DynamoDB Local and local-kms that TestMain started, and
 // invoke it with the sample events of events/: the HTTP API's events for
 // the functions behind routes, a signed request's for the verifiers, the
-// schedule's for the expiry sweep.
+// schedule's for the expiry sweep, the console's TeamMemberRemoved event for
+// MemberRemoved.
 
 import (
 	"bytes"
@@ -37,6 +38,7 @@ import (
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/offboard"
 	"github.com/teamkeys/teamkeys/internal/signature"
 	"github.com/teamkeys/teamkeys/internal/testing/lambdarie"
 	"github.com/teamkeys/teamkeys/internal/testing/teststack"
@@ -58,6 +60,7 @@ var faultBuild = lambdarie.Build{Function: httpapi.FunctionGenerateKey, Tag: "te
 var eventFiles = map[string]struct{ function, operation string }{
 	"generate.json":       {httpapi.FunctionGenerateKey, "generateAccessKey"},
 	"list-member.json":    {httpapi.FunctionListKeys, "listMemberAccessKeys"},
+	"offboard.json":       {httpapi.FunctionOffboard, "offboardMember"},
 	"list-team.json":      {httpapi.FunctionListKeys, "listTeamAccessKeys"},
 	"disable.json":        {httpapi.FunctionDisableKey, "disableAccessKey"},
 	"enable.json":         {httpapi.FunctionEnableKey, "enableAccessKey"},
@@ -99,6 +102,22 @@ var scheduledEventFiles = map[string]string{
 	"sweep.json": functionSweep,
 }
 
+// functionMemberRemoved deletes a removed member's keys on the console's
+// TeamMemberRemoved event, which an EventBridge rule delivers (no route, so
+// not in httpapi.Functions()).
+const functionMemberRemoved = "MemberRemoved"
+
+// memberEventSource is the source of the console's events in
+// member-removed.json: template.yaml's MemberEventSource default
+// (template_test.go holds the two together).
+const memberEventSource = "console.teamkeys"
+
+// memberEventFiles are the events of events/ that another system publishes
+// and an EventBridge rule delivers, by the function they invoke.
+var memberEventFiles = map[string]string{
+	"member-removed.json": functionMemberRemoved,
+}
+
 // ---------------------------------------------------------------- events
 
 // TestLambdaEventsAreComplete holds every file of events/ to what API
@@ -117,7 +136,8 @@ func TestLambdaEventsAreComplete(t *testing.T) {
 	}
 	want := slices.Collect(maps.Keys(eventFiles))
 	want = append(want, slices.Collect(maps.Keys(signedEventFiles))...)
-	want = slices.Sorted(slices.Values(append(want, slices.Collect(maps.Keys(scheduledEventFiles))...)))
+	want = append(want, slices.Collect(maps.Keys(scheduledEventFiles))...)
+	want = slices.Sorted(slices.Values(append(want, slices.Collect(maps.Keys(memberEventFiles))...)))
 	if !slices.Equal(names, want) {
 		t.Fatalf("events/ holds %v, want %v", names, want)
 	}
@@ -151,6 +171,10 @@ func TestLambdaEventsAreComplete(t *testing.T) {
 			}
 			if _, ok := scheduledEventFiles[name]; ok {
 				checkScheduledEvent(t, raw)
+				return
+			}
+			if _, ok := memberEventFiles[name]; ok {
+				checkMemberEvent(t, raw)
 				return
 			}
 			checkEvent(t, raw, routes[eventFiles[name].operation])
@@ -249,6 +273,47 @@ func checkScheduledEvent(t *testing.T, raw []byte) {
 	}
 	if string(ev.Detail) != "{}" {
 		t.Errorf("detail %s, want {}", ev.Detail)
+	}
+}
+
+// checkMemberEvent holds member-removed.json to what EventBridge delivers to
+// a rule's target for an event a console backend put: every field and no
+// other, detail-type TeamMemberRemoved from the console's own source (not
+// aws.*), no resources (PutEvents named none), a UTC time to the second, in
+// the account and region of the other events, and a detail of exactly
+// {"teamId","memberId"}: t1 and alice.
+func checkMemberEvent(t *testing.T, raw []byte) {
+	var tree map[string]any
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		t.Fatal(err)
+	}
+	requireKeys(t, "event", tree, "version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail")
+	if res, ok := tree["resources"].([]any); !ok || len(res) != 0 {
+		t.Errorf("resources %v, want [] (a PutEvents entry without resources)", tree["resources"])
+	}
+	var ev events.EventBridgeEvent
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("not an EventBridge event: %v", err)
+	}
+	if ev.Version != "0" || ev.DetailType != offboard.DetailType || ev.Source != memberEventSource {
+		t.Errorf("version %q, detail-type %q, source %q; want 0, %s, %s", ev.Version, ev.DetailType, ev.Source, offboard.DetailType, memberEventSource)
+	}
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`).MatchString(ev.ID) {
+		t.Errorf("id %q, want a UUID", ev.ID)
+	}
+	if ev.AccountID != "123456789012" || ev.Region != "us-east-1" {
+		t.Errorf("account %q, region %q; want the other events' 123456789012 and us-east-1", ev.AccountID, ev.Region)
+	}
+	if ev.Time.Location() != time.UTC || ev.Time.Nanosecond() != 0 || ev.Time.IsZero() {
+		t.Errorf("time %v, want a UTC time to the second", ev.Time)
+	}
+	var d offboard.Detail
+	dec = json.NewDecoder(bytes.NewReader(ev.Detail))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&d); err != nil || d != (offboard.Detail{TeamID: "t1", MemberID: "alice"}) {
+		t.Errorf("detail %s (%v), want {\"teamId\":\"t1\",\"memberId\":\"alice\"}", ev.Detail, err)
 	}
 }
 
@@ -552,7 +617,7 @@ func TestLambdaRIE(t *testing.T) {
 	began := time.Now()
 	rie := lambdarie.Binary(t)
 	var builds []lambdarie.Build
-	for _, name := range append(httpapi.Functions(), functionAuthorizer, functionSweep) {
+	for _, name := range append(httpapi.Functions(), functionAuthorizer, functionSweep, functionMemberRemoved) {
 		builds = append(builds, lambdarie.Build{Function: name})
 	}
 	bins := lambdarie.BuildAll(t, append(builds, faultBuild))
@@ -591,7 +656,8 @@ func TestLambdaRIE(t *testing.T) {
 // testRIELifecycle: each function, on the real Lambda runtime library,
 // answers its events as the API promises, writes what it should to the
 // table, refuses a caller of another team with 403 and goes on serving, and
-// is initialised once for all its invocations.
+// is initialised once for all its invocations. MemberRemoved, on the
+// console's event, offboards a member as OffboardMember does.
 func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	s := teststack.NewTable(t)
 	fns := map[string]*lambdarie.Function{}
@@ -855,6 +921,107 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		t.Fatalf("the table after the rotations: %v\n%s", err, report)
 	}
 
+	// OffboardMember: another team's admin deletes nothing; then both of
+	// alice's keys go, slots and all (200 naming them); again, 200 with an
+	// empty list. Bob's keys stay.
+	off := fns[httpapi.FunctionOffboard]
+	expectError(t, "offboard for another team", first(off, off.Invoke(withTeamClaim(loadEvent(t, "offboard.json"), "t2"))),
+		http.StatusForbidden, "Forbidden", eventRequestID(loadEvent(t, "offboard.json")))
+	aliceKeys := []string{k2.AccessKeyID, k4.AccessKeyID}
+	for _, id := range aliceKeys {
+		if s.Item("KEY#"+id, "KEY") == nil {
+			t.Fatalf("a refused offboard deleted %s", id)
+		}
+	}
+	for i, want := range [][]string{aliceKeys, {}} {
+		var got struct {
+			Deleted []string `json:"deleted"`
+		}
+		expectJSON(t, "offboard.json", off.Invoke(loadEvent(t, "offboard.json")), http.StatusOK, &got)
+		if got.Deleted == nil || !slices.Equal(slices.Sorted(slices.Values(got.Deleted)), slices.Sorted(slices.Values(want))) {
+			t.Fatalf("offboard.json #%d: deleted %v, want %v", i+1, got.Deleted, want)
+		}
+		for _, id := range aliceKeys {
+			if item := s.Item("KEY#"+id, "KEY"); item != nil {
+				t.Fatalf("offboard.json #%d: the item of %s remains: %v", i+1, id, item)
+			}
+		}
+		if n := keyCount(t, s); n != float64(0) {
+			t.Fatalf("offboard.json #%d: alice's keyCount %v, want 0", i+1, n)
+		}
+	}
+	for _, id := range []string{bobID, bob2.AccessKeyID} {
+		if s.Item("KEY#"+id, "KEY") == nil {
+			t.Fatalf("offboarding alice deleted bob's key %s", id)
+		}
+	}
+
+	// MemberRemoved: the console's event for bob (whose keys came from
+	// GenerateKey and RotateKey) deletes exactly his, not carol's; the same
+	// event again deletes nothing and is no error; an event with an invalid
+	// memberId is a function error (so that Lambda retries it and then
+	// queues it), and deletes nothing.
+	r = gen.Invoke(withMember(loadEvent(t, "generate.json"), "carol"))
+	var carol createdKey
+	if err := json.Unmarshal(r.Body, &carol); err != nil || r.Status != http.StatusCreated || carol.MemberID != "carol" {
+		t.Fatalf("generate for carol: %d %s (%v)", r.Status, r.Body, err)
+	}
+	removed := lambdarie.Start(t, rie, functionMemberRemoved, bins[functionMemberRemoved], s.Name)
+	memberEvent := func(member string) map[string]any {
+		ev := loadEvent(t, "member-removed.json")
+		ev["detail"].(map[string]any)["memberId"] = member
+		return ev
+	}
+	offboarded := func(what string, ev map[string]any) offboard.Result {
+		t.Helper()
+		raw := removed.InvokeRaw(ev)
+		var res offboard.Result
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&res); err != nil || res.Deleted == nil {
+			t.Fatalf("%s: not {\"teamId\",\"memberId\",\"deleted\"} (%v): %s", what, err, raw)
+		}
+		return res
+	}
+	bobKeys := []string{bobID, bob2.AccessKeyID}
+	res := offboarded("member-removed.json for bob", memberEvent("bob"))
+	removedPID := removed.RuntimePID()
+	if res.TeamID != "t1" || res.MemberID != "bob" || !slices.Equal(slices.Sorted(slices.Values(res.Deleted)), slices.Sorted(slices.Values(bobKeys))) {
+		t.Fatalf("member-removed.json for bob: %+v, want t1/bob and deleted %v", res, bobKeys)
+	}
+	for _, id := range bobKeys {
+		if item := s.Item("KEY#"+id, "KEY"); item != nil {
+			t.Fatalf("the item of bob's key %s remains: %v", id, item)
+		}
+	}
+	checkCounters := func(what string) {
+		t.Helper()
+		for member, want := range map[string]float64{"alice": 0, "bob": 0, "carol": 1} {
+			if n := s.Item("MEMBER#t1#"+member, "COUNTER")["keyCount"]; n != want {
+				t.Fatalf("%s: %s's keyCount %v, want %v", what, member, n, want)
+			}
+		}
+		if s.Item("KEY#"+carol.AccessKeyID, "KEY") == nil {
+			t.Fatalf("%s: carol's key is gone", what)
+		}
+	}
+	checkCounters("after bob's removal")
+	if again := offboarded("member-removed.json for bob again", memberEvent("bob")); len(again.Deleted) != 0 || again.MemberID != "bob" {
+		t.Fatalf("member-removed.json for bob again: %+v, want nothing deleted", again)
+	}
+	checkCounters("after bob's removal again")
+	var failed struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}
+	if raw := removed.InvokeRaw(memberEvent("../carol")); json.Unmarshal(raw, &failed) != nil || failed.ErrorType == "" || !strings.Contains(failed.ErrorMessage, "memberId") {
+		t.Fatalf("member-removed.json with the memberId ../carol: %s, want a function error naming memberId", raw)
+	}
+	checkCounters("after an invalid event")
+	if report, err := s.Check(context.Background()); err != nil || !report.OK() {
+		t.Fatalf("the table after the offboardings: %v\n%s", err, report)
+	}
+
 	// One init per execution environment, however many invocations.
 	for _, name := range lifecycleFunctions() {
 		if _, ok := pids[name]; !ok {
@@ -863,6 +1030,8 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		}
 		fns[name].CheckInitOnce(pids[name])
 	}
+	// MemberRemoved serves no HTTP request: it logs no request line.
+	removed.CheckInitOnceUnlogged(removedPID)
 }
 
 // keyPolicy is the key-policy answer: the team, its limit (null: none),

@@ -87,7 +87,7 @@ type Report struct {
 	// their ttl that DynamoDB has not deleted yet (it takes up to about two
 	// days; reads ignore them).
 	Replays, StaleReplays int
-	Members int // distinct members with a key or a counter
+	Members               int // distinct members with a key or a counter
 	// Violations, sorted by team, member and kind.
 	Violations []Violation
 }
