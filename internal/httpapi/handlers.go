@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -186,10 +187,24 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 		CreatedAt:   a.Now().UTC().Truncate(time.Second),
 		CreatedBy:   t.caller.Subject,
 	}
-	// The expiry follows the team's policy as read, before anything is
-	// sealed; the transaction checks that the policy is still that one, and
-	// a change in between means reading it and computing the expiry again.
-	policy, err := a.policyCache.get(r.Context(), a.creator.Policy, key.TeamID, a.Now(), false)
+	return a.issue(w, r, idem, a.creator, &key, requested, func(sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error {
+		return a.creator.Create(r.Context(), key, sealed, policy)
+	})
+}
+
+// issue seals a new key's secret and stores the key with store, then
+// answers 201 with it, the secret shown this once. The key's expiry follows
+// the team's policy as read (through the cache), before anything is sealed;
+// store's transaction checks that the policy is still that one, and a
+// change in between means reading it and computing the expiry again. With
+// an idempotency key, the answer is sealed as its replay record and stored
+// in the same transaction; a record another request with the same key
+// wrote first is that request's answer, and this one's.
+func (a *api) issue(w http.ResponseWriter, r *http.Request, idem *idempotency, records interface {
+	Replayer
+	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
+}, key *accesskey.Key, requested *time.Time, store func(accesskey.SealedSecret, accesskey.KeyPolicy) error) error {
+	policy, err := a.policyCache.get(r.Context(), records.Policy, key.TeamID, a.Now(), false)
 	if err != nil {
 		return err
 	}
@@ -202,34 +217,37 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sealed := accesskey.SealedSecret{Ciphertext: ciphertext, SHA256: accesskey.SecretSHA256(secret)}
-	var answer []byte
 	for attempt := 1; ; attempt++ {
-		answer = encodeJSON(createdJSON(key, secret))
+		answer := encodeJSON(createdJSON(*key, secret))
 		if sealed.Replay, err = a.replayRecord(r, idem, answer); err != nil {
 			return err
 		}
-		err := a.creator.Create(r.Context(), key, sealed, policy)
-		if errors.Is(err, accesskey.ErrReplayRecordTaken) {
-			return a.replayTaken(w, r, a.creator, idem)
-		}
-		if !errors.Is(err, accesskey.ErrPolicyChanged) {
-			if err != nil {
-				return err
+		err := store(sealed, policy)
+		switch {
+		case err == nil:
+			writeRaw(w, http.StatusCreated, answer)
+			return nil
+		case errors.Is(err, accesskey.ErrReplayRecordTaken):
+			return a.replayTaken(w, r, records, idem)
+		case errors.Is(err, accesskey.ErrNotFound), errors.Is(err, accesskey.ErrAlreadyRotated):
+			// A concurrent rotation with the same idempotency key may have
+			// won the old key: its answer is this request's.
+			if done, rerr := a.replay(w, r, records, idem); done || rerr != nil {
+				return rerr
 			}
-			break
-		}
-		if attempt == 3 {
+			return err
+		case !errors.Is(err, accesskey.ErrPolicyChanged):
+			return err
+		case attempt == 3:
 			return fmt.Errorf("%w: %w", accesskey.ErrUnavailable, err)
 		}
-		if policy, err = a.policyCache.get(r.Context(), a.creator.Policy, key.TeamID, a.Now(), true); err != nil {
+		if policy, err = a.policyCache.get(r.Context(), records.Policy, key.TeamID, a.Now(), true); err != nil {
 			return err
 		}
 		if key.ExpiresAt, err = accesskey.Expiry(key.CreatedAt, requested, policy); err != nil {
 			return err
 		}
 	}
-	writeRaw(w, http.StatusCreated, answer)
-	return nil
 }
 
 // createdJSON is a new key's answer, with its secret.
@@ -539,54 +557,10 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
 		},
 		OldExpiresAt: accesskey.RetiredExpiry(old, now, grace),
 	}
-	if rot.Policy, err = a.policyCache.get(r.Context(), a.rotator.Policy, t.ref.TeamID, now, false); err != nil {
-		return err
-	}
-	if rot.New.ExpiresAt, err = accesskey.Expiry(now, nil, rot.Policy); err != nil {
-		return err
-	}
-	secret := accesskey.NewSecret()
-	ciphertext, err := a.sealer.Seal(r.Context(), rot.New.Ref(), secret)
-	if err != nil {
-		return err
-	}
-	rot.Sealed = accesskey.SealedSecret{Ciphertext: ciphertext, SHA256: accesskey.SecretSHA256(secret)}
-	var answer []byte
-	for attempt := 1; ; attempt++ {
-		answer = encodeJSON(createdJSON(rot.New, secret))
-		if rot.Sealed.Replay, err = a.replayRecord(r, idem, answer); err != nil {
-			return err
-		}
-		err := a.rotator.Rotate(r.Context(), rot)
-		if errors.Is(err, accesskey.ErrReplayRecordTaken) {
-			return a.replayTaken(w, r, a.rotator, idem)
-		}
-		if errors.Is(err, accesskey.ErrNotFound) || errors.Is(err, accesskey.ErrAlreadyRotated) {
-			// A concurrent request with the same idempotency key may have
-			// won the old key: its answer is this request's.
-			if done, rerr := a.replay(w, r, a.rotator, idem); done || rerr != nil {
-				return rerr
-			}
-			return err
-		}
-		if !errors.Is(err, accesskey.ErrPolicyChanged) {
-			if err != nil {
-				return err
-			}
-			break
-		}
-		if attempt == 3 {
-			return fmt.Errorf("%w: %w", accesskey.ErrUnavailable, err)
-		}
-		if rot.Policy, err = a.policyCache.get(r.Context(), a.rotator.Policy, t.ref.TeamID, now, true); err != nil {
-			return err
-		}
-		if rot.New.ExpiresAt, err = accesskey.Expiry(now, nil, rot.Policy); err != nil {
-			return err
-		}
-	}
-	writeRaw(w, http.StatusCreated, answer)
-	return nil
+	return a.issue(w, r, idem, a.rotator, &rot.New, nil, func(sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error {
+		rot.Sealed, rot.Policy = sealed, policy
+		return a.rotator.Rotate(r.Context(), rot)
+	})
 }
 
 // offboard deletes every key of a member, slots and all, and names them.
