@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
@@ -65,4 +68,41 @@ func TestOffboardThroughTheEvent(t *testing.T) {
 		wantHolds(t, s, "t1", "alice", 0)
 	}
 	checkInvariants(t, s)
+}
+
+// TestOffboardThroughTheLocalEventBus: a console backend's own EventBridge
+// client, pointed at the local server, publishes TeamMemberRemoved; the
+// local stand-in for the rule delivers it to the MemberRemoved handler in
+// process, as on AWS. An event of another source or detail-type goes
+// nowhere.
+func TestOffboardThroughTheLocalEventBus(t *testing.T) {
+	s := newStack(t)
+	s.Generate("t1", "alice", "")
+	s.Generate("t1", "bob", "")
+	client := eventbridge.NewFromConfig(s.AWS, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(s.URL) })
+	put := func(source, detailType, detail string) *eventbridge.PutEventsOutput {
+		t.Helper()
+		out, err := client.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+			Source: aws.String(source), DetailType: aws.String(detailType), Detail: aws.String(detail),
+		}}})
+		if err != nil {
+			t.Fatalf("PutEvents: %v", err)
+		}
+		return out
+	}
+	if out := put("someone.else", offboard.DetailType, `{"teamId":"t1","memberId":"bob"}`); out.FailedEntryCount != 0 || len(out.Entries) != 1 || out.Entries[0].EventId == nil {
+		t.Fatalf("an event of another source: %+v", out)
+	}
+	wantHolds(t, s, "t1", "bob", 1)
+	if out := put("console.teamkeys", offboard.DetailType, `{"teamId":"t1","memberId":"alice"}`); out.FailedEntryCount != 0 {
+		t.Fatalf("TeamMemberRemoved: %+v", out)
+	}
+	wantHolds(t, s, "t1", "alice", 0)
+	wantHolds(t, s, "t1", "bob", 1)
+	// One the handler refuses is a failed entry, as EventBridge reports a
+	// delivery it gave up on.
+	if out := put("console.teamkeys", offboard.DetailType, `{"teamId":"t1","memberId":"../bob"}`); out.FailedEntryCount != 1 {
+		t.Fatalf("an invalid member: %+v", out)
+	}
+	wantHolds(t, s, "t1", "bob", 1)
 }

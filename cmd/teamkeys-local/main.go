@@ -39,6 +39,7 @@ const usage = `usage:
 
 environment: TEAMKEYS_ADDR (default 127.0.0.1:3000), TEAMKEYS_TABLE (teamkeys),
 TEAMKEYS_SWEEP_INTERVAL (how often expired keys are removed; default 1m, 0: never),
+TEAMKEYS_MEMBER_EVENT_SOURCE (the source of TeamMemberRemoved events; console.teamkeys),
 TEAMKEYS_KMS_KEY_ID (alias/teamkeys), TEAMKEYS_LOCAL_JWT_SECRET (default: serve
 generates one per run and keeps it in $TEAMKEYS_CACHE/local-jwt-secret, mode
 0600, while it runs; token reads it there), AWS_REGION,
@@ -135,7 +136,8 @@ func serve() error {
 	if err != nil {
 		return err
 	}
-	handler, err := server.New(ctx, server.Options{Config: cfg, AWS: awsCfg, JWTSecret: secret, Log: log, SweepInterval: sweepEvery})
+	handler, err := server.New(ctx, server.Options{Config: cfg, AWS: awsCfg, JWTSecret: secret, Log: log, SweepInterval: sweepEvery,
+		MemberEventSource: strings.TrimSpace(os.Getenv("TEAMKEYS_MEMBER_EVENT_SOURCE"))})
 	if err != nil {
 		return err
 	}

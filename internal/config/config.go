@@ -21,6 +21,10 @@ const (
 	// DefaultKMSKeyID is the KMS key (an alias) that seals secrets when
 	// TEAMKEYS_KMS_KEY_ID is unset; the local server creates it.
 	DefaultKMSKeyID = "alias/teamkeys"
+	// DefaultMemberEventSource is the source of the TeamMemberRemoved
+	// events a console backend publishes (template.yaml's MemberEventSource
+	// parameter's default).
+	DefaultMemberEventSource = "console.teamkeys"
 )
 
 // ClaimNames says which JWT claims carry the caller's identity. Cognito, for

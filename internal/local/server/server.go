@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -22,9 +23,11 @@ import (
 	"github.com/teamkeys/teamkeys/internal/config"
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/local/eventbus"
 	"github.com/teamkeys/teamkeys/internal/local/gateway"
 	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
 	"github.com/teamkeys/teamkeys/internal/local/tabledef"
+	"github.com/teamkeys/teamkeys/internal/offboard"
 	"github.com/teamkeys/teamkeys/internal/pagetoken"
 	"github.com/teamkeys/teamkeys/internal/seal"
 	"github.com/teamkeys/teamkeys/internal/signature"
@@ -96,6 +99,11 @@ type Options struct {
 	// SweepInterval, when positive, runs the expiry sweep that often until
 	// ctx ends: the schedule's stand-in (TEAMKEYS_SWEEP_INTERVAL).
 	SweepInterval time.Duration
+	// MemberEventSource is the source of the TeamMemberRemoved events the
+	// local stand-in for EventBridge delivers to the MemberRemoved handler
+	// (template.yaml's MemberEventSource; TEAMKEYS_MEMBER_EVENT_SOURCE);
+	// empty means config.DefaultMemberEventSource.
+	MemberEventSource string
 }
 
 // New creates the table if it is missing and returns the local API.
@@ -152,5 +160,23 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		}
 		functions[name] = h
 	}
-	return gateway.New(httpapi.Routes, functions, issuer, log)
+	api, err := gateway.New(httpapi.Routes, functions, issuer, log)
+	if err != nil {
+		return nil, err
+	}
+	source := opts.MemberEventSource
+	if source == "" {
+		source = config.DefaultMemberEventSource
+	}
+	removed := offboard.Handler(store, log)
+	bus := eventbus.New(log, eventbus.Subscriber{Source: source, DetailType: offboard.DetailType,
+		Handle: func(ctx context.Context, ev events.EventBridgeEvent) error { _, err := removed(ctx, ev); return err }})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// An EventBridge client pointed at the local server (its PutEvents).
+		if eventbus.IsPutEvents(r) {
+			bus.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}), nil
 }
