@@ -16,7 +16,9 @@ import (
 
 	"github.com/teamkeys/teamkeys"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/local/tabledef"
 	"github.com/teamkeys/teamkeys/internal/offboard"
+	"github.com/teamkeys/teamkeys/internal/seal"
 	"github.com/teamkeys/teamkeys/internal/testing/lambdarie"
 )
 
@@ -216,6 +218,11 @@ var writes = map[string][]string{
 	// memberId) and notRotated (rotatedTo, expiresAt). Not status, not the
 	// secret: a retired key keeps working until its expiry.
 	"RetireKey": {"pk", "sk", "teamId", "memberId", "rotatedTo", "expiresAt", "gsi2pk", "gsi2sk"},
+	// Create, Rotate with an Idempotency-Key (txPutReplay): Put of the
+	// replay record, the transaction's last action, condition
+	// attribute_not_exists(pk) OR ttl < :now. ttl is the table's TTL
+	// attribute (TestTemplateReplayRecordsExpire).
+	"ReplayRecord": {"pk", "sk", "requestHash", "status", "answer", "createdAt", "ttl"},
 }
 
 // shownAttributes are the key attributes a response may show, as
@@ -246,6 +253,22 @@ const (
 	keyItems     = "KEY#*"
 	counterItems = "MEMBER#*"
 	policyItems  = "POLICY#*"
+	replayItems  = "IDEMPOTENCY#*"
+)
+
+// The encryption contexts a kms: statement may admit (internal/seal): a
+// key's secret's, exactly its three ids, or an idempotency key's replay
+// record's, exactly {purpose: idempotent-replay, recordId}.
+const (
+	secretContext = "the three-id context"
+	replayContext = "the replay context"
+)
+
+// verifiers open keys' secrets; replayers open replay records, and nothing
+// else (TestLeastPrivilegeKeyPolicy).
+var (
+	verifiers = []string{"Authorizer", "WhoAmI"}
+	replayers = []string{"GenerateKey", "RotateKey"}
 )
 
 // grant is one action a function's role may take, on the table's items
@@ -268,6 +291,10 @@ type grant struct {
 	// returnValues is what dynamodb:ReturnValues is pinned to (NONE may be
 	// implied: IfExists).
 	returnValues string
+	// context is the one encryption context a kms: statement admits
+	// (secretContext or replayContext): a function may have two grants of
+	// one kms: action, each its own statement, told apart by context.
+	context string
 }
 
 // TestLeastPrivilege holds each function's IAM statements to the calls its
@@ -280,16 +307,17 @@ func TestLeastPrivilege(t *testing.T) {
 		// The team's policy read, then one transaction: the counter, the
 		// key item, a check of the policy item. At the cap, the member's
 		// keys from the index and one transaction: an expired key's
-		// delete, the key item, the check.
-		"GenerateKey": {
+		// delete, the key item, the check. With an Idempotency-Key, the
+		// replay record too (replayGrants).
+		"GenerateKey": append([]grant{
 			{action: "dynamodb:GetItem", items: policyItems},
 			{action: "dynamodb:UpdateItem", items: counterItems, writes: "TakeSlot", returnValues: "NONE"},
 			{action: "dynamodb:PutItem", items: keyItems, writes: "NewKeyItem", returnValues: "NONE"},
 			{action: "dynamodb:ConditionCheckItem", items: policyItems},
 			{action: "dynamodb:Query", on: "ByTeam"},
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
-			{action: "kms:Encrypt"},
-		},
+			{action: "kms:Encrypt", context: secretContext},
+		}, replayGrants...),
 		// The lists from the index; one key by a projected GetItem.
 		"ListKeys": {
 			{action: "dynamodb:Query", on: "ByTeam"},
@@ -305,18 +333,19 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 			{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
 		},
-		// Only the verifying functions may decrypt, and only with the
-		// encryption context (checked below for every kms: action; the key
-		// policy's side in TestLeastPrivilegeKeyPolicy).
+		// Only the verifying functions may decrypt a secret, and only with
+		// its three-id encryption context (checked below for every kms:
+		// action; GenerateKey and RotateKey decrypt replay records only;
+		// the key policy's side in TestLeastPrivilegeKeyPolicy).
 		"WhoAmI": {
 			{action: "dynamodb:GetItem", items: keyItems},
 			{action: "dynamodb:UpdateItem", items: keyItems, writes: "RecordUse", returnValues: "NONE"},
-			{action: "kms:Decrypt"},
+			{action: "kms:Decrypt", context: secretContext},
 		},
 		"Authorizer": {
 			{action: "dynamodb:GetItem", items: keyItems},
 			{action: "dynamodb:UpdateItem", items: keyItems, writes: "RecordUse", returnValues: "NONE"},
-			{action: "kms:Decrypt"},
+			{action: "kms:Decrypt", context: secretContext},
 		},
 		// A team's policy item, read and replaced.
 		"KeyPolicy": {
@@ -337,8 +366,9 @@ func TestLeastPrivilege(t *testing.T) {
 		// and an expired key's delete instead). With none: the old key's
 		// delete, the new key item, the check. IAM checks each part of the
 		// transaction alone: the key item's Update and the counter's are
-		// two statements, each held to its own kind of item and row.
-		"RotateKey": {
+		// two statements, each held to its own kind of item and row. With
+		// an Idempotency-Key, the replay record too (replayGrants).
+		"RotateKey": append([]grant{
 			{action: "dynamodb:GetItem", items: keyItems, reads: "ShownKey"},
 			{action: "dynamodb:GetItem", items: policyItems},
 			{action: "dynamodb:UpdateItem", items: keyItems, writes: "RetireKey", returnValues: "NONE"},
@@ -347,8 +377,8 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:UpdateItem", items: counterItems, writes: "TakeSlot", returnValues: "NONE"},
 			{action: "dynamodb:Query", on: "ByTeam"},
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
-			{action: "kms:Encrypt"},
-		},
+			{action: "kms:Encrypt", context: secretContext},
+		}, replayGrants...),
 		// The member's keys from the index, each deleted with its slot
 		// freed in one transaction (as DeleteKey does), then the member's
 		// counter, projected to keyCount, until it says none is left. No
@@ -373,7 +403,7 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 			for _, a := range actionsOf(st) {
 				actions = append(actions, a)
-				i, ok := findGrant(want[fn], a, leadingKeys(st), matched)
+				i, ok := findGrant(want[fn], a, scopeOf(a, st), matched)
 				if !ok {
 					continue // reported below
 				}
@@ -410,6 +440,17 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 }
 
+// replayGrants are what an Idempotency-Key needs, GenerateKey's and
+// RotateKey's: the record read whole (before the work, and again when the
+// transaction finds it taken), its Put in the key's transaction, the answer
+// sealed and opened with the replay context only.
+var replayGrants = []grant{
+	{action: "dynamodb:GetItem", items: replayItems},
+	{action: "dynamodb:PutItem", items: replayItems, writes: "ReplayRecord", returnValues: "NONE"},
+	{action: "kms:Encrypt", context: replayContext},
+	{action: "kms:Decrypt", context: replayContext},
+}
+
 // offboardGrants are what DeleteMemberKeys needs: OffboardMember's and
 // MemberRemoved's grants.
 var offboardGrants = []grant{
@@ -419,19 +460,38 @@ var offboardGrants = []grant{
 	{action: "dynamodb:GetItem", items: counterItems, reads: "SlotCount"},
 }
 
+// scope is what tells apart two statements of one action: the kind of item
+// (dynamodb:LeadingKeys) a statement on the table touches, the encryption
+// context a kms: statement admits.
+type scope struct {
+	items   []string
+	context string
+}
+
+// scopeOf is the scope of a statement allowing action.
+func scopeOf(action string, st map[string]any) scope {
+	if strings.HasPrefix(action, "kms:") {
+		return scope{context: contextOf(st["Condition"])}
+	}
+	return scope{items: leadingKeys(st)}
+}
+
 // findGrant is the index of the grant of gs that a statement allowing
-// action on the items its dynamodb:LeadingKeys name stands for: one not
-// taken yet of that action and kind of item, else any of that action (so
-// that checkGrant reports how the statement differs).
-func findGrant(gs []grant, action string, items []string, taken map[int]bool) (int, bool) {
-	sameItems := func(g grant) bool {
-		if g.items == "" {
-			return items == nil
+// action on its scope stands for: one not taken yet of that action and
+// scope, else any of that action (so that checkGrant reports how the
+// statement differs).
+func findGrant(gs []grant, action string, sc scope, taken map[int]bool) (int, bool) {
+	sameScope := func(g grant) bool {
+		if g.context != sc.context {
+			return false
 		}
-		return slices.Equal(items, []string{g.items})
+		if g.items == "" {
+			return sc.items == nil
+		}
+		return slices.Equal(sc.items, []string{g.items})
 	}
 	for _, pass := range []func(int, grant) bool{
-		func(i int, g grant) bool { return !taken[i] && sameItems(g) },
+		func(i int, g grant) bool { return !taken[i] && sameScope(g) },
 		func(i int, g grant) bool { return !taken[i] },
 		func(int, grant) bool { return true },
 	} {
@@ -451,8 +511,11 @@ func (tmpl template) checkGrant(t *testing.T, fn string, g grant, st map[string]
 	res, _ := json.Marshal(st["Resource"])
 	switch service, _, _ := strings.Cut(g.action, ":"); service {
 	case "kms":
-		if !requiresFullContext(st["Condition"]) {
-			t.Errorf("%s: %s without the three-id encryption-context condition: %v", fn, g.action, st["Condition"])
+		if g.context == "" {
+			t.Errorf("test: %s's %s names no encryption context", fn, g.action)
+		}
+		if got := contextOf(st["Condition"]); got != g.context {
+			t.Errorf("%s: %s admits %q, want exactly %s: %v", fn, g.action, got, g.context, st["Condition"])
 		}
 		if !isIf(st["Resource"], "CreateKeysKey", "KeysKey", "ExistingKmsKeyArn") {
 			t.Errorf("%s: %s on %s, want the stack's key or ExistingKmsKeyArn", fn, g.action, res)
@@ -582,19 +645,45 @@ func refersTo(v any, name string) bool {
 		strings.Contains(s, `{"Fn::GetAtt":"`+name+`.`) || strings.Contains(s, "${"+name+"}") || strings.Contains(s, "${"+name+".")
 }
 
-// requiresFullContext reports whether a statement's condition admits only
-// requests whose encryption context has exactly teamId, memberId and
-// accessKeyId.
-func requiresFullContext(cond any) bool {
+// contextOf is the one encryption context a kms: statement's condition
+// admits: secretContext or replayContext; "" for anything else (no
+// condition, a subset of keys, a key more, a purpose not pinned).
+func contextOf(cond any) string {
+	switch {
+	case requiresContext(cond, []string{seal.ContextTeamID, seal.ContextMemberID, seal.ContextAccessKeyID}, nil):
+		return secretContext
+	case requiresContext(cond, []string{seal.ContextPurpose, seal.ContextRecord}, map[string]string{seal.ContextPurpose: seal.PurposeReplay}):
+		return replayContext
+	}
+	return ""
+}
+
+// requiresContext reports whether a statement's condition admits only
+// requests whose encryption context has exactly the keys, with the pinned
+// values: ForAllValues:StringEquals bounds the keys to a subset (and holds
+// for a request with no context at all), Null makes the context and each
+// key mandatory, StringEquals pins a value.
+func requiresContext(cond any, keys []string, pinned map[string]string) bool {
 	c, _ := cond.(map[string]any)
 	forAll, _ := c["ForAllValues:StringEquals"].(map[string]any)
-	keys, _ := forAll["kms:EncryptionContextKeys"].([]any)
+	list, _ := forAll["kms:EncryptionContextKeys"].([]any)
+	var got []string
+	for _, k := range list {
+		s, _ := k.(string)
+		got = append(got, s)
+	}
 	null, _ := c["Null"].(map[string]any)
-	if len(keys) != 3 || null["kms:EncryptionContextKeys"] != "false" {
+	if !slices.Equal(sorted(got), sorted(keys)) || null["kms:EncryptionContextKeys"] != "false" {
 		return false
 	}
 	for _, k := range keys {
-		if null["kms:EncryptionContext:"+k.(string)] != "false" {
+		if null["kms:EncryptionContext:"+k] != "false" {
+			return false
+		}
+	}
+	equals, _ := c["StringEquals"].(map[string]any)
+	for k, v := range pinned {
+		if equals["kms:EncryptionContext:"+k] != v {
 			return false
 		}
 	}
@@ -634,12 +723,13 @@ func TestEveryFunctionIsWatched(t *testing.T) {
 	}
 }
 
-// decrypters are the functions whose IAM statements allow kms:Decrypt.
-func (tmpl template) decrypters(t *testing.T) []string {
+// decrypters are the functions whose IAM statements allow kms:Decrypt with
+// the encryption context (secretContext or replayContext).
+func (tmpl template) decrypters(t *testing.T, context string) []string {
 	var out []string
 	for _, fn := range tmpl.functions() {
 		for _, st := range tmpl.statements(t, fn) {
-			if st["Effect"] == "Allow" && slices.Contains(actionsOf(st), "kms:Decrypt") {
+			if st["Effect"] == "Allow" && slices.Contains(actionsOf(st), "kms:Decrypt") && contextOf(st["Condition"]) == context {
 				out = append(out, fn)
 				break
 			}
@@ -648,18 +738,35 @@ func (tmpl template) decrypters(t *testing.T) []string {
 	return out
 }
 
-// TestLeastPrivilegeKeyPolicy: the key policy itself lets no principal but
-// the verifying functions' roles decrypt (IAM alone would let any principal
-// with kms:Decrypt and a table read recover every secret), and still lets
-// the account administer the key.
+// The account and stack the key policy is evaluated in.
+const (
+	testAccount = "111122223333"
+	testStack   = "teamkeys-prod"
+)
+
+// functionRole is the ARN CloudFormation gives the role SAM makes for a
+// function of a stack.
+func functionRole(stack, fn string) string {
+	return fmt.Sprintf("arn:aws:iam::%s:role/%s-%sRole-A1B2C3D4E5F6", testAccount, stack, fn)
+}
+
+// TestLeastPrivilegeKeyPolicy: the key policy itself decides who opens
+// what (IAM alone would let any principal with kms:Decrypt and a table read
+// recover every secret): a key's secret (its three-id context) only the
+// verifying functions' roles, a replay record only theirs and GenerateKey's
+// and RotateKey's, anything else no one; and the account still administers
+// the key. With the roles' own IAM statements: the verifiers open secrets
+// only, GenerateKey and RotateKey replay records only, no one anything else.
+// The policy is evaluated as IAM does (conditionHolds), for every
+// function's role and for principals outside the stack.
 func TestLeastPrivilegeKeyPolicy(t *testing.T) {
 	tmpl := loadTemplate(t)
 	policy, _ := tmpl.Resources["KeysKey"].Properties["KeyPolicy"].(map[string]any)
 	stmts, _ := policy["Statement"].([]any)
 	root := `{"Fn::Sub":"arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}`
 	roleArn := regexp.MustCompile(`^arn:\$\{AWS::Partition\}:iam::\$\{AWS::AccountId\}:role/\$\{AWS::StackName\}-([A-Za-z0-9]+)Role-\*$`)
-	var exempt []string
-	administered, denies := false, false
+	var denies []map[string]any
+	administered := false
 	for _, s := range stmts {
 		st := s.(map[string]any)
 		actions := actionsOf(st)
@@ -668,39 +775,35 @@ func TestLeastPrivilegeKeyPolicy(t *testing.T) {
 		switch st["Effect"] {
 		case "Allow":
 			// Only the account root, which hands the decision to IAM; the
-			// Deny below then bounds what IAM can give.
-			if string(who) != root {
-				t.Errorf("key policy allows %v to %s: only the account root may be allowed", actions, who)
+			// Denies below then bound what IAM can give.
+			if string(who) != root || st["Condition"] != nil {
+				t.Errorf("key policy allows %v to %s (condition %v): only the account root may be allowed", actions, who, st["Condition"])
 			}
 			administered = administered || slices.Contains(actions, "kms:*") || slices.Contains(actions, "kms:PutKeyPolicy")
 		case "Deny":
+			denies = append(denies, st)
 			if string(who) != `"*"` || st["Resource"] != "*" {
 				t.Errorf("Deny %v: want Principal AWS \"*\" and Resource \"*\", got %s and %v", actions, who, st["Resource"])
 			}
 			if slices.Contains(actions, "kms:*") || slices.Contains(actions, "kms:PutKeyPolicy") {
 				t.Errorf("Deny %v locks out key administration", actions)
 			}
-			if !slices.Contains(actions, "kms:Decrypt") {
-				continue
+			if slices.Contains(actions, "kms:Decrypt") != slices.Contains(actions, "kms:ReEncrypt*") {
+				t.Errorf("Deny %v: kms:Decrypt without kms:ReEncrypt* lets a ciphertext be moved under a key its caller may decrypt with", actions)
 			}
-			denies = true
-			if !slices.Contains(actions, "kms:ReEncrypt*") {
-				t.Errorf("Deny %v: without kms:ReEncrypt*, a ciphertext can be moved under a key its caller may decrypt with", actions)
-			}
+			// Roles named as CloudFormation names SAM's, of this stack's
+			// functions.
 			cond, _ := st["Condition"].(map[string]any)
-			if len(cond) != 1 {
-				t.Errorf("Deny %v: want exactly one condition (ArnNotLike aws:PrincipalArn), got %v", actions, cond)
-			}
-			notLike, _ := cond["ArnNotLike"].(map[string]any)
-			arns, _ := notLike["aws:PrincipalArn"].([]any)
-			for _, a := range arns {
-				sub, _ := a.(map[string]any)["Fn::Sub"].(string)
-				m := roleArn.FindStringSubmatch(sub)
-				if m == nil {
-					t.Errorf("Deny %v exempts %v: want arn:…:role/${AWS::StackName}-<Function>Role-*, the name CloudFormation gives SAM's role", actions, a)
-					continue
+			for op, pairs := range cond {
+				p, _ := pairs.(map[string]any)
+				arns, _ := p["aws:PrincipalArn"].([]any)
+				for _, a := range arns {
+					sub, _ := a.(map[string]any)["Fn::Sub"].(string)
+					m := roleArn.FindStringSubmatch(sub)
+					if m == nil || !slices.Contains(tmpl.functions(), m[1]) {
+						t.Errorf("Deny %v %s names %v: want arn:…:role/${AWS::StackName}-<Function>Role-*, the name CloudFormation gives a function's SAM role", actions, op, a)
+					}
 				}
-				exempt = append(exempt, m[1])
 			}
 		default:
 			t.Errorf("key policy statement with Effect %v", st["Effect"])
@@ -709,12 +812,266 @@ func TestLeastPrivilegeKeyPolicy(t *testing.T) {
 	if !administered {
 		t.Error("key policy: the account root may not administer the key (kms:* or kms:PutKeyPolicy): it would be locked out")
 	}
-	if !denies {
-		t.Fatal("key policy denies kms:Decrypt to no one: any principal IAM lets decrypt recovers every secret")
+	if len(denies) == 0 {
+		t.Fatal("key policy denies nothing: any principal IAM lets decrypt recovers every secret")
 	}
-	if got, want := sorted(exempt), tmpl.decrypters(t); !slices.Equal(got, want) {
-		t.Errorf("key policy lets the roles of %v decrypt, want exactly the functions whose IAM statements decrypt: %v", got, want)
+	denied := func(principal, action string, ec map[string]string) bool {
+		t.Helper()
+		for _, st := range denies {
+			if applies(t, st, action, kmsRequest(principal, ec)) {
+				return true
+			}
+		}
+		return false
 	}
+	iamAllows := func(fn, action string, ec map[string]string) bool {
+		t.Helper()
+		for _, st := range tmpl.statements(t, fn) {
+			if st["Effect"] == "Allow" && applies(t, st, action, kmsRequest(functionRole(testStack, fn), ec)) {
+				return true
+			}
+		}
+		return false
+	}
+
+	// The design: what the code decrypts, by IAM.
+	if got := tmpl.decrypters(t, secretContext); !slices.Equal(got, verifiers) {
+		t.Errorf("IAM lets %v decrypt with a key's three-id context, want the verifiers %v", got, verifiers)
+	}
+	if got := tmpl.decrypters(t, replayContext); !slices.Equal(got, replayers) {
+		t.Errorf("IAM lets %v decrypt with the replay context, want %v", got, replayers)
+	}
+
+	record := strings.Repeat("0f", 32)
+	secret := map[string]string{seal.ContextTeamID: "t1", seal.ContextMemberID: "alice", seal.ContextAccessKeyID: "TKAKAAAAAAAAAAAAAAAAAAAA"}
+	cases := []struct {
+		name string
+		ec   map[string]string
+		// keyPolicy: the functions' roles the key policy lets decrypt;
+		// opens: those that may, IAM and the key policy together.
+		keyPolicy, opens []string
+	}{
+		{"a key's secret (three ids)", secret, verifiers, verifiers},
+		{"a replay record", map[string]string{seal.ContextPurpose: seal.PurposeReplay, seal.ContextRecord: record}, sorted(append(slices.Clone(verifiers), replayers...)), replayers},
+		{"no encryption context", nil, verifiers, nil},
+		{"a replay purpose without recordId", map[string]string{seal.ContextPurpose: seal.PurposeReplay}, sorted(append(slices.Clone(verifiers), replayers...)), nil},
+		{"another purpose", map[string]string{seal.ContextPurpose: "other", seal.ContextRecord: record}, verifiers, nil},
+		{"a recordId without purpose", map[string]string{seal.ContextRecord: record}, verifiers, nil},
+		{"a secret's ids with the replay purpose", map[string]string{seal.ContextTeamID: "t1", seal.ContextMemberID: "alice",
+			seal.ContextAccessKeyID: "TKAKAAAAAAAAAAAAAAAAAAAA", seal.ContextPurpose: seal.PurposeReplay}, sorted(append(slices.Clone(verifiers), replayers...)), nil},
+	}
+	outsiders := []string{
+		"arn:aws:iam::" + testAccount + ":root",
+		"arn:aws:iam::" + testAccount + ":role/Admin",
+		"arn:aws:iam::" + testAccount + ":user/alice",
+		functionRole("teamkeys-dev", "WhoAmI"),      // another stack's verifier
+		functionRole("teamkeys-dev", "GenerateKey"), // another stack's replayer
+	}
+	for _, c := range cases {
+		var lets, opens []string
+		for _, fn := range tmpl.functions() {
+			role := functionRole(testStack, fn)
+			if denied(role, "kms:Decrypt", c.ec) {
+				continue
+			}
+			lets = append(lets, fn)
+			if iamAllows(fn, "kms:Decrypt", c.ec) {
+				opens = append(opens, fn)
+			}
+		}
+		if !slices.Equal(lets, c.keyPolicy) {
+			t.Errorf("%s: the key policy lets the roles of %v decrypt, want %v", c.name, lets, c.keyPolicy)
+		}
+		if !slices.Equal(opens, c.opens) {
+			t.Errorf("%s: %v may decrypt (IAM and the key policy), want %v", c.name, opens, c.opens)
+		}
+		for _, p := range append(outsiders, functionRoles(tmpl)...) {
+			for _, action := range []string{"kms:ReEncryptFrom", "kms:ReEncryptTo"} {
+				if denied(p, "kms:Decrypt", c.ec) && !denied(p, action, c.ec) {
+					t.Errorf("%s: %s may %s what it may not decrypt", c.name, p, action)
+				}
+			}
+		}
+		for _, p := range outsiders {
+			if !denied(p, "kms:Decrypt", c.ec) {
+				t.Errorf("%s: the key policy lets %s decrypt", c.name, p)
+			}
+		}
+	}
+	// Administration and sealing are not the Denies' business.
+	for _, action := range []string{"kms:PutKeyPolicy", "kms:DescribeKey", "kms:EnableKeyRotation", "kms:Encrypt"} {
+		for _, p := range append(outsiders, functionRoles(tmpl)...) {
+			if denied(p, action, nil) {
+				t.Errorf("the key policy denies %s to %s", action, p)
+			}
+		}
+	}
+}
+
+// functionRoles are the roles of the template's functions, in testStack.
+func functionRoles(tmpl template) []string {
+	var out []string
+	for _, fn := range tmpl.functions() {
+		out = append(out, functionRole(testStack, fn))
+	}
+	return out
+}
+
+// kmsRequest is the request context IAM evaluates a KMS call with: the
+// caller and the encryption context (none: neither key).
+func kmsRequest(principal string, ec map[string]string) map[string][]string {
+	req := map[string][]string{"aws:PrincipalArn": {principal}}
+	for k, v := range ec {
+		req["kms:EncryptionContextKeys"] = append(req["kms:EncryptionContextKeys"], k)
+		req["kms:EncryptionContext:"+k] = []string{v}
+	}
+	return req
+}
+
+// applies reports whether a policy statement matches action and its
+// condition holds for the request (its principal and resource are the
+// caller's to check).
+func applies(t *testing.T, st map[string]any, action string, req map[string][]string) bool {
+	t.Helper()
+	matched := false
+	for _, a := range actionsOf(st) {
+		matched = matched || globMatch(strings.ToLower(action), strings.ToLower(a))
+	}
+	if !matched {
+		return false
+	}
+	ok, err := conditionHolds(st["Condition"], req)
+	if err != nil {
+		t.Fatalf("statement %v: %v", st, err)
+	}
+	return ok
+}
+
+// conditionHolds evaluates a policy's Condition block as IAM does (every
+// operator, every key, must hold), for the operators this template uses;
+// any other is an error, so that the tests never guess. A key missing from
+// the request: false, but true for a negated operator (StringNotEquals,
+// ArnNotLike…) and for …IfExists; ForAllValues holds, ForAnyValue does not;
+// Null tests exactly that.
+func conditionHolds(cond any, req map[string][]string) (bool, error) {
+	if cond == nil {
+		return true, nil
+	}
+	c, ok := cond.(map[string]any)
+	if !ok {
+		return false, fmt.Errorf("condition %v is not an object", cond)
+	}
+	for op, kv := range c {
+		pairs, ok := kv.(map[string]any)
+		if !ok {
+			return false, fmt.Errorf("condition %s: %v is not an object", op, kv)
+		}
+		for key, v := range pairs {
+			want, err := policyValues(v)
+			if err != nil {
+				return false, fmt.Errorf("condition %s %s: %w", op, key, err)
+			}
+			ok, err := operatorHolds(op, req[key], want)
+			if err != nil {
+				return false, fmt.Errorf("condition %s %s: %w", op, key, err)
+			}
+			if !ok {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+func operatorHolds(op string, have, want []string) (bool, error) {
+	set := ""
+	if q, rest, ok := strings.Cut(op, ":"); ok {
+		set, op = q, rest
+		if set != "ForAllValues" && set != "ForAnyValue" {
+			return false, fmt.Errorf("unknown set operator %s", set)
+		}
+	}
+	ifExists := strings.HasSuffix(op, "IfExists")
+	op = strings.TrimSuffix(op, "IfExists")
+	if op == "Null" {
+		if set != "" || ifExists || len(want) != 1 || (want[0] != "true" && want[0] != "false") {
+			return false, fmt.Errorf("Null %v", want)
+		}
+		return (len(have) == 0) == (want[0] == "true"), nil
+	}
+	var match func(value, pattern string) bool
+	negated := false
+	switch op {
+	case "StringEquals":
+		match = func(v, p string) bool { return v == p }
+	case "StringNotEquals":
+		match, negated = func(v, p string) bool { return v == p }, true
+	case "StringLike", "ArnLike", "ArnEquals":
+		match = globMatch
+	case "StringNotLike", "ArnNotLike", "ArnNotEquals":
+		match, negated = globMatch, true
+	default:
+		return false, fmt.Errorf("operator %s: the test does not know it", op)
+	}
+	matchesAny := func(v string) bool {
+		for _, p := range want {
+			if match(v, p) {
+				return true
+			}
+		}
+		return false
+	}
+	switch set {
+	case "ForAllValues", "ForAnyValue":
+		if negated || ifExists {
+			return false, fmt.Errorf("%s:%s: the test does not know it", set, op)
+		}
+		if set == "ForAllValues" {
+			return !slices.ContainsFunc(have, func(v string) bool { return !matchesAny(v) }), nil
+		}
+		return slices.ContainsFunc(have, matchesAny), nil
+	}
+	switch {
+	case len(have) == 0:
+		return ifExists || negated, nil
+	case len(have) > 1:
+		return false, fmt.Errorf("%s on a multivalued key %v: qualify it with ForAllValues or ForAnyValue", op, have)
+	}
+	return matchesAny(have[0]) != negated, nil
+}
+
+// policyValues are a condition's values, an Fn::Sub's pseudo parameters
+// resolved for testAccount and testStack.
+func policyValues(v any) ([]string, error) {
+	switch v := v.(type) {
+	case string:
+		return []string{v}, nil
+	case []any:
+		var out []string
+		for _, e := range v {
+			s, err := policyValues(e)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s...)
+		}
+		return out, nil
+	case map[string]any:
+		if sub, ok := v["Fn::Sub"].(string); ok && len(v) == 1 {
+			s := strings.NewReplacer("${AWS::Partition}", "aws", "${AWS::AccountId}", testAccount, "${AWS::StackName}", testStack).Replace(sub)
+			if strings.Contains(s, "${") {
+				return nil, fmt.Errorf("%s: a substitution the test does not know", sub)
+			}
+			return []string{s}, nil
+		}
+	}
+	return nil, fmt.Errorf("value %v: the test does not know it", v)
+}
+
+// globMatch is IAM's matching of * and ? (StringLike, ArnLike, actions).
+func globMatch(value, pattern string) bool {
+	re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(pattern)) + "$"
+	return regexp.MustCompile(re).MatchString(value)
 }
 
 // TestTemplateKeepsTheData: the table and the key that opens its secrets
@@ -1088,14 +1445,14 @@ func onIndex(st map[string]any) string {
 }
 
 // TestLeastPrivilegeSecretsStayWithTheVerifiers: no function but the
-// verifying ones (those that may decrypt) can read a key item's secret
-// ciphertext or the secret's hash: ListKeys' and RotateKey's GetItem of a
-// key item must project the shown attributes only, every other read names
-// the policy items or an index that projects neither. (DisableKey's and EnableKey's ReturnValues ALL_NEW is
-// the documented exception: docs/SECURITY.md.)
+// verifying ones (those that may decrypt a secret, with its three-id
+// context) can read a key item's secret ciphertext or the secret's hash:
+// ListKeys' and RotateKey's GetItem of a key item must project the shown
+// attributes only, every other read names the policy items, the replay
+// records or an index that projects neither. (DisableKey's and EnableKey's
+// ReturnValues ALL_NEW is the documented exception: docs/SECURITY.md.)
 func TestLeastPrivilegeSecretsStayWithTheVerifiers(t *testing.T) {
 	tmpl := loadTemplate(t)
-	verifiers := tmpl.decrypters(t)
 	aKey := "KEY#TKAKAAAAAAAAAAAAAAAAAAAA"
 	for _, fn := range tmpl.functions() {
 		if slices.Contains(verifiers, fn) {
@@ -1225,6 +1582,61 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 	}
 	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("may act on a team's key policy item: %v, want exactly %v", got, want)
+	}
+}
+
+// TestLeastPrivilegeReplayRecords: an idempotency key's replay record (its
+// sealed answer holds a new key's secret) is read and written only by
+// GenerateKey and RotateKey, by GetItem and PutItem, and no statement of
+// theirs on replay records reaches another kind of item.
+func TestLeastPrivilegeReplayRecords(t *testing.T) {
+	tmpl := loadTemplate(t)
+	aRecord := "IDEMPOTENCY#" + strings.Repeat("0f", 32)
+	got := map[string][]string{}
+	for _, fn := range tmpl.functions() {
+		for _, st := range tmpl.statements(t, fn) {
+			actions := actionsOf(st)
+			if st["Effect"] != "Allow" || !strings.HasPrefix(actions[0], "dynamodb:") || onIndex(st) != "" {
+				continue
+			}
+			keys := leadingKeys(st)
+			if !admits(keys, aRecord) {
+				continue
+			}
+			got[fn] = append(got[fn], actions...)
+			if !slices.Equal(keys, []string{replayItems}) {
+				t.Errorf("%s may %v the items %v: a statement on replay records names only %s", fn, actions, keys, replayItems)
+			}
+		}
+		slices.Sort(got[fn])
+	}
+	want := map[string][]string{}
+	for _, fn := range replayers {
+		want[fn] = []string{"dynamodb:GetItem", "dynamodb:PutItem"}
+	}
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("may act on a replay record: %v, want exactly %v", got, want)
+	}
+}
+
+// TestTemplateReplayRecordsExpire: DynamoDB's TTL is on ttl, the epoch
+// seconds a replay record's write sets and the only write that sets it (a
+// key item with a ttl would vanish); the local table is still made from the
+// template (internal/local/tabledef leaves TTL out: DynamoDB Local never
+// deletes, and the store filters expired records when it reads them).
+func TestTemplateReplayRecordsExpire(t *testing.T) {
+	tmpl := loadTemplate(t)
+	ttl, _ := json.Marshal(tmpl.Resources["KeysTable"].Properties["TimeToLiveSpecification"])
+	if string(ttl) != `{"AttributeName":"ttl","Enabled":true}` {
+		t.Errorf("KeysTable TimeToLiveSpecification %s, want AttributeName ttl, Enabled true", ttl)
+	}
+	for row := range tmpl.Mappings["Writes"] {
+		if slices.Contains(tmpl.mappedAttributes("Writes", row), "ttl") != (row == "ReplayRecord") {
+			t.Errorf("Mappings.Writes.%s: writes ttl %v, want only ReplayRecord to", row, row != "ReplayRecord")
+		}
+	}
+	if _, err := tabledef.CreateTableInput(teamkeys.TemplateYAML, "keys"); err != nil {
+		t.Errorf("the local table from the template: %v", err)
 	}
 }
 
