@@ -692,17 +692,7 @@ func (s *Store) txPutKey(k accesskey.Key, sealed accesskey.SealedSecret) (types.
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("marshal key item: %w", err)
 	}
-	cond, err := expression.NewBuilder().
-		WithCondition(expression.AttributeNotExists(expression.Name(attrPK))).Build()
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	return types.TransactWriteItem{Put: &types.Put{
-		TableName:                &s.table,
-		Item:                     item,
-		ConditionExpression:      cond.Condition(),
-		ExpressionAttributeNames: cond.Names(),
-	}}, nil
+	return s.txPut(item, expression.AttributeNotExists(expression.Name(attrPK)))
 }
 
 // txTakeSlot takes one of the member's slots, only while it holds fewer
@@ -834,18 +824,22 @@ func (s *Store) txPutReplay(rec accesskey.ReplayRecord) (types.TransactWriteItem
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("marshal replay record: %w", err)
 	}
-	ttl := expression.Name(attrTTL)
-	cond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(attrPK)).
-		Or(ttl.LessThan(expression.Value(rec.CreatedAt.Unix())))).Build()
+	return s.txPut(item, expression.AttributeNotExists(expression.Name(attrPK)).
+		Or(expression.Name(attrTTL).LessThan(expression.Value(rec.CreatedAt.Unix()))))
+}
+
+// txPut is a transaction's Put of item under cond.
+func (s *Store) txPut(item map[string]types.AttributeValue, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
+	e, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
 	return types.TransactWriteItem{Put: &types.Put{
 		TableName:                 &s.table,
 		Item:                      item,
-		ConditionExpression:       cond.Condition(),
-		ExpressionAttributeNames:  cond.Names(),
-		ExpressionAttributeValues: cond.Values(),
+		ConditionExpression:       e.Condition(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
 	}}, nil
 }
 
