@@ -38,6 +38,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{"generateAccessKey", 401, 403, 201, 201, 403, 403, 403, 401},
 		{"listMemberAccessKeys", 401, 403, 200, 200, 200, 403, 403, 401},
 		{"listTeamAccessKeys", 401, 403, 200, 200, 403, 403, 403, 401},
+		{"credentialReport", 401, 403, 200, 200, 403, 403, 403, 401},
 		{"disableAccessKey", 401, 403, 200, 200, 200, 403, 403, 401},
 		{"enableAccessKey", 401, 403, 200, 200, 403, 403, 403, 401},
 		{"deleteAccessKey", 401, 403, 204, 204, 403, 403, 403, 401},
@@ -161,6 +162,10 @@ func checkAuthzEffect(t *testing.T, s *stack, operation string, resp response, k
 				t.Fatalf("generated %+v", created)
 			}
 			wantCount = 2
+		}
+	case "credentialReport":
+		if allowed && (!strings.Contains(string(resp.Body), key.AccessKeyID) || strings.Contains(string(resp.Body), key.SecretAccessKey)) {
+			t.Fatalf("report: %s", resp.Body)
 		}
 	case "listMemberAccessKeys", "listTeamAccessKeys":
 		if allowed {

@@ -62,6 +62,7 @@ var eventFiles = map[string]struct{ function, operation string }{
 	"list-member.json":    {httpapi.FunctionListKeys, "listMemberAccessKeys"},
 	"offboard.json":       {httpapi.FunctionOffboard, "offboardMember"},
 	"list-team.json":      {httpapi.FunctionListKeys, "listTeamAccessKeys"},
+	"report.json":         {httpapi.FunctionListKeys, "credentialReport"},
 	"disable.json":        {httpapi.FunctionDisableKey, "disableAccessKey"},
 	"enable.json":         {httpapi.FunctionEnableKey, "enableAccessKey"},
 	"delete.json":         {httpapi.FunctionDeleteKey, "deleteAccessKey"},
@@ -719,6 +720,14 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 			bytes.Contains(r.Body, []byte(k1.SecretAccessKey)) || bytes.Contains(r.Body, []byte(k2.SecretAccessKey)) {
 			t.Fatalf("%s shows a secret: %s", file, r.Body)
 		}
+	}
+
+	// ListKeys, the credential report: CSV, both keys, no secret.
+	report := list.Invoke(loadEvent(t, "report.json"))
+	if report.Status != http.StatusOK || !bytes.HasPrefix(report.Body, []byte("memberId,accessKeyId,status,")) ||
+		!bytes.Contains(report.Body, []byte(k1.AccessKeyID)) || !bytes.Contains(report.Body, []byte(k2.AccessKeyID)) ||
+		bytes.Contains(report.Body, []byte(k1.SecretAccessKey)) {
+		t.Fatalf("report.json: %d %s", report.Status, report.Body)
 	}
 
 	// ListKeys, one key: as the lists show it, no secret; the placeholder
