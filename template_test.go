@@ -172,10 +172,18 @@ func TestEveryFunctionBuildsWithItsMakeTarget(t *testing.T) {
 func TestFunctionsGetTheirSettings(t *testing.T) {
 	tmpl := loadTemplate(t)
 	global := tmpl.Globals.Function.Environment.Variables
-	for _, name := range []string{"TEAMKEYS_TABLE", "TEAMKEYS_KMS_KEY_ID", "TEAMKEYS_CLAIM_SUB", "TEAMKEYS_CLAIM_TEAM", "TEAMKEYS_CLAIM_ROLE", "TEAMKEYS_LOG_LEVEL", "TEAMKEYS_SIGNING_REGION"} {
+	for _, name := range []string{"TEAMKEYS_TABLE", "TEAMKEYS_KMS_KEY_ID", "TEAMKEYS_CLAIM_SUB", "TEAMKEYS_CLAIM_TEAM", "TEAMKEYS_CLAIM_ROLE", "TEAMKEYS_LOG_LEVEL", "TEAMKEYS_SIGNING_REGION", "TEAMKEYS_AUDIT_RETENTION_DAYS"} {
 		if _, ok := global[name]; !ok {
 			t.Errorf("Globals lacks %s", name)
 		}
+	}
+	// Audit records are kept AuditRetentionDays (400 by default, at least
+	// one), every function told so (internal/config reads it).
+	if b, _ := json.Marshal(global["TEAMKEYS_AUDIT_RETENTION_DAYS"]); string(b) != `{"Fn::Sub":"${AuditRetentionDays}"}` {
+		t.Errorf("Globals TEAMKEYS_AUDIT_RETENTION_DAYS = %s, want AuditRetentionDays (as a string: Sub)", b)
+	}
+	if p := tmpl.Parameters["AuditRetentionDays"]; p["Type"] != "Number" || p["Default"] != float64(400) || p["MinValue"] != float64(1) {
+		t.Errorf("parameter AuditRetentionDays: %v, want a Number, Default 400, MinValue 1", p)
 	}
 	env, _ := tmpl.Resources["ListKeys"].Properties["Environment"].(map[string]any)
 	vars, _ := env["Variables"].(map[string]any)
@@ -202,8 +210,10 @@ var writes = map[string][]string{
 	// Delete, DeleteExpired (the sweep), DeleteMemberKeys (each key
 	// through Delete): ADD keyCount -1, condition on keyCount.
 	"FreeSlot": {"pk", "sk", "keyCount"},
-	// SetStatus: SET status, condition ownedBy (pk, teamId, memberId). No
-	// lastUse, no ciphertext, no counter, no index key.
+	// SetStatus: SET status, condition ownedBy (pk, teamId, memberId) and
+	// the status read (GetKey first), in a transaction with its audit
+	// record, ReturnValues NONE. No lastUse, no ciphertext, no counter, no
+	// index key.
 	"SetStatus": {"pk", "sk", "teamId", "memberId", "status"},
 	// RecordUse: SET lastUsedAt, lastUsedIp, lastUsedScheme, condition
 	// ownedBy and lastUsedAt. Not status: a verifier cannot enable a key.
@@ -223,6 +233,14 @@ var writes = map[string][]string{
 	// attribute_not_exists(pk) OR ttl < :now. ttl is the table's TTL
 	// attribute (TestTemplateReplayRecordsExpire).
 	"ReplayRecord": {"pk", "sk", "requestHash", "status", "answer", "createdAt", "ttl"},
+	// Every change (Create, replaceExpired, Rotate, SetStatus, SetPolicy,
+	// delete: Delete, DeleteExpired, DeleteMemberKeys), in its own
+	// transaction (withRecords, txPutAudit): Put of an audit record
+	// (items.go auditItem; the omitempty ones only when set), condition
+	// attribute_not_exists(pk). ttl is the table's TTL attribute: a
+	// record expires AuditRetentionDays after its change.
+	"AuditRecord": {"pk", "sk", "eventId", "time", "teamId", "memberId", "accessKeyId", "action", "actorType", "actorSub",
+		"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "ttl"},
 }
 
 // shownAttributes are the key attributes a response may show, as
@@ -240,8 +258,9 @@ var secretAttributes = []string{"secretCiphertext", "secretSha256"}
 // ProjectionExpression, by IAM's dynamodb:Attributes (the key included).
 // template.yaml's Mappings.Reads must say exactly this.
 var reads = map[string][]string{
-	// GetKey (ListKeys, RotateKey) and rotateRefusal (RotateKey): GetItem
-	// of one key item, projected to pk and the shown attributes.
+	// GetKey (ListKeys, RotateKey, and SetStatus: DisableKey, EnableKey)
+	// and rotateRefusal (RotateKey): GetItem of one key item, projected to
+	// pk and the shown attributes.
 	"ShownKey": append([]string{"pk", "sk"}, shownAttributes...),
 	// slotsTaken (DeleteMemberKeys: OffboardMember, MemberRemoved):
 	// GetItem of a member's counter item, projected to keyCount.
@@ -254,6 +273,7 @@ const (
 	counterItems = "MEMBER#*"
 	policyItems  = "POLICY#*"
 	replayItems  = "IDEMPOTENCY#*"
+	auditItems   = "AUDIT#*"
 )
 
 // The encryption contexts a kms: statement may admit (internal/seal): a
@@ -317,21 +337,27 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:Query", on: "ByTeam"},
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 			{action: "kms:Encrypt", context: secretContext},
+			auditGrant,
 		}, replayGrants...),
-		// The lists from the index; one key by a projected GetItem.
+		// The lists from the index; one key by a projected GetItem; the
+		// team's audit records by a Query of the table, AUDIT# items only.
 		"ListKeys": {
 			{action: "dynamodb:Query", on: "ByTeam"},
 			{action: "dynamodb:GetItem", items: keyItems, reads: "ShownKey"},
+			{action: "dynamodb:Query", items: auditItems},
 		},
-		// IAM cannot condition on a value: DisableKey may write status,
-		// Active included (docs/SECURITY.md).
-		"DisableKey": {{action: "dynamodb:UpdateItem", items: keyItems, writes: "SetStatus", returnValues: "ALL_NEW"}},
-		"EnableKey":  {{action: "dynamodb:UpdateItem", items: keyItems, writes: "SetStatus", returnValues: "ALL_NEW"}},
+		// The key by a projected GetItem (never its secret), then one
+		// transaction: its status, nothing read back, and the audit
+		// record. IAM cannot condition on a value: DisableKey may write
+		// status, Active included (docs/SECURITY.md).
+		"DisableKey": setStatusGrants,
+		"EnableKey":  setStatusGrants,
 		// A Delete removes a whole item: dynamodb:Attributes cannot bound
 		// it, dynamodb:LeadingKeys bounds it to key items.
 		"DeleteKey": {
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 			{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
+			auditGrant,
 		},
 		// Only the verifying functions may decrypt a secret, and only with
 		// its three-id encryption context (checked below for every kms:
@@ -347,17 +373,20 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:UpdateItem", items: keyItems, writes: "RecordUse", returnValues: "NONE"},
 			{action: "kms:Decrypt", context: secretContext},
 		},
-		// A team's policy item, read and replaced.
+		// A team's policy item, read, and replaced in one transaction with
+		// the audit record.
 		"KeyPolicy": {
 			{action: "dynamodb:GetItem", items: policyItems},
 			{action: "dynamodb:PutItem", items: policyItems, writes: "PutPolicy", returnValues: "NONE"},
+			auditGrant,
 		},
 		// The expired keys from the sparse index, each deleted with its
-		// slot freed in one transaction.
+		// slot freed and its audit record in one transaction.
 		"SweepExpiredKeys": {
 			{action: "dynamodb:Query", on: "ByExpiry"},
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 			{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
+			auditGrant,
 		},
 		// The old key by a projected GetItem (never its secret), the
 		// team's policy, then one transaction. With a grace period: the
@@ -378,6 +407,7 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:Query", on: "ByTeam"},
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 			{action: "kms:Encrypt", context: secretContext},
+			auditGrant,
 		}, replayGrants...),
 		// The member's keys from the index, each deleted with its slot
 		// freed in one transaction (as DeleteKey does), then the member's
@@ -458,7 +488,31 @@ var offboardGrants = []grant{
 	{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 	{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
 	{action: "dynamodb:GetItem", items: counterItems, reads: "SlotCount"},
+	auditGrant,
 }
+
+// auditGrant is every writer's: the Put of a change's audit record in the
+// change's own transaction, held to its row, an audit record only, nothing
+// read back. No writer may update or delete one (TestLeastPrivilegeAuditRecords).
+var auditGrant = grant{action: "dynamodb:PutItem", items: auditItems, writes: "AuditRecord", returnValues: "NONE"}
+
+// setStatusGrants are SetStatus's, DisableKey's and EnableKey's: the key
+// read as ListKeys reads one (GetKey: the shown attributes only), then one
+// transaction of its status (ReturnValues NONE: nothing read back, never
+// the ciphertext) and the audit record.
+var setStatusGrants = []grant{
+	{action: "dynamodb:GetItem", items: keyItems, reads: "ShownKey"},
+	{action: "dynamodb:UpdateItem", items: keyItems, writes: "SetStatus", returnValues: "NONE"},
+	auditGrant,
+}
+
+// auditWriters are the functions that change something, each with the
+// change's audit record in the same transaction; auditReaders list them.
+var (
+	auditWriters = []string{"DeleteKey", "DisableKey", "EnableKey", "GenerateKey", "KeyPolicy", "MemberRemoved", "OffboardMember",
+		"RotateKey", "SweepExpiredKeys"}
+	auditReaders = []string{"ListKeys"}
+)
 
 // scope is what tells apart two statements of one action: the kind of item
 // (dynamodb:LeadingKeys) a statement on the table touches, the encryption
@@ -1447,10 +1501,11 @@ func onIndex(st map[string]any) string {
 // TestLeastPrivilegeSecretsStayWithTheVerifiers: no function but the
 // verifying ones (those that may decrypt a secret, with its three-id
 // context) can read a key item's secret ciphertext or the secret's hash:
-// ListKeys' and RotateKey's GetItem of a key item must project the shown
-// attributes only, every other read names the policy items, the replay
-// records or an index that projects neither. (DisableKey's and EnableKey's
-// ReturnValues ALL_NEW is the documented exception: docs/SECURITY.md.)
+// ListKeys', RotateKey's, DisableKey's and EnableKey's GetItem of a key
+// item must project the shown attributes only, every other read names the
+// policy items, the replay records, the audit records or an index that
+// projects neither, and no write on a key item reads it back (ReturnValues
+// NONE).
 func TestLeastPrivilegeSecretsStayWithTheVerifiers(t *testing.T) {
 	tmpl := loadTemplate(t)
 	aKey := "KEY#TKAKAAAAAAAAAAAAAAAAAAAA"
@@ -1466,6 +1521,15 @@ func TestLeastPrivilegeSecretsStayWithTheVerifiers(t *testing.T) {
 				switch a {
 				case "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
 					"dynamodb:PartiQLSelect", "dynamodb:GetRecords", "dynamodb:ExportTableToPointInTime":
+				case "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem":
+					// A write that returns values reads the item back.
+					cond, _ := st["Condition"].(map[string]any)
+					ifExists, _ := cond["StringEqualsIfExists"].(map[string]any)
+					equals, _ := cond["StringEquals"].(map[string]any)
+					if _, pinned := equals["dynamodb:ReturnValues"]; admits(leadingKeys(st), aKey) && (pinned || ifExists["dynamodb:ReturnValues"] != "NONE") {
+						t.Errorf("%s may %s a key item and read it back (ReturnValues not pinned to NONE): %v", fn, a, cond)
+					}
+					continue
 				default:
 					continue
 				}
@@ -1477,12 +1541,12 @@ func TestLeastPrivilegeSecretsStayWithTheVerifiers(t *testing.T) {
 					}
 					continue
 				}
-				if a != "dynamodb:GetItem" {
-					t.Errorf("%s may %s the table", fn, a)
-					continue
-				}
 				if !admits(leadingKeys(st), aKey) {
-					continue // the policy items, say
+					continue // the policy items or the audit records, say
+				}
+				if a != "dynamodb:GetItem" {
+					t.Errorf("%s may %s the table's key items", fn, a)
+					continue
 				}
 				// A key item: only through a projection without the secrets.
 				cond, _ := st["Condition"].(map[string]any)
@@ -1548,7 +1612,7 @@ func (tmpl template) indexes(t *testing.T) []gsi {
 }
 
 // TestLeastPrivilegePolicyItems: a team's key policy item is written only
-// by KeyPolicy, which touches no other item, and read only by KeyPolicy,
+// by KeyPolicy, which touches no other item but its audit records, and read only by KeyPolicy,
 // GenerateKey and RotateKey (whose new keys' expiry it bounds); every
 // statement on the table's items names the kind of item it touches, so
 // none reaches a policy item by accident.
@@ -1566,8 +1630,8 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 			if keys == nil {
 				t.Errorf("%s may %v any item of the table (no dynamodb:LeadingKeys), a team's key policy included", fn, actions)
 			}
-			if fn == "KeyPolicy" && !slices.Equal(keys, []string{policyItems}) {
-				t.Errorf("KeyPolicy may %v the items %v, want only %s", actions, keys, policyItems)
+			if fn == "KeyPolicy" && !slices.Equal(keys, []string{policyItems}) && !slices.Equal(keys, []string{auditItems}) {
+				t.Errorf("KeyPolicy may %v the items %v, want only %s (and %s, its audit records)", actions, keys, policyItems, auditItems)
 			}
 			if admits(keys, aPolicy) {
 				got[fn] = append(got[fn], actions...)
@@ -1591,25 +1655,7 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 // theirs on replay records reaches another kind of item.
 func TestLeastPrivilegeReplayRecords(t *testing.T) {
 	tmpl := loadTemplate(t)
-	aRecord := "IDEMPOTENCY#" + strings.Repeat("0f", 32)
-	got := map[string][]string{}
-	for _, fn := range tmpl.functions() {
-		for _, st := range tmpl.statements(t, fn) {
-			actions := actionsOf(st)
-			if st["Effect"] != "Allow" || !strings.HasPrefix(actions[0], "dynamodb:") || onIndex(st) != "" {
-				continue
-			}
-			keys := leadingKeys(st)
-			if !admits(keys, aRecord) {
-				continue
-			}
-			got[fn] = append(got[fn], actions...)
-			if !slices.Equal(keys, []string{replayItems}) {
-				t.Errorf("%s may %v the items %v: a statement on replay records names only %s", fn, actions, keys, replayItems)
-			}
-		}
-		slices.Sort(got[fn])
-	}
+	got := tmpl.actionsOnItem(t, "IDEMPOTENCY#"+strings.Repeat("0f", 32), replayItems, "replay records")
 	want := map[string][]string{}
 	for _, fn := range replayers {
 		want[fn] = []string{"dynamodb:GetItem", "dynamodb:PutItem"}
@@ -1619,9 +1665,52 @@ func TestLeastPrivilegeReplayRecords(t *testing.T) {
 	}
 }
 
+// TestLeastPrivilegeAuditRecords: the audit trail is append-only to the
+// functions. Every function that changes something may add an audit record
+// (PutItem, its row, ReturnValues NONE) and do nothing else to one (no
+// UpdateItem, DeleteItem or read); only ListKeys reads them, by a Query of
+// the table limited to AUDIT# items; WhoAmI and the Authorizer touch none.
+// Each statement on audit records names only AUDIT# items, and the record
+// holds no secret.
+func TestLeastPrivilegeAuditRecords(t *testing.T) {
+	tmpl := loadTemplate(t)
+	got := tmpl.actionsOnItem(t, "AUDIT#t1", auditItems, "audit records")
+	want := map[string][]string{}
+	for _, fn := range auditWriters {
+		want[fn] = []string{"dynamodb:PutItem"}
+	}
+	for _, fn := range auditReaders {
+		want[fn] = []string{"dynamodb:Query"}
+	}
+	if !maps.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("may act on an audit record: %v, want exactly %v", got, want)
+	}
+	// Every function that writes a change (anything but the verifiers' last
+	// use) is an audit writer.
+	for _, fn := range tmpl.functions() {
+		changes := false
+		for _, st := range tmpl.statements(t, fn) {
+			for _, a := range actionsOf(st) {
+				if (a == "dynamodb:PutItem" || a == "dynamodb:UpdateItem" || a == "dynamodb:DeleteItem") && !slices.Equal(leadingKeys(st), []string{auditItems}) &&
+					!slices.Contains(verifiers, fn) {
+					changes = true
+				}
+			}
+		}
+		if changes != slices.Contains(auditWriters, fn) {
+			t.Errorf("%s changes items: %v, writes audit records: %v", fn, changes, slices.Contains(auditWriters, fn))
+		}
+	}
+	for _, attr := range secretAttributes {
+		if slices.Contains(tmpl.mappedAttributes("Writes", "AuditRecord"), attr) {
+			t.Errorf("Mappings.Writes.AuditRecord names %s", attr)
+		}
+	}
+}
+
 // TestTemplateReplayRecordsExpire: DynamoDB's TTL is on ttl, the epoch
-// seconds a replay record's write sets and the only write that sets it (a
-// key item with a ttl would vanish); the local table is still made from the
+// seconds a replay record's write and an audit record's set, and the only
+// writes that set it (a key item with a ttl would vanish); the local table is still made from the
 // template (internal/local/tabledef leaves TTL out: DynamoDB Local never
 // deletes, and the store filters expired records when it reads them).
 func TestTemplateReplayRecordsExpire(t *testing.T) {
@@ -1630,9 +1719,10 @@ func TestTemplateReplayRecordsExpire(t *testing.T) {
 	if string(ttl) != `{"AttributeName":"ttl","Enabled":true}` {
 		t.Errorf("KeysTable TimeToLiveSpecification %s, want AttributeName ttl, Enabled true", ttl)
 	}
+	expiring := []string{"AuditRecord", "ReplayRecord"}
 	for row := range tmpl.Mappings["Writes"] {
-		if slices.Contains(tmpl.mappedAttributes("Writes", row), "ttl") != (row == "ReplayRecord") {
-			t.Errorf("Mappings.Writes.%s: writes ttl %v, want only ReplayRecord to", row, row != "ReplayRecord")
+		if slices.Contains(tmpl.mappedAttributes("Writes", row), "ttl") != slices.Contains(expiring, row) {
+			t.Errorf("Mappings.Writes.%s: writes ttl %v, want only %v to", row, !slices.Contains(expiring, row), expiring)
 		}
 	}
 	if _, err := tabledef.CreateTableInput(teamkeys.TemplateYAML, "keys"); err != nil {
@@ -1942,4 +2032,30 @@ func TestTemplateTimeoutsAreTheEmulators(t *testing.T) {
 			t.Errorf("%s: the emulator's timeout %d s, the template's %v s", fn, got, timeout)
 		}
 	}
+}
+
+// actionsOnItem answers, per function, the DynamoDB actions (sorted) its
+// statements allow on the table item whose key is item, and flags any such
+// statement that names more than the items only (what, for the message).
+func (tmpl template) actionsOnItem(t *testing.T, item, only, what string) map[string][]string {
+	t.Helper()
+	got := map[string][]string{}
+	for _, fn := range tmpl.functions() {
+		for _, st := range tmpl.statements(t, fn) {
+			actions := actionsOf(st)
+			if st["Effect"] != "Allow" || !strings.HasPrefix(actions[0], "dynamodb:") || onIndex(st) != "" {
+				continue
+			}
+			keys := leadingKeys(st)
+			if !admits(keys, item) {
+				continue
+			}
+			got[fn] = append(got[fn], actions...)
+			if !slices.Equal(keys, []string{only}) {
+				t.Errorf("%s may %v the items %v: a statement on %s names only %s", fn, actions, keys, what, only)
+			}
+		}
+		slices.Sort(got[fn])
+	}
+	return got
 }

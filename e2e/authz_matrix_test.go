@@ -39,6 +39,7 @@ func TestAuthzMatrix(t *testing.T) {
 		{"listMemberAccessKeys", 401, 403, 200, 200, 200, 403, 403, 401},
 		{"listTeamAccessKeys", 401, 403, 200, 200, 403, 403, 403, 401},
 		{"credentialReport", 401, 403, 200, 200, 403, 403, 403, 401},
+		{"listAuditEvents", 401, 403, 200, 200, 403, 403, 403, 401},
 		{"disableAccessKey", 401, 403, 200, 200, 200, 403, 403, 401},
 		{"enableAccessKey", 401, 403, 200, 200, 403, 403, 403, 401},
 		{"deleteAccessKey", 401, 403, 204, 204, 403, 403, 403, 401},
@@ -166,6 +167,10 @@ func checkAuthzEffect(t *testing.T, s *stack, operation string, resp response, k
 	case "credentialReport":
 		if allowed && (!strings.Contains(string(resp.Body), key.AccessKeyID) || strings.Contains(string(resp.Body), key.SecretAccessKey)) {
 			t.Fatalf("report: %s", resp.Body)
+		}
+	case "listAuditEvents":
+		if allowed && (!strings.Contains(string(resp.Body), `"accessKeyId":"`+key.AccessKeyID+`"`) || strings.Contains(string(resp.Body), key.SecretAccessKey)) {
+			t.Fatalf("audit events: %s", resp.Body)
 		}
 	case "listMemberAccessKeys", "listTeamAccessKeys":
 		if allowed {

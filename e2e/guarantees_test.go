@@ -161,9 +161,10 @@ func flip(c byte) byte {
 }
 
 // TestCallsPerOperation counts the SDK calls each operation makes: the
-// minimum, with no read before a write but a generate's read of its team's
-// key policy, once per team per execution environment (the generate's
-// transaction checks the policy it used).
+// minimum: a generate reads its team's key policy once per team per
+// execution environment (its transaction checks the policy it used); a
+// disable or enable reads the key's status for its audit record and writes
+// only if the status is still the one it read.
 func TestCallsPerOperation(t *testing.T) {
 	s := newStack(t)
 	admin := s.Token("admin", "t1", accesskey.RoleAdmin)
@@ -177,8 +178,8 @@ func TestCallsPerOperation(t *testing.T) {
 	}{
 		{"list member", request{Method: "GET", Path: keysPath("t1", "alice"), Token: admin}, map[string]int{"DynamoDB.Query": 1}},
 		{"list team", request{Method: "GET", Path: "/v1/teams/t1/access-keys", Token: admin}, map[string]int{"DynamoDB.Query": 1}},
-		{"disable", request{Method: "POST", Path: keyPath + "/disable", Token: admin}, map[string]int{"DynamoDB.UpdateItem": 1}},
-		{"enable", request{Method: "POST", Path: keyPath + "/enable", Token: admin}, map[string]int{"DynamoDB.UpdateItem": 1}},
+		{"disable", request{Method: "POST", Path: keyPath + "/disable", Token: admin}, map[string]int{"DynamoDB.GetItem": 1, "DynamoDB.TransactWriteItems": 1}},
+		{"enable", request{Method: "POST", Path: keyPath + "/enable", Token: admin}, map[string]int{"DynamoDB.GetItem": 1, "DynamoDB.TransactWriteItems": 1}},
 		{"delete", request{Method: "DELETE", Path: keyPath, Token: admin}, map[string]int{"DynamoDB.TransactWriteItems": 1}},
 		{"refused generate", request{Method: "POST", Path: keysPath("t1", "alice"), Token: s.Token("x", "t2", accesskey.RoleAdmin)}, map[string]int{}},
 		{"generate, the team's policy read before", request{Method: "POST", Path: keysPath("t1", "alice"), Token: admin},
@@ -190,7 +191,8 @@ func TestCallsPerOperation(t *testing.T) {
 		{"get one key", request{Method: "GET", Path: keyPath, Token: admin}, map[string]int{"DynamoDB.GetItem": 1}},
 		{"get the key policy", request{Method: "GET", Path: "/v1/teams/t1/key-policy", Token: admin}, map[string]int{"DynamoDB.GetItem": 1}},
 		{"set the key policy", request{Method: "PUT", Path: "/v1/teams/t1/key-policy", Token: s.Token("olga", "t1", accesskey.RoleOwner),
-			Body: `{"maxLifetimeDays":30}`}, map[string]int{"DynamoDB.PutItem": 1}},
+			Body: `{"maxLifetimeDays":30}`}, map[string]int{"DynamoDB.TransactWriteItems": 1}},
+		{"the audit trail", request{Method: "GET", Path: "/v1/teams/t1/audit-events", Token: admin}, map[string]int{"DynamoDB.Query": 1}},
 	}
 	if got, want := s.Calls.Take(), map[string]int{"KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1, "DynamoDB.GetItem": 1}; !mapsEqual(got, want) {
 		t.Fatalf("the team's first generate made %v, want %v", got, want)

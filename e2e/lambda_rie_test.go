@@ -63,6 +63,7 @@ var eventFiles = map[string]struct{ function, operation string }{
 	"offboard.json":       {httpapi.FunctionOffboard, "offboardMember"},
 	"list-team.json":      {httpapi.FunctionListKeys, "listTeamAccessKeys"},
 	"report.json":         {httpapi.FunctionListKeys, "credentialReport"},
+	"audit-events.json":   {httpapi.FunctionListKeys, "listAuditEvents"},
 	"disable.json":        {httpapi.FunctionDisableKey, "disableAccessKey"},
 	"enable.json":         {httpapi.FunctionEnableKey, "enableAccessKey"},
 	"delete.json":         {httpapi.FunctionDeleteKey, "deleteAccessKey"},
@@ -747,6 +748,24 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	}
 	expectError(t, "get.json as it is", list.Invoke(loadEvent(t, "get.json")), http.StatusNotFound, "NotFound", getID)
 
+	// ListKeys, the audit trail: another team's admin is refused; the
+	// team's holds exactly the two keys' creation (the refused generates
+	// wrote nothing), by the admin of generate.json's request, newest
+	// first, and no secret.
+	auditID := eventRequestID(loadEvent(t, "audit-events.json"))
+	expectError(t, "audit events for another team", list.Invoke(withTeamClaim(loadEvent(t, "audit-events.json"), "t2")),
+		http.StatusForbidden, "Forbidden", auditID)
+	trail := expectAudit(t, "audit-events.json", list.Invoke(loadEvent(t, "audit-events.json")), k1.SecretAccessKey, k2.SecretAccessKey)
+	if got, want := auditActions(trail), slices.Sorted(slices.Values([]string{accesskey.AuditKeyCreated + " " + k1.AccessKeyID, accesskey.AuditKeyCreated + " " + k2.AccessKeyID})); !slices.Equal(got, want) {
+		t.Fatalf("audit-events.json: %v, want %v", got, want)
+	}
+	for _, e := range trail {
+		if e.MemberID != "alice" || e.Actor.Type != "user" || e.Actor.Sub != "admin" || e.Actor.SourceIP != "203.0.113.10" ||
+			e.Actor.UserAgent != "teamkeys-console/1.0" || e.RequestID != eventRequestID(ev) || e.Changes.StatusAfter != "Active" || e.Changes.StatusBefore != "" {
+			t.Fatalf("audit-events.json: %+v, want alice's key created Active by admin in request %s", e, eventRequestID(ev))
+		}
+	}
+
 	// DisableKey, EnableKey: another team's caller changes nothing; the
 	// status goes Inactive and back to Active, in the answer and the table.
 	for _, step := range []struct {
@@ -1031,6 +1050,47 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		t.Fatalf("the table after the offboardings: %v\n%s", err, report)
 	}
 
+	// The audit trail now holds every change above, each once, and no
+	// secret: k1's (filtered by accessKeyId) its creation, its disable and
+	// enable (each with the status before and after, as DisableKey and
+	// EnableKey read it first) and its deletion; the policy's; the
+	// rotations (the new key's, from the old); the offboardings' deletions,
+	// MemberRemoved's by the system.
+	secrets := []string{k1.SecretAccessKey, k2.SecretAccessKey, k3.SecretAccessKey, k4.SecretAccessKey, bob2.SecretAccessKey, carol.SecretAccessKey}
+	k1Trail := expectAudit(t, "audit-events.json for k1", list.Invoke(withQuery(loadEvent(t, "audit-events.json"), "accessKeyId", k1.AccessKeyID)), secrets...)
+	wantK1 := []string{accesskey.AuditKeyCreated, accesskey.AuditKeyDeleted, accesskey.AuditKeyDisabled, accesskey.AuditKeyEnabled}
+	var gotK1 []string
+	for _, e := range k1Trail {
+		gotK1 = append(gotK1, e.Action)
+		if e.AccessKeyID != k1.AccessKeyID {
+			t.Fatalf("audit-events.json for k1: %+v, another key's", e)
+		}
+		switch e.Action {
+		case accesskey.AuditKeyDisabled:
+			if e.Changes.StatusBefore != "Active" || e.Changes.StatusAfter != "Inactive" || e.RequestID != eventRequestID(loadEvent(t, "disable.json")) {
+				t.Fatalf("the disable's record: %+v, want Active to Inactive in disable.json's request", e)
+			}
+		case accesskey.AuditKeyEnabled:
+			if e.Changes.StatusBefore != "Inactive" || e.Changes.StatusAfter != "Active" || e.RequestID != eventRequestID(loadEvent(t, "enable.json")) {
+				t.Fatalf("the enable's record: %+v, want Inactive to Active in enable.json's request", e)
+			}
+		}
+	}
+	if slices.Sort(gotK1); !slices.Equal(gotK1, wantK1) {
+		t.Fatalf("audit-events.json for k1: %v, want %v", gotK1, wantK1)
+	}
+	all := auditActions(expectAudit(t, "audit-events.json at the end", list.Invoke(loadEvent(t, "audit-events.json")), secrets...))
+	for _, want := range []string{
+		accesskey.AuditKeyCreated + " " + k3.AccessKeyID, accesskey.AuditKeyCreated + " " + bobID, accesskey.AuditKeyCreated + " " + carol.AccessKeyID,
+		accesskey.AuditPolicyChanged + " ", accesskey.AuditKeyRotated + " " + k4.AccessKeyID, accesskey.AuditKeyRotated + " " + bob2.AccessKeyID,
+		accesskey.AuditKeyDeleted + " " + k2.AccessKeyID, accesskey.AuditKeyDeleted + " " + k4.AccessKeyID,
+		accesskey.AuditKeyDeleted + " " + bobID, accesskey.AuditKeyDeleted + " " + bob2.AccessKeyID,
+	} {
+		if !slices.Contains(all, want) {
+			t.Fatalf("audit-events.json at the end: %v, lacks %q", all, want)
+		}
+	}
+
 	// One init per execution environment, however many invocations.
 	for _, name := range lifecycleFunctions() {
 		if _, ok := pids[name]; !ok {
@@ -1041,6 +1101,66 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	}
 	// MemberRemoved serves no HTTP request: it logs no request line.
 	removed.CheckInitOnceUnlogged(removedPID)
+}
+
+// expectAudit checks an audit-events answer: 200, {"auditEvents":[…],
+// "nextToken":null}, every record team t1's with an event id, newest first,
+// and no secret anywhere (neither the secrets nor a secret's attribute).
+func expectAudit(t *testing.T, what string, r response, secrets ...string) []auditEvent {
+	t.Helper()
+	var l struct {
+		AuditEvents []auditEvent `json:"auditEvents"`
+		NextToken   *string      `json:"nextToken"`
+	}
+	expectJSON(t, what, r, http.StatusOK, &l)
+	if l.AuditEvents == nil || l.NextToken != nil {
+		t.Fatalf("%s: auditEvents %v, nextToken %v; want an array, no next page: %s", what, l.AuditEvents, l.NextToken, r.Body)
+	}
+	if bytes.Contains(bytes.ToLower(r.Body), []byte("secret")) {
+		t.Fatalf("%s shows a secret's attribute: %s", what, r.Body)
+	}
+	for _, secret := range secrets {
+		if bytes.Contains(r.Body, []byte(secret)) {
+			t.Fatalf("%s shows a secret: %s", what, r.Body)
+		}
+	}
+	for i, e := range l.AuditEvents {
+		at, err := time.Parse(time.RFC3339, e.Time)
+		if e.TeamID != "t1" || e.EventID == "" || err != nil {
+			t.Fatalf("%s: %+v (%v), want a t1 record with an event id and a time", what, e, err)
+		}
+		if i > 0 {
+			if prev, _ := time.Parse(time.RFC3339, l.AuditEvents[i-1].Time); at.After(prev) {
+				t.Fatalf("%s: %s after %s, want newest first", what, e.Time, l.AuditEvents[i-1].Time)
+			}
+		}
+	}
+	return l.AuditEvents
+}
+
+// auditActions are a trail's records as "<action> <accessKeyId>", sorted.
+func auditActions(trail []auditEvent) []string {
+	var out []string
+	for _, e := range trail {
+		out = append(out, e.Action+" "+e.AccessKeyID)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// withQuery adds name=value to ev's query (rawQueryString and
+// queryStringParameters).
+func withQuery(ev map[string]any, name, value string) map[string]any {
+	q, _ := url.ParseQuery(ev["rawQueryString"].(string))
+	q.Set(name, value)
+	ev["rawQueryString"] = q.Encode()
+	params, _ := ev["queryStringParameters"].(map[string]any)
+	if params == nil {
+		params = map[string]any{}
+		ev["queryStringParameters"] = params
+	}
+	params[name] = value
+	return ev
 }
 
 // keyPolicy is the key-policy answer: the team, its limit (null: none),
@@ -1095,8 +1215,9 @@ func withMember(ev map[string]any, member string) map[string]any {
 // testRIESweep: the real SweepExpiredKeys binary, invoked with the
 // schedule's event, finds nothing to do on an empty table; then, given an
 // expired key, a key not expired yet and a key that never expires (items
-// as the store writes them, put behind its back), it deletes exactly the
-// expired one and frees its member's slot, and a second run finds nothing.
+// as the store writes them, with their creation records, put behind its
+// back), it deletes exactly the expired one, frees its member's slot and
+// records the expiry (by the system), and a second run finds nothing.
 func testRIESweep(t *testing.T, rie, bootstrap string) {
 	s := teststack.NewTable(t)
 	sweep := lambdarie.Start(t, rie, functionSweep, bootstrap, s.Name)
@@ -1142,6 +1263,22 @@ func testRIESweep(t *testing.T, rie, bootstrap string) {
 	if got := run("nothing left"); got != (sweepResult{}) {
 		t.Fatalf("second sweep: %+v, want nothing deleted", got)
 	}
+	trail, err := s.DB.Query(context.Background(), &dynamodb.QueryInput{TableName: aws.String(s.Name), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: "AUDIT#t1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var expiries []map[string]types.AttributeValue
+	for _, rec := range trail.Items {
+		if attrString(rec["action"]) == accesskey.AuditKeyExpired {
+			expiries = append(expiries, rec)
+		}
+	}
+	if len(expiries) != 1 || attrString(expiries[0]["accessKeyId"]) != expired || attrString(expiries[0]["memberId"]) != "carol" ||
+		attrString(expiries[0]["actorType"]) != "system" {
+		t.Fatalf("expiry records %v, want one, of %s, by the system", expiries, expired)
+	}
 	if report, err := s.Check(context.Background()); err != nil || !report.OK() {
 		t.Fatalf("the table after the sweep: %v\n%s", err, report)
 	}
@@ -1184,7 +1321,27 @@ func putKeyItem(t *testing.T, s *teststack.Table, member string, createdAt, expi
 	if _, err := s.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(s.Name), Item: item}); err != nil {
 		t.Fatal(err)
 	}
+	// And its creation record, as the store writes it in the key's
+	// transaction (items.go auditItem).
+	event, at := accesskey.NewEventID(), createdAt.UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	record := map[string]types.AttributeValue{
+		"pk": str("AUDIT#t1"), "sk": str(at + "#" + event), "eventId": str(event), "time": str(at),
+		"teamId": str("t1"), "memberId": str(member), "accessKeyId": str(id), "action": str(accesskey.AuditKeyCreated),
+		"actorType": str("user"), "actorSub": str("admin"), "statusAfter": str("Active"),
+		"ttl": &types.AttributeValueMemberN{Value: strconv.FormatInt(createdAt.AddDate(0, 0, accesskey.DefaultAuditDays).Unix(), 10)},
+	}
+	if _, err := s.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(s.Name), Item: record}); err != nil {
+		t.Fatal(err)
+	}
 	return id
+}
+
+// attrString is a string attribute's value ("" for anything else).
+func attrString(v types.AttributeValue) string {
+	if s, ok := v.(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
 }
 
 // putCounter puts member's counter item (team t1) holding n slots.

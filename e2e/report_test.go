@@ -31,7 +31,7 @@ func TestCredentialReportOf1000Keys(t *testing.T) {
 				for range 2 {
 					k := accesskey.Key{AccessKeyID: accesskey.NewAccessKeyID(), TeamID: "t1", MemberID: fmt.Sprintf("m%03d", m),
 						Status: accesskey.StatusActive, CreatedAt: created, CreatedBy: "admin"}
-					if err := store.Create(context.Background(), k, accesskey.SealedSecret{Ciphertext: []byte("ct")}, accesskey.KeyPolicy{}); err != nil {
+					if err := store.Create(context.Background(), k, accesskey.SealedSecret{Ciphertext: []byte("ct")}, accesskey.KeyPolicy{}, accesskey.Audit{Actor: accesskey.SystemActor("test"), At: time.Now()}); err != nil {
 						errs <- err
 						return
 					}

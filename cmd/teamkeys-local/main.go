@@ -204,7 +204,11 @@ func check() error {
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}
-	report, err := dynamostore.Check(ctx, dynamodb.NewFromConfig(awsCfg), cfg.Table)
+	retention := cfg.AuditRetentionDays
+	if retention == 0 {
+		retention = accesskey.DefaultAuditDays
+	}
+	report, err := dynamostore.CheckWithRetention(ctx, dynamodb.NewFromConfig(awsCfg), cfg.Table, retention)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}

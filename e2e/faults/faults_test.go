@@ -140,12 +140,12 @@ func TestCheckOnDynamoDBLocal(t *testing.T) {
 	for i := range 5 {
 		for range 2 {
 			k := accesskey.Key{AccessKeyID: accesskey.NewAccessKeyID(), TeamID: "t1", MemberID: fmt.Sprint("m", i), Status: accesskey.StatusActive, CreatedAt: time.Now(), CreatedBy: "admin"}
-			if err := store.Create(ctx, k, accesskey.SealedSecret{Ciphertext: []byte("ct")}, accesskey.KeyPolicy{}); err != nil {
+			if err := store.Create(ctx, k, accesskey.SealedSecret{Ciphertext: []byte("ct")}, accesskey.KeyPolicy{}, accesskey.Audit{Actor: accesskey.SystemActor("test"), At: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if err := store.Delete(ctx, accesskey.Ref{TeamID: "t1", MemberID: "m0", AccessKeyID: firstKey(t, s, "t1", "m0")}); err != nil {
+	if err := store.Delete(ctx, accesskey.Ref{TeamID: "t1", MemberID: "m0", AccessKeyID: firstKey(t, s, "t1", "m0")}, accesskey.Audit{Actor: accesskey.SystemActor("test"), At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	r := s.check(t)

@@ -94,4 +94,6 @@ type Rotation struct {
 	// OldExpiresAt is the old key's new expiry; nil with Grace zero, when
 	// the old key is deleted in the same transaction.
 	OldExpiresAt *time.Time
+	// Audit is who rotates, for the rotation's audit record.
+	Audit Audit
 }

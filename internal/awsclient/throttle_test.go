@@ -54,7 +54,7 @@ func TestThrottlingIsRetriedThenUnavailable(t *testing.T) {
 	}{
 		{"DynamoDB ProvisionedThroughputExceeded", "ProvisionedThroughputExceededException", func(ctx context.Context, h *throttling) error {
 			db := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.HTTPClient = h; o.BaseEndpoint = strPtr("http://dynamodb.invalid") })
-			_, err := dynamostore.New(db, "t").SetStatus(ctx, ref, accesskey.StatusInactive)
+			_, err := dynamostore.New(db, "t").SetStatus(ctx, ref, accesskey.StatusInactive, accesskey.Audit{})
 			return err
 		}},
 		{"DynamoDB ThrottlingException", "ThrottlingException", func(ctx context.Context, h *throttling) error {

@@ -7,6 +7,7 @@ package config
 import (
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	// SigningRegion is the region signed requests must name in their
 	// credential scope (TEAMKEYS_SIGNING_REGION).
 	SigningRegion string
+	// AuditRetentionDays is how long audit records are kept
+	// (TEAMKEYS_AUDIT_RETENTION_DAYS; 0: the default, 400).
+	AuditRetentionDays int
 }
 
 // FromEnv reads Config, with defaults for what is unset.
@@ -64,6 +68,9 @@ func FromEnv() Config {
 		},
 		PageTokenKey:  os.Getenv("TEAMKEYS_PAGE_TOKEN_KEY"),
 		SigningRegion: getenv("TEAMKEYS_SIGNING_REGION", DefaultRegion),
+	}
+	if days, err := strconv.Atoi(getenv("TEAMKEYS_AUDIT_RETENTION_DAYS", "0")); err == nil && days > 0 {
+		c.AuditRetentionDays = days
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(getenv("TEAMKEYS_LOG_LEVEL", "INFO"))); err != nil {
 		c.LogLevel = slog.LevelInfo

@@ -42,6 +42,9 @@ const (
 	// ExpiryUnindexed: a key's expiresAt is unreadable, or its ByExpiry
 	// attributes do not say the same: the sweep would never find it.
 	ExpiryUnindexed ViolationKind = "ExpiryUnindexed"
+	// MissingAuditRecord: a key created within the audit retention has no
+	// creation record (AccessKeyCreated or AccessKeyRotated).
+	MissingAuditRecord ViolationKind = "MissingAuditRecord"
 )
 
 // Violation is one broken invariant.
@@ -87,7 +90,9 @@ type Report struct {
 	// their ttl that DynamoDB has not deleted yet (it takes up to about two
 	// days; reads ignore them).
 	Replays, StaleReplays int
-	Members               int // distinct members with a key or a counter
+	// AuditRecords counts the audit records.
+	AuditRecords int
+	Members      int // distinct members with a key or a counter
 	// Violations, sorted by team, member and kind.
 	Violations []Violation
 }
@@ -98,8 +103,8 @@ func (r Report) OK() bool { return len(r.Violations) == 0 }
 // String is the report for a person.
 func (r Report) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "table %s: %d items, %d keys (%d expired, awaiting the sweep), %d counters, %d members, %d replay records (%d past their ttl)\n",
-		r.Table, r.Items, r.Keys, r.Expired, r.Counters, r.Members, r.Replays, r.StaleReplays)
+	fmt.Fprintf(&b, "table %s: %d items, %d keys (%d expired, awaiting the sweep), %d counters, %d members, %d replay records (%d past their ttl), %d audit records\n",
+		r.Table, r.Items, r.Keys, r.Expired, r.Counters, r.Members, r.Replays, r.StaleReplays, r.AuditRecords)
 	if r.OK() {
 		b.WriteString("OK: every member holds at most " + strconv.Itoa(accesskey.MaxKeysPerMember) + " keys and every counter matches its keys\n")
 		return b.String()
@@ -124,8 +129,19 @@ type tally struct {
 // the Report. While writes go on, a Scan is not a snapshot: run Check on a
 // quiescent table for an exact answer.
 func Check(ctx context.Context, db dynamodb.ScanAPIClient, table string) (Report, error) {
+	return CheckWithRetention(ctx, db, table, accesskey.DefaultAuditDays)
+}
+
+// CheckWithRetention is Check for a table whose audit records are kept
+// retentionDays (keys older than that may have lost their creation record
+// to TTL).
+func CheckWithRetention(ctx context.Context, db dynamodb.ScanAPIClient, table string, retentionDays int) (Report, error) {
+	auditRetention := time.Duration(retentionDays) * 24 * time.Hour
 	now := time.Now()
 	r := Report{Table: table}
+	type keyOf struct{ pk, team, member string }
+	var recent []keyOf
+	created := map[string]bool{}
 	members := map[member]*tally{}
 	get := func(m member) *tally {
 		t := members[m]
@@ -138,10 +154,11 @@ func Check(ctx context.Context, db dynamodb.ScanAPIClient, table string) (Report
 	p := dynamodb.NewScanPaginator(db, &dynamodb.ScanInput{
 		TableName:            aws.String(table),
 		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String("#pk, #sk, #team, #member, #count, #exp, #g2pk, #g2sk, #ttl, #created"),
+		ProjectionExpression: aws.String("#pk, #sk, #team, #member, #count, #exp, #g2pk, #g2sk, #ttl, #created, #action, #key"),
 		ExpressionAttributeNames: map[string]string{
 			"#pk": attrPK, "#sk": attrSK, "#team": attrTeamID, "#member": attrMemberID, "#count": attrKeyCount,
 			"#exp": attrExpiresAt, "#g2pk": attrGSI2PK, "#g2sk": attrGSI2SK, "#ttl": attrTTL, "#created": "createdAt",
+			"#action": "action", "#key": "accessKeyId",
 		},
 	})
 	for p.HasMorePages() {
@@ -161,6 +178,9 @@ func Check(ctx context.Context, db dynamodb.ScanAPIClient, table string) (Report
 					continue
 				}
 				get(member{team, id}).keys++
+				if at, err := time.Parse(timestampLayout, stringAttr(item["createdAt"])); err == nil && now.Sub(at) < auditRetention {
+					recent = append(recent, keyOf{pk: pk, team: team, member: id})
+				}
 				if v, ok := checkExpiry(pk, item, now); !ok {
 					r.Violations = append(r.Violations, v)
 				} else if v.Kind == "" && v.Detail == "expired" {
@@ -191,7 +211,20 @@ func Check(ctx context.Context, db dynamodb.ScanAPIClient, table string) (Report
 					t.counter = n
 				}
 				// An absent keyCount counts as 0, like no counter at all.
+			default:
+				if strings.HasPrefix(pk, prefixAudit) {
+					r.AuditRecords++
+					if a := stringAttr(item["action"]); a == accesskey.AuditKeyCreated || a == accesskey.AuditKeyRotated {
+						created[stringAttr(item["accessKeyId"])] = true
+					}
+				}
 			}
+		}
+	}
+	for _, k := range recent {
+		if !created[strings.TrimPrefix(k.pk, prefixKey)] {
+			r.Violations = append(r.Violations, Violation{Kind: MissingAuditRecord, TeamID: k.team, MemberID: k.member,
+				Detail: "key item " + k.pk + " has no creation record"})
 		}
 	}
 	r.Members = len(members)

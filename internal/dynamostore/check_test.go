@@ -223,3 +223,30 @@ func TestReplayChecks(t *testing.T) {
 		})
 	}
 }
+
+// A key created within the audit retention has its creation record (or its
+// rotation's): no change without its record.
+func TestAuditRecordChecks(t *testing.T) {
+	recent := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	old := time.Now().AddDate(-2, 0, 0).UTC().Format(time.RFC3339)
+	keyAt := func(created string) map[string]types.AttributeValue {
+		item := key("t1", "m")
+		item["createdAt"] = s(created)
+		return item
+	}
+	record := func(action string, item map[string]types.AttributeValue) map[string]types.AttributeValue {
+		id := strings.TrimPrefix(item["pk"].(*types.AttributeValueMemberS).Value, "KEY#")
+		return map[string]types.AttributeValue{"pk": s("AUDIT#t1"), "sk": s("2026-01-01T00:00:00.000Z#" + id), "action": s(action), "accessKeyId": s(id)}
+	}
+	k1, k2, k3, k4 := keyAt(recent), keyAt(recent), keyAt(old), keyAt(recent)
+	r, _ := check(t, 10, k1, record("AccessKeyCreated", k1), k2, record("AccessKeyRotated", k2), k3, k4, record("AccessKeyDisabled", k4), counter("t1", "m", 4))
+	var missing []string
+	for _, v := range r.Violations {
+		if v.Kind == MissingAuditRecord {
+			missing = append(missing, v.Detail)
+		}
+	}
+	if r.AuditRecords != 3 || len(missing) != 1 || !strings.Contains(missing[0], k4["pk"].(*types.AttributeValueMemberS).Value) {
+		t.Fatalf("report %+v; missing %v (want only the recent key with no creation record)", r, missing)
+	}
+}

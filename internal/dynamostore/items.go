@@ -14,6 +14,7 @@ import (
 //	counter item  pk=MEMBER#<teamId>#<memberId> sk=COUNTER  keyCount=<n>
 //	policy item   pk=POLICY#<teamId>            sk=POLICY   maxLifetimeDays=<n> (absent: none)
 //	replay item   pk=IDEMPOTENCY#<recordId>     sk=IDEMPOTENCY  requestHash status answer ttl (DynamoDB TTL)
+//	audit record  pk=AUDIT#<teamId>             sk=<time, ms>#<eventId>  action, actor, what changed, ttl (DynamoDB TTL)
 //
 // A key is found by its id with one strongly consistent GetItem; lists Query
 // the ByTeam index, which does not project the secret's ciphertext; the
@@ -64,6 +65,7 @@ const (
 	prefixTeam   = "TEAM#"
 	prefixPolicy = "POLICY#"
 	prefixReplay = "IDEMPOTENCY#"
+	prefixAudit  = "AUDIT#"
 )
 
 func keyPK(accessKeyID string) string { return prefixKey + accessKeyID }
@@ -201,3 +203,59 @@ type replayItem struct {
 }
 
 func replayPK(recordID string) string { return prefixReplay + recordID }
+
+// auditTimeLayout is an audit record's time: RFC 3339 UTC with exactly three
+// fraction digits, so that sort keys sort as times do.
+const auditTimeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+func auditPK(teamID string) string { return prefixAudit + teamID }
+
+// auditItem is an audit record as stored.
+type auditItem struct {
+	PK              string `dynamodbav:"pk"`
+	SK              string `dynamodbav:"sk"`
+	EventID         string `dynamodbav:"eventId"`
+	Time            string `dynamodbav:"time"`
+	TeamID          string `dynamodbav:"teamId"`
+	MemberID        string `dynamodbav:"memberId,omitempty"`
+	AccessKeyID     string `dynamodbav:"accessKeyId,omitempty"`
+	Action          string `dynamodbav:"action"`
+	ActorType       string `dynamodbav:"actorType"`
+	ActorSub        string `dynamodbav:"actorSub,omitempty"`
+	ActorSourceIP   string `dynamodbav:"actorSourceIp,omitempty"`
+	ActorUserAgent  string `dynamodbav:"actorUserAgent,omitempty"`
+	RequestID       string `dynamodbav:"requestId,omitempty"`
+	StatusBefore    string `dynamodbav:"statusBefore,omitempty"`
+	StatusAfter     string `dynamodbav:"statusAfter,omitempty"`
+	ExpiresAt       string `dynamodbav:"expiresAt,omitempty"`
+	RotatedFrom     string `dynamodbav:"rotatedFrom,omitempty"`
+	MaxLifetimeDays *int   `dynamodbav:"maxLifetimeDays,omitempty"`
+	TTL             int64  `dynamodbav:"ttl"`
+}
+
+func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
+	at := r.Time.UTC().Format(auditTimeLayout)
+	it := auditItem{PK: auditPK(r.TeamID), SK: at + "#" + r.EventID, EventID: r.EventID, Time: at, TeamID: r.TeamID,
+		MemberID: r.MemberID, AccessKeyID: r.AccessKeyID, Action: r.Action, ActorType: r.Actor.Type, ActorSub: r.Actor.Sub,
+		ActorSourceIP: r.Actor.SourceIP, ActorUserAgent: r.Actor.UserAgent, RequestID: r.RequestID,
+		StatusBefore: string(r.StatusBefore), StatusAfter: string(r.StatusAfter), RotatedFrom: r.RotatedFrom,
+		MaxLifetimeDays: r.MaxLifetimeDays, TTL: r.Time.Add(retention).Unix()}
+	if r.ExpiresAt != nil {
+		it.ExpiresAt = r.ExpiresAt.UTC().Format(timestampLayout)
+	}
+	return it
+}
+
+func (it auditItem) record() accesskey.AuditRecord {
+	t, _ := time.Parse(auditTimeLayout, it.Time)
+	r := accesskey.AuditRecord{EventID: it.EventID, Time: t, TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: it.AccessKeyID,
+		Action: it.Action, Actor: accesskey.Actor{Type: it.ActorType, Sub: it.ActorSub, SourceIP: it.ActorSourceIP, UserAgent: it.ActorUserAgent},
+		RequestID: it.RequestID, StatusBefore: accesskey.Status(it.StatusBefore), StatusAfter: accesskey.Status(it.StatusAfter),
+		RotatedFrom: it.RotatedFrom, MaxLifetimeDays: it.MaxLifetimeDays}
+	if it.ExpiresAt != "" {
+		if e, err := time.Parse(timestampLayout, it.ExpiresAt); err == nil {
+			r.ExpiresAt = &e
+		}
+	}
+	return r
+}

@@ -27,7 +27,6 @@ type DynamoDB interface {
 	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 	UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 }
 
 var _ DynamoDB = (*dynamodb.Client)(nil)
@@ -50,11 +49,25 @@ type Store struct {
 	table string
 	retry conflictRetry
 	now   func() time.Time
+	// auditRetention is how long audit records are kept (DynamoDB TTL).
+	auditRetention time.Duration
 }
 
 // New returns a Store on table.
 func New(db DynamoDB, table string) *Store {
-	return &Store{db: db, table: table, retry: defaultConflictRetry, now: time.Now}
+	return &Store{db: db, table: table, retry: defaultConflictRetry, now: time.Now,
+		auditRetention: accesskey.DefaultAuditDays * 24 * time.Hour}
+}
+
+// WithAuditRetention returns a copy of s whose audit records expire days
+// after they are written (TEAMKEYS_AUDIT_RETENTION_DAYS); 0 keeps the
+// default of 400.
+func (s *Store) WithAuditRetention(days int) *Store {
+	c := *s
+	if days > 0 {
+		c.auditRetention = time.Duration(days) * 24 * time.Hour
+	}
+	return &c
 }
 
 // withConflictRetry returns a copy of s that retries conflicts as r says.
@@ -74,7 +87,7 @@ func (s *Store) withConflictRetry(r conflictRetry) *Store {
 // key: the expired key is deleted and its slot reused, in one transaction
 // with the new key (replaceExpired). The cap is checked first, so this costs
 // a Query only when the cap refuses.
-func (s *Store) Create(ctx context.Context, k accesskey.Key, sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error {
+func (s *Store) Create(ctx context.Context, k accesskey.Key, sealed accesskey.SealedSecret, policy accesskey.KeyPolicy, audit accesskey.Audit) error {
 	put, err := s.txPutKey(k, sealed)
 	if err != nil {
 		return err
@@ -87,37 +100,60 @@ func (s *Store) Create(ctx context.Context, k accesskey.Key, sealed accesskey.Se
 	if err != nil {
 		return err
 	}
-	actions := []types.TransactWriteItem{takeSlot, put, policyCheck}
-	if sealed.Replay != nil {
-		record, err := s.txPutReplay(*sealed.Replay)
-		if err != nil {
-			return err
-		}
-		actions = append(actions, record)
+	created := audit.Record(accesskey.AuditKeyCreated, k.Ref())
+	created.StatusAfter, created.ExpiresAt, created.RotatedFrom = k.Status, k.ExpiresAt, k.RotatedFrom
+	actions, replayAt, err := s.withRecords([]types.TransactWriteItem{takeSlot, put, policyCheck}, sealed.Replay, created)
+	if err != nil {
+		return err
 	}
 	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
 	switch {
 	case err != nil:
 		return fmt.Errorf("create key %s: %w", k.AccessKeyID, err)
-	case failed == 3:
+	case failed == replayAt:
 		return fmt.Errorf("create key %s: %w", k.AccessKeyID, accesskey.ErrReplayRecordTaken)
 	case failed == 0:
-		return s.replaceExpired(ctx, k, put, policyCheck, actions[3:])
+		return s.replaceExpired(ctx, k, put, policyCheck, sealed.Replay, audit, created)
 	case failed == 1:
 		// 100 random bits make this practically impossible; refuse rather
 		// than overwrite another key.
 		return fmt.Errorf("create key %s: id already in use", k.AccessKeyID)
 	case failed == 2:
 		return fmt.Errorf("create key %s: %w", k.AccessKeyID, accesskey.ErrPolicyChanged)
+	case failed != noConditionFailed:
+		return fmt.Errorf("create key %s: condition %d failed", k.AccessKeyID, failed)
 	}
 	return nil
+}
+
+// withRecords appends a change's audit records and, last, its replay record
+// (if any) to its actions, and says where the replay record is
+// (noReplayRecord: none).
+// Every change carries its audit records in its own transaction: no change
+// without its record, no record without its change.
+func (s *Store) withRecords(actions []types.TransactWriteItem, replay *accesskey.ReplayRecord, records ...accesskey.AuditRecord) ([]types.TransactWriteItem, int, error) {
+	for _, rec := range records {
+		put, err := s.txPutAudit(rec)
+		if err != nil {
+			return nil, 0, err
+		}
+		actions = append(actions, put)
+	}
+	if replay == nil {
+		return actions, noReplayRecord, nil
+	}
+	put, err := s.txPutReplay(*replay)
+	if err != nil {
+		return nil, 0, err
+	}
+	return append(actions, put), len(actions), nil
 }
 
 // replaceExpired puts the new key in the slot of one of its member's expired
 // keys, deleting that key in the same transaction (through the same
 // conditional delete as an admin's, plus the condition that it has expired).
 // Without an expired key, the member is at the cap.
-func (s *Store) replaceExpired(ctx context.Context, k accesskey.Key, put, policyCheck types.TransactWriteItem, replay []types.TransactWriteItem) error {
+func (s *Store) replaceExpired(ctx context.Context, k accesskey.Key, put, policyCheck types.TransactWriteItem, replay *accesskey.ReplayRecord, audit accesskey.Audit, created accesskey.AuditRecord) error {
 	atCap := fmt.Errorf("create key for member %s: %w", k.MemberID, accesskey.ErrLimitExceeded)
 	keys, err := s.ListMember(ctx, k.TeamID, k.MemberID)
 	if err != nil {
@@ -133,13 +169,17 @@ func (s *Store) replaceExpired(ctx context.Context, k accesskey.Key, put, policy
 		if err != nil {
 			return err
 		}
-		failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{
-			TransactItems: append([]types.TransactWriteItem{del, put, policyCheck}, replay...),
-		})
+		gone := audit.Record(accesskey.AuditKeyExpired, old.Ref())
+		gone.StatusBefore, gone.ExpiresAt = old.Status, old.ExpiresAt
+		actions, replayAt, err := s.withRecords([]types.TransactWriteItem{del, put, policyCheck}, replay, created, gone)
+		if err != nil {
+			return err
+		}
+		failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
 		switch {
 		case err != nil:
 			return fmt.Errorf("create key %s in place of %s: %w", k.AccessKeyID, old.AccessKeyID, err)
-		case failed == 3:
+		case failed == replayAt:
 			return fmt.Errorf("create key %s: %w", k.AccessKeyID, accesskey.ErrReplayRecordTaken)
 		case failed == 0:
 			continue // gone already (the sweep, an admin): try the next
@@ -169,21 +209,15 @@ func (s *Store) Rotate(ctx context.Context, r accesskey.Rotation) error {
 	if err != nil {
 		return err
 	}
-	var replay []types.TransactWriteItem
-	if r.Sealed.Replay != nil {
-		record, err := s.txPutReplay(*r.Sealed.Replay)
-		if err != nil {
-			return err
-		}
-		replay = []types.TransactWriteItem{record}
-	}
+	rotated := r.Audit.Record(accesskey.AuditKeyRotated, r.New.Ref())
+	rotated.StatusBefore, rotated.StatusAfter, rotated.ExpiresAt, rotated.RotatedFrom = r.Old.Status, r.New.Status, r.New.ExpiresAt, r.Old.AccessKeyID
 	unchanged := notRotated(r.Old)
 	if r.OldExpiresAt == nil {
 		del, err := s.txDeleteKey(r.Old.Ref(), &unchanged)
 		if err != nil {
 			return err
 		}
-		return s.rotateOutcome(ctx, r, append([]types.TransactWriteItem{del, put, policyCheck}, replay...), -1)
+		return s.rotateOutcome(ctx, r, []types.TransactWriteItem{del, put, policyCheck}, -1, rotated)
 	}
 	retire, err := s.txRetireKey(r.Old, r.New.AccessKeyID, *r.OldExpiresAt, unchanged)
 	if err != nil {
@@ -193,7 +227,7 @@ func (s *Store) Rotate(ctx context.Context, r accesskey.Rotation) error {
 	if err != nil {
 		return err
 	}
-	err = s.rotateOutcome(ctx, r, append([]types.TransactWriteItem{retire, put, policyCheck, takeSlot}, replay...), 3)
+	err = s.rotateOutcome(ctx, r, []types.TransactWriteItem{retire, put, policyCheck, takeSlot}, 3, rotated)
 	if !errors.Is(err, accesskey.ErrLimitExceeded) {
 		return err
 	}
@@ -212,7 +246,9 @@ func (s *Store) Rotate(ctx context.Context, r accesskey.Rotation) error {
 		if err != nil {
 			return err
 		}
-		err = s.rotateOutcome(ctx, r, append([]types.TransactWriteItem{retire, put, policyCheck, del}, replay...), 3)
+		gone := r.Audit.Record(accesskey.AuditKeyExpired, other.Ref())
+		gone.StatusBefore, gone.ExpiresAt = other.Status, other.ExpiresAt
+		err = s.rotateOutcome(ctx, r, []types.TransactWriteItem{retire, put, policyCheck, del}, 3, rotated, gone)
 		if errors.Is(err, accesskey.ErrLimitExceeded) {
 			continue // that one is gone already: try the next
 		}
@@ -223,14 +259,18 @@ func (s *Store) Rotate(ctx context.Context, r accesskey.Rotation) error {
 
 // rotateOutcome runs a rotation's transaction: [the old key's change, the
 // new key, the policy check, and the slot at slotAction (-1: none)].
-func (s *Store) rotateOutcome(ctx context.Context, r accesskey.Rotation, actions []types.TransactWriteItem, slotAction int) error {
+func (s *Store) rotateOutcome(ctx context.Context, r accesskey.Rotation, change []types.TransactWriteItem, slotAction int, records ...accesskey.AuditRecord) error {
+	actions, replayAt, err := s.withRecords(change, r.Sealed.Replay, records...)
+	if err != nil {
+		return err
+	}
 	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
 	switch {
 	case err != nil:
 		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, err)
 	case failed == noConditionFailed:
 		return nil
-	case r.Sealed.Replay != nil && failed == len(actions)-1:
+	case failed == replayAt:
 		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrReplayRecordTaken)
 	case failed == 0:
 		// Gone, moved, or rotated by someone else meanwhile.
@@ -293,18 +333,18 @@ func (s *Store) txRetireKey(old accesskey.Key, newID string, expiresAt time.Time
 // Delete removes a key of the member the ref names and frees its slot in the
 // same transaction. A key that does not exist, or belongs to another member
 // or team, is ErrNotFound and nothing changes.
-func (s *Store) Delete(ctx context.Context, ref accesskey.Ref) error {
-	return s.delete(ctx, ref, nil)
+func (s *Store) Delete(ctx context.Context, ref accesskey.Ref, audit accesskey.Audit) error {
+	return s.delete(ctx, ref, nil, audit.Record(accesskey.AuditKeyDeleted, ref))
 }
 
 // DeleteExpired is Delete for the expiry sweep: the same conditional delete,
 // plus the condition that the key has expired at now.
 func (s *Store) DeleteExpired(ctx context.Context, ref accesskey.Ref, now time.Time) error {
 	c := expiredAt(now)
-	return s.delete(ctx, ref, &c)
+	return s.delete(ctx, ref, &c, accesskey.Audit{Actor: accesskey.SystemActor("sweep"), At: now}.Record(accesskey.AuditKeyExpired, ref))
 }
 
-func (s *Store) delete(ctx context.Context, ref accesskey.Ref, also *expression.ConditionBuilder) error {
+func (s *Store) delete(ctx context.Context, ref accesskey.Ref, also *expression.ConditionBuilder, record accesskey.AuditRecord) error {
 	del, err := s.txDeleteKey(ref, also)
 	if err != nil {
 		return err
@@ -313,9 +353,11 @@ func (s *Store) delete(ctx context.Context, ref accesskey.Ref, also *expression.
 	if err != nil {
 		return err
 	}
-	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{
-		TransactItems: []types.TransactWriteItem{del, freeSlot},
-	})
+	actions, _, err := s.withRecords([]types.TransactWriteItem{del, freeSlot}, nil, record)
+	if err != nil {
+		return err
+	}
+	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
 	switch {
 	case err != nil:
 		return fmt.Errorf("delete key %s: %w", ref.AccessKeyID, err)
@@ -334,7 +376,7 @@ func (s *Store) delete(ctx context.Context, ref accesskey.Ref, also *expression.
 // consistent, says no key is left, it looks again (a few times, briefly),
 // so that a key generated a moment before is not missed. Running it again
 // deletes nothing more: it is idempotent.
-func (s *Store) DeleteMemberKeys(ctx context.Context, teamID, memberID string) ([]string, error) {
+func (s *Store) DeleteMemberKeys(ctx context.Context, teamID, memberID string, audit accesskey.Audit) ([]string, error) {
 	deleted := []string{}
 	for attempt := 0; ; attempt++ {
 		keys, err := s.ListMember(ctx, teamID, memberID)
@@ -342,7 +384,7 @@ func (s *Store) DeleteMemberKeys(ctx context.Context, teamID, memberID string) (
 			return deleted, err
 		}
 		for _, k := range keys {
-			err := s.Delete(ctx, k.Ref())
+			err := s.Delete(ctx, k.Ref(), audit)
 			if errors.Is(err, accesskey.ErrNotFound) {
 				continue // gone meanwhile
 			}
@@ -385,6 +427,59 @@ func (s *Store) slotsTaken(ctx context.Context, teamID, memberID string) (int, e
 		return 0, fmt.Errorf("unmarshal slot counter of %s/%s: %w", teamID, memberID, err)
 	}
 	return c.KeyCount, nil
+}
+
+// ListAudit returns up to limit of a team's audit records, newest first,
+// from after (nil for the first page), with one Query: those of memberID
+// and of accessKeyID only, when given (a filter, so a page may hold fewer
+// than limit records and still have a next one). Records past their
+// retention are left out, DynamoDB's TTL deletion being lazy.
+func (s *Store) ListAudit(ctx context.Context, teamID, memberID, accessKeyID string, limit int, after map[string]string) ([]accesskey.AuditRecord, map[string]string, error) {
+	if after != nil && after[attrPK] != auditPK(teamID) {
+		return nil, nil, accesskey.Invalid("nextToken", "does not belong to this listing")
+	}
+	b := expression.NewBuilder().WithKeyCondition(expression.Key(attrPK).Equal(expression.Value(auditPK(teamID))))
+	filter := expression.Name(attrTTL).GreaterThan(expression.Value(s.now().Unix()))
+	if memberID != "" {
+		filter = filter.And(expression.Name(attrMemberID).Equal(expression.Value(memberID)))
+	}
+	if accessKeyID != "" {
+		filter = filter.And(expression.Name("accessKeyId").Equal(expression.Value(accessKeyID)))
+	}
+	expr, err := b.WithFilter(filter).Build()
+	if err != nil {
+		return nil, nil, err
+	}
+	input := &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    expr.KeyCondition(),
+		FilterExpression:          expr.Filter(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
+		ConsistentRead:            aws.Bool(true),
+	}
+	if after != nil {
+		input.ExclusiveStartKey = cursorAttributes(after)
+	}
+	out, err := s.db.Query(ctx, input)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query audit records: %w", awsclient.Classify(err))
+	}
+	var items []auditItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return nil, nil, fmt.Errorf("unmarshal audit records: %w", err)
+	}
+	records := make([]accesskey.AuditRecord, 0, len(items))
+	for _, it := range items {
+		records = append(records, it.record())
+	}
+	var next map[string]string
+	if len(out.LastEvaluatedKey) > 0 {
+		next = cursorFromAttributes(out.LastEvaluatedKey)
+	}
+	return records, next, nil
 }
 
 // ExpiredKeys returns up to limit keys that have expired at now, from the
@@ -445,9 +540,9 @@ func (s *Store) Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy,
 	return p, nil
 }
 
-// SetPolicy replaces the team's key policy with one PutItem. Keys made
-// before keep their expiry.
-func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy) error {
+// SetPolicy replaces the team's key policy, with its audit record, in one
+// transaction. Keys made before keep their expiry.
+func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy, audit accesskey.Audit) error {
 	it := policyItem{PK: policyPK(teamID), SK: skPolicy, TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedBy: p.UpdatedBy}
 	if p.UpdatedAt != nil {
 		it.UpdatedAt = p.UpdatedAt.UTC().Format(timestampLayout)
@@ -456,43 +551,64 @@ func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPol
 	if err != nil {
 		return fmt.Errorf("marshal key policy: %w", err)
 	}
-	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
-		return fmt.Errorf("put key policy of %s: %w", teamID, awsclient.Classify(err))
+	rec := audit.Record(accesskey.AuditPolicyChanged, accesskey.Ref{TeamID: teamID})
+	rec.MaxLifetimeDays = p.MaxLifetimeDays
+	actions, _, err := s.withRecords([]types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: item}}}, nil, rec)
+	if err != nil {
+		return err
+	}
+	if _, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions}); err != nil {
+		return fmt.Errorf("put key policy of %s: %w", teamID, err)
 	}
 	return nil
 }
 
-// SetStatus sets a key's status with one conditional UpdateItem and returns
-// the key as it now is. Setting the status it already has succeeds.
-func (s *Store) SetStatus(ctx context.Context, ref accesskey.Ref, status accesskey.Status) (accesskey.Key, error) {
-	expr, err := expression.NewBuilder().
-		WithUpdate(expression.Set(expression.Name(attrStatus), expression.Value(string(status)))).
-		WithCondition(ownedBy(ref)).
-		Build()
-	if err != nil {
-		return accesskey.Key{}, err
+// SetStatus sets a key's status and returns the key as it now is. It reads
+// the key (strongly consistent, no ciphertext), then writes the status and
+// the change's audit record in one transaction that holds the status to
+// the one read: a concurrent change means reading again. Setting the status
+// a key already has succeeds, writes nothing and records nothing.
+func (s *Store) SetStatus(ctx context.Context, ref accesskey.Ref, status accesskey.Status, audit accesskey.Audit) (accesskey.Key, error) {
+	for attempt := 1; ; attempt++ {
+		k, err := s.GetKey(ctx, ref)
+		if err != nil {
+			return accesskey.Key{}, err
+		}
+		if k.Status == status {
+			return k, nil
+		}
+		st := expression.Name(attrStatus)
+		e, err := expression.NewBuilder().
+			WithUpdate(expression.Set(st, expression.Value(string(status)))).
+			WithCondition(ownedBy(ref).And(st.Equal(expression.Value(string(k.Status))))).
+			Build()
+		if err != nil {
+			return accesskey.Key{}, err
+		}
+		action := accesskey.AuditKeyDisabled
+		if status == accesskey.StatusActive {
+			action = accesskey.AuditKeyEnabled
+		}
+		rec := audit.Record(action, ref)
+		rec.StatusBefore, rec.StatusAfter, rec.ExpiresAt = k.Status, status, k.ExpiresAt
+		actions, _, err := s.withRecords([]types.TransactWriteItem{s.txUpdate(itemKey(ref.AccessKeyID), e)}, nil, rec)
+		if err != nil {
+			return accesskey.Key{}, err
+		}
+		failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
+		switch {
+		case err != nil:
+			return accesskey.Key{}, fmt.Errorf("set status of %s: %w", ref.AccessKeyID, err)
+		case failed == noConditionFailed:
+			k.Status = status
+			return k, nil
+		case failed != 0:
+			return accesskey.Key{}, fmt.Errorf("set status of %s: condition %d failed", ref.AccessKeyID, failed)
+		case attempt == 3:
+			return accesskey.Key{}, fmt.Errorf("set status of %s: changed meanwhile, 3 times: %w", ref.AccessKeyID, accesskey.ErrUnavailable)
+		}
+		// Gone, or its status changed meanwhile: read it again.
 	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       itemKey(ref.AccessKeyID),
-		UpdateExpression:          expr.Update(),
-		ConditionExpression:       expr.Condition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	var condErr *types.ConditionalCheckFailedException
-	switch {
-	case errors.As(err, &condErr):
-		return accesskey.Key{}, fmt.Errorf("set status of %s: %w", ref.AccessKeyID, accesskey.ErrNotFound)
-	case err != nil:
-		return accesskey.Key{}, fmt.Errorf("set status of %s: %w", ref.AccessKeyID, awsclient.Classify(err))
-	}
-	var it keyItem
-	if err := attributevalue.UnmarshalMap(out.Attributes, &it); err != nil {
-		return accesskey.Key{}, fmt.Errorf("unmarshal key %s: %w", ref.AccessKeyID, err)
-	}
-	return it.key()
 }
 
 // Get returns a key and its secret's ciphertext with one strongly consistent
@@ -828,6 +944,16 @@ func (s *Store) txPutReplay(rec accesskey.ReplayRecord) (types.TransactWriteItem
 		Or(expression.Name(attrTTL).LessThan(expression.Value(rec.CreatedAt.Unix()))))
 }
 
+// txPutAudit writes an audit record (its event id is new: the condition
+// only guards against a collision).
+func (s *Store) txPutAudit(r accesskey.AuditRecord) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(newAuditItem(r, s.auditRetention))
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("marshal audit record: %w", err)
+	}
+	return s.txPut(item, expression.AttributeNotExists(expression.Name(attrPK)))
+}
+
 // txPut is a transaction's Put of item under cond.
 func (s *Store) txPut(item map[string]types.AttributeValue, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
 	e, err := expression.NewBuilder().WithCondition(cond).Build()
@@ -877,6 +1003,10 @@ func (s *Store) Replay(ctx context.Context, recordID string) (accesskey.ReplayRe
 	return accesskey.ReplayRecord{ID: recordID, RequestHash: it.RequestHash, Status: it.Status, Ciphertext: it.Answer,
 		CreatedAt: created, ExpiresAt: expires}, true, nil
 }
+
+// noReplayRecord is withRecords' index of a replay record when there is
+// none: no index transact returns.
+const noReplayRecord = -2
 
 // noConditionFailed is what transact returns when the transaction succeeded.
 const noConditionFailed = -1

@@ -153,14 +153,17 @@ func unitKey() accesskey.Key {
 	}
 }
 
+var unitAudit = accesskey.Audit{Actor: accesskey.UserActor("alice", "192.0.2.1", "unit-test"), RequestID: "req-1",
+	At: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)}
+
 var unitRef = accesskey.Ref{TeamID: "t1", MemberID: "bob", AccessKeyID: "TKAKABCDEFGHIJKLMNOPQRST"}
 
 func TestStoreTransactionOutcomes(t *testing.T) {
 	type op func(context.Context, *dynamostore.Store) error
 	create := func(ctx context.Context, s *dynamostore.Store) error {
-		return s.Create(ctx, unitKey(), accesskey.SealedSecret{Ciphertext: []byte("ciphertext")}, accesskey.KeyPolicy{})
+		return s.Create(ctx, unitKey(), accesskey.SealedSecret{Ciphertext: []byte("ciphertext")}, accesskey.KeyPolicy{}, unitAudit)
 	}
-	del := func(ctx context.Context, s *dynamostore.Store) error { return s.Delete(ctx, unitRef) }
+	del := func(ctx context.Context, s *dynamostore.Store) error { return s.Delete(ctx, unitRef, unitAudit) }
 
 	tests := []struct {
 		name      string
@@ -250,7 +253,7 @@ func TestStoreRetryStopsWhenContextEnds(t *testing.T) {
 			s := dynamostore.New(db, unitTable).WithConflictRetry(dynamostore.ConflictRetry{Attempts: 5, BaseDelay: time.Hour, MaxDelay: time.Hour})
 			done := make(chan error, 1)
 			go func() {
-				done <- s.Create(ctx, unitKey(), accesskey.SealedSecret{Ciphertext: []byte("ciphertext")}, accesskey.KeyPolicy{})
+				done <- s.Create(ctx, unitKey(), accesskey.SealedSecret{Ciphertext: []byte("ciphertext")}, accesskey.KeyPolicy{}, unitAudit)
 			}()
 			var err error
 			select {
@@ -274,15 +277,25 @@ func TestStoreCreateTransaction(t *testing.T) {
 	secret := accesskey.NewSecret()
 	ciphertext := []byte{0x01, 0x02, 0x03, 0xfe, 0xff, 0x00, 0x10}
 	k := unitKey()
-	if err := s.Create(context.Background(), k, accesskey.SealedSecret{Ciphertext: bytes.Clone(ciphertext), SHA256: accesskey.SecretSHA256(secret)}, accesskey.KeyPolicy{}); err != nil {
+	if err := s.Create(context.Background(), k, accesskey.SealedSecret{Ciphertext: bytes.Clone(ciphertext), SHA256: accesskey.SecretSHA256(secret)}, accesskey.KeyPolicy{}, unitAudit); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	if len(db.transactInputs) != 1 {
 		t.Fatalf("TransactWriteItems called %d times, want 1", len(db.transactInputs))
 	}
 	items := db.transactInputs[0].TransactItems
-	if len(items) != 3 {
-		t.Fatalf("transaction has %d actions, want 3", len(items))
+	if len(items) != 4 {
+		t.Fatalf("transaction has %d actions, want 4", len(items))
+	}
+	// And the change's audit record, in the same transaction.
+	if rec := unitStringAttrs(items[3].Put.Item); rec["pk"] != "AUDIT#t1" || rec["action"] != "AccessKeyCreated" || rec["accessKeyId"] != k.AccessKeyID ||
+		rec["statusAfter"] != "Active" || rec["actorType"] != "user" || rec["actorSub"] != "alice" {
+		t.Errorf("action 4 = %v, want the key's creation record", rec)
+	}
+	for name, v := range items[3].Put.Item {
+		if b, ok := v.(*types.AttributeValueMemberB); ok || strings.Contains(name, "ecret") {
+			t.Errorf("the audit record holds %s = %v", name, b)
+		}
 	}
 	// Last: the team's key policy is still the one the expiry came from.
 	if cc := items[2].ConditionCheck; cc == nil || unitStringAttrs(cc.Key)["pk"] != "POLICY#t1" || aws.ToString(cc.ConditionExpression) == "" {
@@ -366,7 +379,7 @@ func TestStoreCreateThenListRoundTrip(t *testing.T) {
 	db := &unitDB{}
 	s := dynamostore.New(db, unitTable)
 	k := unitKey()
-	if err := s.Create(context.Background(), k, accesskey.SealedSecret{Ciphertext: []byte("sealed")}, accesskey.KeyPolicy{}); err != nil {
+	if err := s.Create(context.Background(), k, accesskey.SealedSecret{Ciphertext: []byte("sealed")}, accesskey.KeyPolicy{}, unitAudit); err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	stored := db.transactInputs[0].TransactItems[1].Put.Item
@@ -528,58 +541,64 @@ func TestStoreQueryErrors(t *testing.T) {
 	}
 }
 
+// SetStatus reads the key (no ciphertext), then writes the new status and
+// its audit record in one transaction that holds the status to the one read;
+// the status it already has writes nothing.
 func TestStoreSetStatus(t *testing.T) {
-	k := unitKey()
-	k.Status = accesskey.StatusInactive
-	attrs := map[string]types.AttributeValue{
-		"pk":               &types.AttributeValueMemberS{Value: "KEY#" + k.AccessKeyID},
-		"sk":               &types.AttributeValueMemberS{Value: "KEY"},
-		"accessKeyId":      &types.AttributeValueMemberS{Value: k.AccessKeyID},
-		"teamId":           &types.AttributeValueMemberS{Value: k.TeamID},
-		"memberId":         &types.AttributeValueMemberS{Value: k.MemberID},
-		"status":           &types.AttributeValueMemberS{Value: "Inactive"},
-		"description":      &types.AttributeValueMemberS{Value: k.Description},
-		"createdAt":        &types.AttributeValueMemberS{Value: "2025-01-02T03:04:05Z"},
-		"createdBy":        &types.AttributeValueMemberS{Value: k.CreatedBy},
-		"secretCiphertext": &types.AttributeValueMemberB{Value: []byte("sealed")},
+	k := unitKey() // Active
+	active := map[string]types.AttributeValue{
+		"pk":          &types.AttributeValueMemberS{Value: "KEY#" + k.AccessKeyID},
+		"accessKeyId": &types.AttributeValueMemberS{Value: k.AccessKeyID},
+		"teamId":      &types.AttributeValueMemberS{Value: k.TeamID},
+		"memberId":    &types.AttributeValueMemberS{Value: k.MemberID},
+		"status":      &types.AttributeValueMemberS{Value: "Active"},
+		"description": &types.AttributeValueMemberS{Value: k.Description},
+		"createdAt":   &types.AttributeValueMemberS{Value: "2025-01-02T03:04:05Z"},
+		"createdBy":   &types.AttributeValueMemberS{Value: k.CreatedBy},
 	}
 	tests := []struct {
-		name    string
-		db      *unitDB
-		wantErr error // nil: success; errUnitAny: an internal error
+		name         string
+		db           *unitDB
+		status       accesskey.Status
+		transactions int
+		wantErr      error // nil: success; errUnitAny: an internal error
 	}{
-		{"updated", &unitDB{updateOut: &dynamodb.UpdateItemOutput{Attributes: attrs}}, nil},
-		{"no such key for this member", &unitDB{updateErr: unitSDKErr("UpdateItem", &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")})}, accesskey.ErrNotFound},
-		{"throttled", &unitDB{updateErr: unitSDKErr("UpdateItem", &smithy.GenericAPIError{Code: "ThrottlingException"})}, accesskey.ErrUnavailable},
-		{"other failure", &unitDB{updateErr: unitSDKErr("UpdateItem", &smithy.GenericAPIError{Code: "ValidationException"})}, errUnitAny},
+		{"disabled", &unitDB{getOut: &dynamodb.GetItemOutput{Item: active}}, accesskey.StatusInactive, 1, nil},
+		{"already active: nothing written", &unitDB{getOut: &dynamodb.GetItemOutput{Item: active}}, accesskey.StatusActive, 0, nil},
+		{"no such key", &unitDB{}, accesskey.StatusInactive, 0, accesskey.ErrNotFound},
+		{"changed meanwhile, three times", &unitDB{getOut: &dynamodb.GetItemOutput{Item: active},
+			transactErrs: []error{unitCancelled("ConditionalCheckFailed", "None")}}, accesskey.StatusInactive, 3, accesskey.ErrUnavailable},
+		{"throttled", &unitDB{getErr: unitSDKErr("GetItem", &smithy.GenericAPIError{Code: "ThrottlingException"})}, accesskey.StatusInactive, 0, accesskey.ErrUnavailable},
+		{"other failure", &unitDB{getOut: &dynamodb.GetItemOutput{Item: active},
+			transactErrs: []error{unitSDKErr("TransactWriteItems", &smithy.GenericAPIError{Code: "ValidationException"})}}, accesskey.StatusInactive, 1, errUnitAny},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := dynamostore.New(tt.db, unitTable)
-			got, err := s.SetStatus(context.Background(), unitRef, accesskey.StatusInactive)
-			if len(tt.db.updateInputs) != 1 {
-				t.Fatalf("UpdateItem called %d times, want 1", len(tt.db.updateInputs))
+			got, err := s.SetStatus(context.Background(), unitRef, tt.status, unitAudit)
+			if n := tt.db.transactCalls(); n != tt.transactions {
+				t.Fatalf("TransactWriteItems called %d times, want %d", n, tt.transactions)
 			}
-			in := tt.db.updateInputs[0]
-			if want := map[string]string{"pk": "KEY#TKAKABCDEFGHIJKLMNOPQRST", "sk": "KEY"}; !maps.Equal(unitStringAttrs(in.Key), want) {
-				t.Errorf("UpdateItem key = %v, want %v", unitStringAttrs(in.Key), want)
-			}
-			if aws.ToString(in.ConditionExpression) == "" {
-				t.Error("SetStatus has no condition: it could create an item or touch another member's key")
-			}
-			if !unitHasString(in.ExpressionAttributeValues, "t1") || !unitHasString(in.ExpressionAttributeValues, "bob") || !unitHasString(in.ExpressionAttributeValues, "Inactive") {
-				t.Errorf("UpdateItem values %v do not name the team, the member and the status", in.ExpressionAttributeValues)
+			if tt.transactions > 0 {
+				items := tt.db.transactInputs[0].TransactItems
+				upd, audit := items[0].Update, items[1].Put
+				if len(items) != 2 || upd == nil || audit == nil {
+					t.Fatalf("transaction %+v, want the key's Update and an audit Put", items)
+				}
+				if !unitHasString(upd.ExpressionAttributeValues, "t1") || !unitHasString(upd.ExpressionAttributeValues, "bob") ||
+					!unitHasString(upd.ExpressionAttributeValues, "Active") || !unitHasString(upd.ExpressionAttributeValues, "Inactive") {
+					t.Errorf("Update values %v do not hold the team, the member, the status read and the new one", upd.ExpressionAttributeValues)
+				}
+				rec := unitStringAttrs(audit.Item)
+				if rec["pk"] != "AUDIT#t1" || rec["action"] != "AccessKeyDisabled" || rec["statusBefore"] != "Active" ||
+					rec["statusAfter"] != "Inactive" || rec["actorSub"] != "alice" || rec["requestId"] != "req-1" {
+					t.Errorf("audit record %v", rec)
+				}
 			}
 			switch tt.wantErr {
 			case nil:
-				if err != nil {
-					t.Fatalf("SetStatus: %v", err)
-				}
-				if in.ReturnValues != types.ReturnValueAllNew {
-					t.Errorf("ReturnValues = %q, want ALL_NEW", in.ReturnValues)
-				}
-				if !unitSameKey(got, k) {
-					t.Errorf("SetStatus = %+v, want %+v", got, k)
+				if err != nil || got.Status != tt.status || got.AccessKeyID != k.AccessKeyID {
+					t.Fatalf("SetStatus = %+v, %v", got, err)
 				}
 			case errUnitAny:
 				if err == nil || errors.Is(err, accesskey.ErrNotFound) || errors.Is(err, accesskey.ErrUnavailable) {
@@ -636,13 +655,13 @@ func TestStoreRotateTransactions(t *testing.T) {
 		until *time.Time
 		kinds []string
 	}{
-		{"grace", &ends, []string{"Update", "Put", "ConditionCheck", "Update"}},
-		{"no grace", nil, []string{"Delete", "Put", "ConditionCheck"}},
+		{"grace", &ends, []string{"Update", "Put", "ConditionCheck", "Update", "Put"}},
+		{"no grace", nil, []string{"Delete", "Put", "ConditionCheck", "Put"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := &unitDB{}
 			s := dynamostore.New(db, unitTable)
-			err := s.Rotate(context.Background(), accesskey.Rotation{Old: old, New: next, Sealed: accesskey.SealedSecret{Ciphertext: []byte("ct")}, OldExpiresAt: tc.until})
+			err := s.Rotate(context.Background(), accesskey.Rotation{Old: old, New: next, Sealed: accesskey.SealedSecret{Ciphertext: []byte("ct")}, OldExpiresAt: tc.until, Audit: unitAudit})
 			if err != nil {
 				t.Fatal(err)
 			}

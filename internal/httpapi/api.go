@@ -27,7 +27,7 @@ import (
 type Creator interface {
 	Replayer
 	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
-	Create(ctx context.Context, k accesskey.Key, sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error
+	Create(ctx context.Context, k accesskey.Key, sealed accesskey.SealedSecret, policy accesskey.KeyPolicy, audit accesskey.Audit) error
 }
 
 // KeyReader reads one key of a member, strongly consistent.
@@ -38,7 +38,7 @@ type KeyReader interface {
 // PolicyStore reads and replaces a team's key policy.
 type PolicyStore interface {
 	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
-	SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy) error
+	SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy, audit accesskey.Audit) error
 }
 
 // Lister lists a member's or a team's keys.
@@ -49,12 +49,12 @@ type Lister interface {
 
 // StatusSetter disables and enables keys.
 type StatusSetter interface {
-	SetStatus(ctx context.Context, ref accesskey.Ref, status accesskey.Status) (accesskey.Key, error)
+	SetStatus(ctx context.Context, ref accesskey.Ref, status accesskey.Status, audit accesskey.Audit) (accesskey.Key, error)
 }
 
 // Deleter deletes a key and frees its slot.
 type Deleter interface {
-	Delete(ctx context.Context, ref accesskey.Ref) error
+	Delete(ctx context.Context, ref accesskey.Ref, audit accesskey.Audit) error
 }
 
 // Sealer encrypts a secret for the key it belongs to, and the answers kept
@@ -93,10 +93,16 @@ func NewGenerateKey(c Common, store Creator, sealer Sealer) (LambdaHandlerFunc, 
 	return newFunction(FunctionGenerateKey, &api{Common: c, creator: store, sealer: sealer, policyCache: newPolicyCache()})
 }
 
-// KeyLister lists keys and reads one.
+// AuditLister lists a team's audit records.
+type AuditLister interface {
+	ListAudit(ctx context.Context, teamID, memberID, accessKeyID string, limit int, after map[string]string) ([]accesskey.AuditRecord, map[string]string, error)
+}
+
+// KeyLister lists keys, reads one, and lists the audit records.
 type KeyLister interface {
 	Lister
 	KeyReader
+	AuditLister
 }
 
 // NewListKeys returns the ListKeys function's handler: the lists and one key.
@@ -104,7 +110,7 @@ func NewListKeys(c Common, store KeyLister, tokens PageTokens) (LambdaHandlerFun
 	if store == nil || tokens == nil {
 		return nil, missing(FunctionListKeys, "a KeyLister and PageTokens")
 	}
-	return newFunction(FunctionListKeys, &api{Common: c, lister: store, reader: store, pageTokens: tokens})
+	return newFunction(FunctionListKeys, &api{Common: c, lister: store, reader: store, audits: store, pageTokens: tokens})
 }
 
 // Rotator replaces a key with a new one, in one transaction.
@@ -125,7 +131,7 @@ func NewRotateKey(c Common, store Rotator, sealer Sealer) (LambdaHandlerFunc, er
 
 // MemberOffboarder deletes every key of a member.
 type MemberOffboarder interface {
-	DeleteMemberKeys(ctx context.Context, teamID, memberID string) ([]string, error)
+	DeleteMemberKeys(ctx context.Context, teamID, memberID string, audit accesskey.Audit) ([]string, error)
 }
 
 // NewOffboardMember returns the OffboardMember function's handler.

@@ -22,6 +22,7 @@ type AllDeps struct {
 		PolicyStore
 		Rotate(ctx context.Context, r accesskey.Rotation) error
 		MemberOffboarder
+		AuditLister
 	}
 	Sealer     Sealer
 	PageTokens PageTokens
@@ -31,7 +32,7 @@ type AllDeps struct {
 // NewAll serves every route of the table from one handler, for the unit
 // tests; each route's handler is the one its function serves.
 func NewAll(d AllDeps) http.Handler {
-	a := &api{Common: d.Common, creator: d.Store, lister: d.Store, reader: d.Store, statuses: d.Store, deleter: d.Store, policies: d.Store, rotator: d.Store, offboarder: d.Store,
+	a := &api{Common: d.Common, creator: d.Store, lister: d.Store, reader: d.Store, statuses: d.Store, deleter: d.Store, policies: d.Store, rotator: d.Store, offboarder: d.Store, audits: d.Store,
 		sealer: d.Sealer, pageTokens: d.PageTokens, verifier: d.Verifier, policyCache: newPolicyCache()}
 	return a.handler(Routes)
 }

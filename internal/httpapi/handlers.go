@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/auth"
 	"github.com/teamkeys/teamkeys/internal/signature"
@@ -36,6 +37,7 @@ type api struct {
 	reader     KeyReader
 	policies   PolicyStore
 	rotator    Rotator
+	audits     AuditLister
 	offboarder MemberOffboarder
 	// policyCache serves generate's and rotate's reads of the team's key
 	// policy.
@@ -188,7 +190,7 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 		CreatedBy:   t.caller.Subject,
 	}
 	return a.issue(w, r, idem, a.creator, &key, requested, func(sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error {
-		return a.creator.Create(r.Context(), key, sealed, policy)
+		return a.creator.Create(r.Context(), key, sealed, policy, a.auditOf(r, t))
 	})
 }
 
@@ -335,42 +337,77 @@ func (a *api) listTeam(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	query, limit, after, err := a.page(r, "team:"+t.ref.TeamID, nil)
+	if err != nil {
+		return err
+	}
+	keys, next, err := a.lister.ListTeam(r.Context(), t.ref.TeamID, limit, after)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, listOf(keys, a.nextToken(query, next), a.Now()))
+	return nil
+}
+
+// pageQuery is a paged listing's query: its nextToken scope (the listing
+// and its filter, so that a token serves that listing alone) and the names
+// it takes besides limit and nextToken.
+type pageQuery struct {
+	scope string
+	url.Values
+}
+
+// page reads a paged listing's query: every name at most once, limit from 1
+// to 100 (default 50), a nextToken this listing issued.
+func (a *api) page(r *http.Request, scope string, filters []string) (pageQuery, int, map[string]string, error) {
 	query, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return accesskey.Invalid("query", "is malformed")
+		return pageQuery{}, 0, nil, accesskey.Invalid("query", "is malformed")
 	}
-	for _, name := range []string{"limit", "nextToken"} {
+	for _, name := range append([]string{"limit", "nextToken"}, filters...) {
 		if len(query[name]) > 1 {
-			return accesskey.Invalid(name, "must be given at most once")
+			return pageQuery{}, 0, nil, accesskey.Invalid(name, "must be given at most once")
 		}
 	}
 	limit := defaultPageSize
 	if v := query.Get("limit"); query.Has("limit") {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
-			return accesskey.Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", maxPageSize))
+			return pageQuery{}, 0, nil, accesskey.Invalid("limit", fmt.Sprintf("must be an integer from 1 to %d", maxPageSize))
 		}
 		limit = n
 	}
-	scope := "team:" + t.ref.TeamID
+	for _, name := range filters {
+		scope += "\x00" + name + "=" + query.Get(name)
+	}
 	var after map[string]string
 	if query.Has("nextToken") {
 		after, err = a.pageTokens.Decode(scope, query.Get("nextToken"))
 		if err != nil {
-			return accesskey.Invalid("nextToken", "is not a token this listing issued")
+			return pageQuery{}, 0, nil, accesskey.Invalid("nextToken", "is not a token this listing issued")
 		}
 	}
-	keys, next, err := a.lister.ListTeam(r.Context(), t.ref.TeamID, limit, after)
-	if err != nil {
-		return err
+	return pageQuery{scope: scope, Values: query}, limit, after, nil
+}
+
+// nextToken is the token of the page after the one that ended at next (nil:
+// the last page).
+func (a *api) nextToken(q pageQuery, next map[string]string) *string {
+	if next == nil {
+		return nil
 	}
-	var nextToken *string
-	if next != nil {
-		s := a.pageTokens.Encode(scope, next)
-		nextToken = &s
+	s := a.pageTokens.Encode(q.scope, next)
+	return &s
+}
+
+// auditOf is who makes a change in this request, for its audit record.
+func (a *api) auditOf(r *http.Request, t target) accesskey.Audit {
+	gw, _ := core.GetAPIGatewayV2ContextFromContext(r.Context())
+	return accesskey.Audit{
+		Actor:     accesskey.UserActor(t.caller.Subject, gw.HTTP.SourceIP, gw.HTTP.UserAgent),
+		RequestID: RequestID(r.Context()),
+		At:        a.Now(),
 	}
-	writeJSON(w, http.StatusOK, listOf(keys, nextToken, a.Now()))
-	return nil
 }
 
 func listOf(keys []accesskey.Key, nextToken *string, now time.Time) listJSON {
@@ -394,7 +431,7 @@ func (a *api) setStatus(w http.ResponseWriter, r *http.Request, action accesskey
 	if err != nil {
 		return err
 	}
-	key, err := a.statuses.SetStatus(r.Context(), t.ref, status)
+	key, err := a.statuses.SetStatus(r.Context(), t.ref, status, a.auditOf(r, t))
 	if err != nil {
 		return err
 	}
@@ -407,7 +444,7 @@ func (a *api) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := a.deleter.Delete(r.Context(), t.ref); err != nil {
+	if err := a.deleter.Delete(r.Context(), t.ref, a.auditOf(r, t)); err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -544,7 +581,8 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := a.Now().UTC().Truncate(time.Second)
 	rot := accesskey.Rotation{
-		Old: old,
+		Audit: a.auditOf(r, t),
+		Old:   old,
 		New: accesskey.Key{
 			AccessKeyID: accesskey.NewAccessKeyID(),
 			TeamID:      t.ref.TeamID,
@@ -570,7 +608,7 @@ func (a *api) offboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	deleted, err := a.offboarder.DeleteMemberKeys(r.Context(), t.ref.TeamID, t.ref.MemberID)
+	deleted, err := a.offboarder.DeleteMemberKeys(r.Context(), t.ref.TeamID, t.ref.MemberID, a.auditOf(r, t))
 	if err != nil {
 		return err
 	}
@@ -632,7 +670,7 @@ func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := a.Now().UTC().Truncate(time.Second)
 	p := accesskey.KeyPolicy{MaxLifetimeDays: days, UpdatedAt: &now, UpdatedBy: t.caller.Subject}
-	if err := a.policies.SetPolicy(r.Context(), t.ref.TeamID, p); err != nil {
+	if err := a.policies.SetPolicy(r.Context(), t.ref.TeamID, p, a.auditOf(r, t)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, policyJSON(t.ref.TeamID, p))

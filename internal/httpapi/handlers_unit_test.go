@@ -45,6 +45,8 @@ type fakeStore struct {
 	rotations  []accesskey.Rotation
 	offboarded []string
 	replays    map[string]accesskey.ReplayRecord
+	audits     []accesskey.Audit
+	listAudit  func(team, member, key string, limit int, after map[string]string) ([]accesskey.AuditRecord, map[string]string, error)
 	del        func(accesskey.Ref) error
 	setStatus  func(accesskey.Ref, accesskey.Status) (accesskey.Key, error)
 	listMember func(teamID, memberID string) ([]accesskey.Key, error)
@@ -57,7 +59,8 @@ func (s *fakeStore) Policy(context.Context, string) (accesskey.KeyPolicy, error)
 	return s.policy, nil
 }
 
-func (s *fakeStore) SetPolicy(_ context.Context, _ string, p accesskey.KeyPolicy) error {
+func (s *fakeStore) SetPolicy(_ context.Context, _ string, p accesskey.KeyPolicy, audit accesskey.Audit) error {
+	s.recordAudit(audit)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.policy = p
@@ -70,6 +73,20 @@ func (s *fakeStore) GetKey(_ context.Context, ref accesskey.Ref) (accesskey.Key,
 		return s.getKey(ref)
 	}
 	return accesskey.Key{}, accesskey.ErrNotFound
+}
+
+// recordAudit keeps who each change was made by, as its store call said.
+func (s *fakeStore) recordAudit(a accesskey.Audit) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.audits = append(s.audits, a)
+}
+
+func (s *fakeStore) ListAudit(_ context.Context, team, member, key string, limit int, after map[string]string) ([]accesskey.AuditRecord, map[string]string, error) {
+	if s.listAudit != nil {
+		return s.listAudit(team, member, key, limit, after)
+	}
+	return nil, nil, nil
 }
 
 func (s *fakeStore) Replay(_ context.Context, id string) (accesskey.ReplayRecord, bool, error) {
@@ -97,7 +114,8 @@ func (s *fakeStore) keepReplay(rec *accesskey.ReplayRecord) error {
 	return nil
 }
 
-func (s *fakeStore) DeleteMemberKeys(_ context.Context, teamID, memberID string) ([]string, error) {
+func (s *fakeStore) DeleteMemberKeys(_ context.Context, teamID, memberID string, audit accesskey.Audit) ([]string, error) {
+	s.recordAudit(audit)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.offboarded = append(s.offboarded, teamID+"/"+memberID)
@@ -106,6 +124,7 @@ func (s *fakeStore) DeleteMemberKeys(_ context.Context, teamID, memberID string)
 
 // Rotate records the rotations its func did not refuse.
 func (s *fakeStore) Rotate(_ context.Context, r accesskey.Rotation) error {
+	s.recordAudit(r.Audit)
 	if err := s.keepReplay(r.Sealed.Replay); err != nil {
 		return err
 	}
@@ -121,7 +140,8 @@ func (s *fakeStore) Rotate(_ context.Context, r accesskey.Rotation) error {
 }
 
 // Create records the keys it stored: those its func did not refuse.
-func (s *fakeStore) Create(_ context.Context, k accesskey.Key, sealed accesskey.SealedSecret, _ accesskey.KeyPolicy) error {
+func (s *fakeStore) Create(_ context.Context, k accesskey.Key, sealed accesskey.SealedSecret, _ accesskey.KeyPolicy, audit accesskey.Audit) error {
+	s.recordAudit(audit)
 	ciphertext := sealed.Ciphertext
 	if err := s.keepReplay(sealed.Replay); err != nil {
 		return err
@@ -138,14 +158,16 @@ func (s *fakeStore) Create(_ context.Context, k accesskey.Key, sealed accesskey.
 	return nil
 }
 
-func (s *fakeStore) Delete(_ context.Context, ref accesskey.Ref) error {
+func (s *fakeStore) Delete(_ context.Context, ref accesskey.Ref, audit accesskey.Audit) error {
+	s.recordAudit(audit)
 	if s.del != nil {
 		return s.del(ref)
 	}
 	return nil
 }
 
-func (s *fakeStore) SetStatus(_ context.Context, ref accesskey.Ref, status accesskey.Status) (accesskey.Key, error) {
+func (s *fakeStore) SetStatus(_ context.Context, ref accesskey.Ref, status accesskey.Status, audit accesskey.Audit) (accesskey.Key, error) {
+	s.recordAudit(audit)
 	if s.setStatus != nil {
 		return s.setStatus(ref, status)
 	}

@@ -47,6 +47,7 @@ var Routes = []Route{
 	{"DELETE", "/v1/teams/{teamId}/members/{memberId}/access-keys", FunctionOffboard, "offboardMember", AuthJWT, (*api).offboard},
 	{"GET", "/v1/teams/{teamId}/access-keys", FunctionListKeys, "listTeamAccessKeys", AuthJWT, (*api).listTeam},
 	{"GET", "/v1/teams/{teamId}/access-keys/report", FunctionListKeys, "credentialReport", AuthJWT, (*api).report},
+	{"GET", "/v1/teams/{teamId}/audit-events", FunctionListKeys, "listAuditEvents", AuthJWT, (*api).listAudit},
 	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/disable", FunctionDisableKey, "disableAccessKey", AuthJWT, (*api).disable},
 	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/enable", FunctionEnableKey, "enableAccessKey", AuthJWT, (*api).enable},
 	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/rotate", FunctionRotateKey, "rotateAccessKey", AuthJWT, (*api).rotate},

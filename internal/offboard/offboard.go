@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -22,7 +23,7 @@ const DetailType = "TeamMemberRemoved"
 
 // Store deletes every key of a member.
 type Store interface {
-	DeleteMemberKeys(ctx context.Context, teamID, memberID string) ([]string, error)
+	DeleteMemberKeys(ctx context.Context, teamID, memberID string, audit accesskey.Audit) ([]string, error)
 }
 
 // Detail is the event's detail.
@@ -54,7 +55,10 @@ func Handler(store Store, log *slog.Logger) func(context.Context, events.EventBr
 		if !accesskey.ValidTeamOrMemberID(d.TeamID) || !accesskey.ValidTeamOrMemberID(d.MemberID) {
 			return Result{}, fmt.Errorf("offboard: event %s: teamId and memberId must match ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", ev.ID)
 		}
-		deleted, err := store.DeleteMemberKeys(ctx, d.TeamID, d.MemberID)
+		// On the record as the system's, the event's id standing for the
+		// request's.
+		audit := accesskey.Audit{Actor: accesskey.SystemActor(DetailType), RequestID: ev.ID, At: time.Now()}
+		deleted, err := store.DeleteMemberKeys(ctx, d.TeamID, d.MemberID, audit)
 		if err != nil {
 			log.Error("offboarding failed", "eventId", ev.ID, "teamId", d.TeamID, "memberId", d.MemberID, "deleted", deleted, "error", err.Error())
 			return Result{}, err

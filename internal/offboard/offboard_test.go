@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/offboard"
 )
 
@@ -17,7 +18,10 @@ type fakeStore struct {
 	err   error
 }
 
-func (f *fakeStore) DeleteMemberKeys(_ context.Context, team, member string) ([]string, error) {
+func (f *fakeStore) DeleteMemberKeys(_ context.Context, team, member string, audit accesskey.Audit) ([]string, error) {
+	if audit.Actor.Type != "system" || audit.Actor.Sub != offboard.DetailType || audit.RequestID == "" {
+		return nil, errors.New("offboarding by an event is not on the record as the system's")
+	}
 	f.calls = append(f.calls, team+"/"+member)
 	return []string{"TKAKAAAAAAAAAAAAAAAAAAAA"}, f.err
 }

@@ -131,7 +131,7 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		pageKey = make([]byte, 32)
 		rand.Read(pageKey)
 	}
-	store := dynamostore.New(db, cfg.Table)
+	store := dynamostore.New(db, cfg.Table).WithAuditRetention(cfg.AuditRetentionDays)
 	sealer := seal.New(kms.NewFromConfig(opts.AWS, opts.KMSOptions...), cfg.KMSKeyID)
 	v := verifier.New(store, sealer, store, verifier.Options{Signing: signature.Config{Region: cfg.SigningRegion}, Log: log})
 	common := httpapi.Common{Claims: cfg.Claims, Log: log}

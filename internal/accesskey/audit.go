@@ -1,0 +1,85 @@
+package accesskey
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"time"
+)
+
+// Audit actions: what a change did. They are the events' detail-types too.
+const (
+	AuditKeyCreated     = "AccessKeyCreated"
+	AuditKeyRotated     = "AccessKeyRotated"
+	AuditKeyDisabled    = "AccessKeyDisabled"
+	AuditKeyEnabled     = "AccessKeyEnabled"
+	AuditKeyDeleted     = "AccessKeyDeleted"
+	AuditKeyExpired     = "AccessKeyExpired"
+	AuditKeyLeaked      = "AccessKeyLeaked"
+	AuditPolicyChanged  = "KeyPolicyChanged"
+	DefaultAuditDays    = 400
+	actorUser           = "user"
+	actorSystem         = "system"
+	ActorTypeLeakReport = "leak-report"
+)
+
+// Actor is who made a change: a user (the JWT's subject, from where, with
+// what), or the system (the expiry sweep, an offboarding event), or a leak
+// report.
+type Actor struct {
+	Type      string
+	Sub       string
+	SourceIP  string
+	UserAgent string
+}
+
+// UserActor is a caller of the API.
+func UserActor(sub, sourceIP, userAgent string) Actor {
+	return Actor{Type: actorUser, Sub: sub, SourceIP: sourceIP, UserAgent: userAgent}
+}
+
+// SystemActor is the service itself, doing what: "sweep", "TeamMemberRemoved".
+func SystemActor(what string) Actor { return Actor{Type: actorSystem, Sub: what} }
+
+// Audit is who makes a change, in which request, and when: what every
+// change's audit record carries besides what changed.
+type Audit struct {
+	Actor     Actor
+	RequestID string
+	At        time.Time
+}
+
+// AuditRecord is one change on the record: written in the same transaction
+// as the change. Never a secret, a token, a ciphertext or a secret's hash.
+type AuditRecord struct {
+	EventID      string
+	Time         time.Time
+	TeamID       string
+	MemberID     string
+	AccessKeyID  string
+	Action       string
+	Actor        Actor
+	RequestID    string
+	StatusBefore Status
+	StatusAfter  Status
+	ExpiresAt    *time.Time
+	RotatedFrom  string
+	// MaxLifetimeDays is a policy change's new bound (nil: none).
+	MaxLifetimeDays *int
+}
+
+// Record returns the audit record of action on ref under a.
+func (a Audit) Record(action string, ref Ref) AuditRecord {
+	return AuditRecord{EventID: NewEventID(), Time: a.At.UTC(), TeamID: ref.TeamID, MemberID: ref.MemberID,
+		AccessKeyID: ref.AccessKeyID, Action: action, Actor: a.Actor, RequestID: a.RequestID}
+}
+
+// NewEventID is a random event id (UUID v4 form): stable for the record's
+// life, so that a consumer of its event can tell a repeat.
+func NewEventID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
