@@ -2,14 +2,22 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
+	"github.com/teamkeys/teamkeys/internal/local/server"
+	"github.com/teamkeys/teamkeys/internal/testing/teststack"
 )
 
 // auditEvent is one record of the audit-events answer.
@@ -180,4 +188,100 @@ func TestAFailedTransactionLeavesNoRecord(t *testing.T) {
 		}
 	}
 	checkInvariants(t, s)
+}
+
+// faultyTransactions fails the server's TransactWriteItems calls while on
+// is set: before they reach DynamoDB (nothing written), or after DynamoDB
+// answered (written, and the answer lost).
+type faultyTransactions struct {
+	on, afterCommit atomic.Bool
+}
+
+func (f *faultyTransactions) option(o *dynamodb.Options) {
+	o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+		return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("faultyTransactions",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if !f.on.Load() || awsmiddleware.GetOperationName(ctx) != "TransactWriteItems" {
+					return next.HandleFinalize(ctx, in)
+				}
+				if !f.afterCommit.Load() {
+					return middleware.FinalizeOutput{}, middleware.Metadata{}, errors.New("injected: the transaction never reached DynamoDB")
+				}
+				out, md, err := next.HandleFinalize(ctx, in)
+				if err == nil {
+					err = errors.New("injected: DynamoDB's answer was lost")
+				}
+				return out, md, err
+			}), middleware.After)
+	})
+}
+
+// TestNoChangeWithoutItsRecord injects faults into the transactions that
+// carry a change and its audit record: a transaction that fails leaves
+// neither the change nor the record; one whose answer is lost after DynamoDB
+// committed it leaves both, and the retry of a disable adds no second
+// record. Checked on the items themselves and by the invariant check.
+func TestNoChangeWithoutItsRecord(t *testing.T) {
+	var faults faultyTransactions
+	s := teststack.New(t, teststack.Options{Server: func(o *server.Options) {
+		o.DynamoDBOptions = append(o.DynamoDBOptions, faults.option)
+	}})
+	admin := s.Token("admin", "t1", accesskey.RoleAdmin)
+	records := func() int {
+		t.Helper()
+		r, err := s.Check(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.OK() {
+			t.Fatalf("invariants: %s", r)
+		}
+		return r.AuditRecords
+	}
+	key := s.Generate("t1", "alice", "")
+	keyPath := keysPath("t1", "alice") + "/" + key.AccessKeyID
+	before := records()
+
+	faults.on.Store(true)
+	for _, req := range []request{
+		{Method: "POST", Path: keysPath("t1", "alice"), Token: admin},
+		{Method: "POST", Path: keyPath + "/disable", Token: admin},
+		{Method: "POST", Path: keyPath + "/rotate", Token: admin, Body: `{"gracePeriodSeconds":0}`},
+		{Method: "DELETE", Path: keyPath, Token: admin},
+		{Method: "PUT", Path: "/v1/teams/t1/key-policy", Token: s.Token("olga", "t1", accesskey.RoleOwner), Body: `{"maxLifetimeDays":30}`},
+	} {
+		if resp := s.Do(req); resp.Status < 500 {
+			t.Fatalf("%s %s with its transaction failing: %s", req.Method, req.Path, resp)
+		}
+	}
+	faults.on.Store(false)
+	if got := records(); got != before {
+		t.Fatalf("failed transactions left %d audit records", got-before)
+	}
+	if keys := s.ListMember("t1", "alice").AccessKeys; len(keys) != 1 || keys[0].Status != "Active" {
+		t.Fatalf("failed transactions changed alice's keys: %+v", keys)
+	}
+	if p := s.Item("POLICY#t1", "POLICY"); p != nil {
+		t.Fatalf("a failed transaction set the policy: %v", p)
+	}
+
+	faults.afterCommit.Store(true)
+	faults.on.Store(true)
+	if resp := s.Do(request{Method: "POST", Path: keyPath + "/disable", Token: admin}); resp.Status < 500 {
+		t.Fatalf("a disable whose answer is lost: %s", resp)
+	}
+	faults.on.Store(false)
+	if resp := s.Do(request{Method: "POST", Path: keyPath + "/disable", Token: admin}); resp.Status != http.StatusOK {
+		t.Fatalf("the client's retry of the disable: %s", resp)
+	}
+	if keys := s.ListMember("t1", "alice").AccessKeys; len(keys) != 1 || keys[0].Status != "Inactive" {
+		t.Fatalf("the committed disable: %+v", keys)
+	}
+	if got := records(); got != before+1 {
+		t.Fatalf("a committed disable and its retry left %d audit records, want 1", got-before)
+	}
+	events, _ := auditEvents(t, s, "?accessKeyId="+key.AccessKeyID)
+	if len(events) != 2 || events[0].Action != "AccessKeyDisabled" {
+		t.Fatalf("the key's records: %+v", events)
+	}
 }
