@@ -22,7 +22,7 @@ CHECKOV            := checkov==3.3.30
 
 # The Lambda functions, by logical id in template.yaml; LogicalId is built
 # from ./functions/<logicalid> (the id in lower case).
-FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey DeleteKey WhoAmI Authorizer KeyPolicy SweepExpiredKeys RotateKey OffboardMember MemberRemoved
+FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey DeleteKey WhoAmI Authorizer KeyPolicy SweepExpiredKeys RotateKey OffboardMember MemberRemoved LeakReport
 lc        = $(shell tr A-Z a-z <<<'$(1)')
 
 # Lambda build flags (template.yaml builds every function with these).

@@ -45,6 +45,7 @@ func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
 		"keypolicy":        {kms},
 		"sweepexpiredkeys": append([]string{kms}, httpRoutes...),
 		"offboardmember":   {kms},
+		"leakreport":       {kms},
 		"memberremoved":    append([]string{kms}, httpRoutes...),
 	}
 	for _, main := range mains {

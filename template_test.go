@@ -99,15 +99,18 @@ func TestTemplateRoutesAreTheRouteTable(t *testing.T) {
 				continue
 			}
 			p := ev["Properties"].(map[string]any)
-			auth := httpapi.AuthJWT
+			// The gateway knows two kinds of route: behind the JWT
+			// authorizer, or public (Authorizer NONE: the function checks
+			// the signature, an access key's or GitHub's).
+			public := false
 			if a, _ := p["Auth"].(map[string]any); a != nil && a["Authorizer"] == "NONE" {
-				auth = httpapi.AuthSignature
+				public = true
 			}
-			inTemplate = append(inTemplate, fmt.Sprintf("%s %s %s %s", p["Method"], p["Path"], fn, auth))
+			inTemplate = append(inTemplate, fmt.Sprintf("%s %s %s public=%v", p["Method"], p["Path"], fn, public))
 		}
 	}
 	for _, r := range httpapi.Routes {
-		inCode = append(inCode, fmt.Sprintf("%s %s %s %s", r.Method, r.Path, r.Function, r.Auth))
+		inCode = append(inCode, fmt.Sprintf("%s %s %s public=%v", r.Method, r.Path, r.Function, r.Public()))
 	}
 	sort.Strings(inTemplate)
 	sort.Strings(inCode)
@@ -210,8 +213,9 @@ var writes = map[string][]string{
 	// Delete, DeleteExpired (the sweep), DeleteMemberKeys (each key
 	// through Delete): ADD keyCount -1, condition on keyCount.
 	"FreeSlot": {"pk", "sk", "keyCount"},
-	// SetStatus: SET status, condition ownedBy (pk, teamId, memberId) and
-	// the status read (GetKey first), in a transaction with its audit
+	// SetStatus, DisableLeaked: SET status, condition ownedBy (pk, teamId,
+	// memberId) and the status read (GetKey first; for DisableLeaked, the
+	// BySecretHash index), in a transaction with its audit
 	// record, ReturnValues NONE. No lastUse, no ciphertext, no counter, no
 	// index key.
 	"SetStatus": {"pk", "sk", "teamId", "memberId", "status"},
@@ -234,13 +238,14 @@ var writes = map[string][]string{
 	// attribute (TestTemplateReplayRecordsExpire).
 	"ReplayRecord": {"pk", "sk", "requestHash", "status", "answer", "createdAt", "ttl"},
 	// Every change (Create, replaceExpired, Rotate, SetStatus, SetPolicy,
-	// delete: Delete, DeleteExpired, DeleteMemberKeys), in its own
+	// delete: Delete, DeleteExpired, DeleteMemberKeys; DisableLeaked, with
+	// leakUrl and leakSource), in its own
 	// transaction (withRecords, txPutAudit): Put of an audit record
 	// (items.go auditItem; the omitempty ones only when set), condition
 	// attribute_not_exists(pk). ttl is the table's TTL attribute: a
 	// record expires AuditRetentionDays after its change.
 	"AuditRecord": {"pk", "sk", "eventId", "time", "teamId", "memberId", "accessKeyId", "action", "actorType", "actorSub",
-		"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "ttl"},
+		"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "ttl"},
 }
 
 // shownAttributes are the key attributes a response may show, as
@@ -417,6 +422,15 @@ func TestLeastPrivilege(t *testing.T) {
 		// EventInvokeConfig: TestTemplateMemberRemovedRule).
 		"OffboardMember": offboardGrants,
 		"MemberRemoved":  offboardGrants,
+		// A leaked secret's key from the BySecretHash index (whose key,
+		// its status: no GetItem), then the same transaction as
+		// DisableKey's: its status and the AccessKeyLeaked record. No
+		// KMS: the secret is hashed, never opened.
+		"LeakReport": {
+			{action: "dynamodb:Query", on: "BySecretHash"},
+			{action: "dynamodb:UpdateItem", items: keyItems, writes: "SetStatus", returnValues: "NONE"},
+			auditGrant,
+		},
 	}
 	if got := slices.Sorted(maps.Keys(want)); !slices.Equal(got, tmpl.functions()) {
 		t.Errorf("the test knows the grants of %v, the template has the functions %v", got, tmpl.functions())
@@ -509,7 +523,7 @@ var setStatusGrants = []grant{
 // auditWriters are the functions that change something, each with the
 // change's audit record in the same transaction; auditReaders list them.
 var (
-	auditWriters = []string{"DeleteKey", "DisableKey", "EnableKey", "GenerateKey", "KeyPolicy", "MemberRemoved", "OffboardMember",
+	auditWriters = []string{"DeleteKey", "DisableKey", "EnableKey", "GenerateKey", "KeyPolicy", "LeakReport", "MemberRemoved", "OffboardMember",
 		"RotateKey", "SweepExpiredKeys"}
 	auditReaders = []string{"ListKeys"}
 )
@@ -1215,18 +1229,31 @@ func TestTemplateThrottlesTheStage(t *testing.T) {
 	api := tmpl.Globals.HttpApi
 	rate, burst := limit("DefaultRouteSettings", api["DefaultRouteSettings"], "ThrottleRateLimit", "ThrottleBurstLimit")
 	routes, _ := api["RouteSettings"].(map[string]any)
+	// Each public route (no authorizer at the gateway) has its own lower
+	// limits: the /v1/whoami routes WhoAmI's, GitHub's reports LeakReport's.
+	params := map[string][2]string{
+		httpapi.AuthSignature: {"WhoAmIThrottleRateLimit", "WhoAmIThrottleBurstLimit"},
+		httpapi.AuthGitHub:    {"LeakReportThrottleRateLimit", "LeakReportThrottleBurstLimit"},
+	}
+	public := 0
 	for _, r := range httpapi.Routes {
-		if r.Auth != httpapi.AuthSignature {
+		if !r.Public() {
 			continue
 		}
+		public++
 		key := r.Method + " " + r.Path
-		wr, wb := limit("RouteSettings "+key, routes[key], "WhoAmIThrottleRateLimit", "WhoAmIThrottleBurstLimit")
+		p, ok := params[r.Auth]
+		if !ok {
+			t.Errorf("%s: public route of auth %q: the test knows no throttling parameters for it", key, r.Auth)
+			continue
+		}
+		wr, wb := limit("RouteSettings "+key, routes[key], p[0], p[1])
 		if wr >= rate || wb >= burst {
 			t.Errorf("%s (no authorizer at the gateway): default %d/s burst %d, want lower than the stage's %d/s burst %d", key, wr, wb, rate, burst)
 		}
 	}
-	if len(routes) != 2 {
-		t.Errorf("RouteSettings for %d routes, want the 2 /v1/whoami routes", len(routes))
+	if len(routes) != public {
+		t.Errorf("RouteSettings for %d routes, want the %d public routes", len(routes), public)
 	}
 	rc, _ := json.Marshal(tmpl.Globals.Function.ReservedConcurrentExecutions)
 	if string(rc) != `{"Fn::If":["HasReservedConcurrency",{"Ref":"ReservedConcurrency"},{"Ref":"AWS::NoValue"}]}` {
@@ -1535,6 +1562,11 @@ func TestLeastPrivilegeSecretsStayWithTheVerifiers(t *testing.T) {
 				}
 				if index := onIndex(st); index != "" {
 					for _, attr := range secretAttributes {
+						// A Query of BySecretHash returns the hash it was
+						// asked by: the asker has the secret already.
+						if index == "BySecretHash" && attr == "secretSha256" {
+							continue
+						}
 						if tmpl.indexProjects(t, index, attr) {
 							t.Errorf("%s may %s the index %s, which projects %s", fn, a, index, attr)
 						}
@@ -1964,7 +1996,8 @@ func getAtt(v any) string {
 
 // TestTemplateIndexes: the indexes the store queries, each projecting what
 // its readers need and no secret: ByTeam the shown attributes, the sparse
-// ByExpiry whose keys they are, the sparse BySecretHash only the keys.
+// ByExpiry whose keys they are, the sparse BySecretHash whose key it is and
+// its status (LeakReport's), never the ciphertext.
 func TestTemplateIndexes(t *testing.T) {
 	tmpl := loadTemplate(t)
 	type want struct {
@@ -1975,7 +2008,7 @@ func TestTemplateIndexes(t *testing.T) {
 	wants := map[string]want{
 		"ByTeam":       {[]keyElement{{"gsi1pk", "HASH"}, {"gsi1sk", "RANGE"}}, "INCLUDE", shownAttributes},
 		"ByExpiry":     {[]keyElement{{"gsi2pk", "HASH"}, {"gsi2sk", "RANGE"}}, "INCLUDE", []string{"teamId", "memberId"}},
-		"BySecretHash": {[]keyElement{{"secretSha256", "HASH"}}, "KEYS_ONLY", nil},
+		"BySecretHash": {[]keyElement{{"secretSha256", "HASH"}}, "INCLUDE", []string{"teamId", "memberId", "status"}},
 	}
 	got := map[string]bool{}
 	for _, g := range tmpl.indexes(t) {
@@ -1989,11 +2022,11 @@ func TestTemplateIndexes(t *testing.T) {
 			t.Errorf("index %s: keys %v, projection %s %v; want %v, %s %v", g.IndexName, g.KeySchema, g.Projection.ProjectionType,
 				g.Projection.NonKeyAttributes, w.keys, w.projection, w.nonKey)
 		}
-		if g.IndexName != "BySecretHash" {
-			for _, attr := range secretAttributes {
-				if tmpl.indexProjects(t, g.IndexName, attr) {
-					t.Errorf("index %s projects %s", g.IndexName, attr)
-				}
+		for _, attr := range secretAttributes {
+			// BySecretHash is keyed by secretSha256: it holds the hash its
+			// reader asked by, nothing more.
+			if tmpl.indexProjects(t, g.IndexName, attr) && (g.IndexName != "BySecretHash" || attr != "secretSha256") {
+				t.Errorf("index %s projects %s", g.IndexName, attr)
 			}
 		}
 	}

@@ -42,6 +42,10 @@ type auditEvent struct {
 		RotatedFrom     string  `json:"rotatedFrom"`
 		MaxLifetimeDays *int    `json:"maxLifetimeDays"`
 	} `json:"changes"`
+	Leak *struct {
+		URL    string `json:"url"`
+		Source string `json:"source"`
+	} `json:"leak"`
 }
 
 func auditEvents(t *testing.T, s *stack, query string) ([]auditEvent, *string) {

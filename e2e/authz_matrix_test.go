@@ -52,6 +52,13 @@ func TestAuthzMatrix(t *testing.T) {
 		{"putKeyPolicy", 401, 403, 200, 403, 403, 403, 403, 401},
 		{"whoAmIGet", 401, 401, 401, 401, 401, 401, 401, 200},
 		{"whoAmIPost", 401, 401, 401, 401, 401, 401, 401, 200},
+		// Owners and admins report a leaked secret of their team.
+		{"reportTeamLeak", 401, 403, 200, 200, 403, 403, 403, 401},
+		// Public, for GitHub only: no bearer token and no access key's
+		// signature is GitHub's, so every caller here is 401
+		// MissingSignature and the key reported stays Active (GitHub's
+		// signed reports: TestGitHubLeakReport).
+		{"reportGitHubLeaks", 401, 401, 401, 401, 401, 401, 401, 401},
 	}
 	routes := map[string]httpapi.Route{}
 	for _, r := range httpapi.Routes {
@@ -97,6 +104,10 @@ func TestAuthzMatrix(t *testing.T) {
 					body = `{"maxLifetimeDays":3650}`
 				case "rotateAccessKey":
 					body = `{"gracePeriodSeconds":0}`
+				case "reportTeamLeak":
+					body = `{"secretAccessKey":"` + key.SecretAccessKey + `"}`
+				case "reportGitHubLeaks":
+					body = `[{"token":"` + key.SecretAccessKey + `","type":"teamkeys_secret_access_key","url":"https://github.com/o/r","source":"content"}]`
 				}
 
 				var resp response
@@ -122,7 +133,7 @@ func TestAuthzMatrix(t *testing.T) {
 				switch col.want {
 				case 401:
 					want := "Unauthenticated"
-					if route.Auth == httpapi.AuthSignature {
+					if route.Public() {
 						want = "MissingSignature"
 					}
 					if code := resp.ErrorCode(t); code != want {
@@ -227,6 +238,18 @@ func checkAuthzEffect(t *testing.T, s *stack, operation string, resp response, k
 			if got.AccessKeyID != key.AccessKeyID || got.MemberID != key.MemberID || strings.Contains(string(resp.Body), key.SecretAccessKey) {
 				t.Fatalf("get: %s", resp.Body)
 			}
+		}
+	case "reportTeamLeak":
+		if allowed {
+			var got struct {
+				Matched     bool   `json:"matched"`
+				AccessKeyID string `json:"accessKeyId"`
+			}
+			resp.Decode(t, &got)
+			if !got.Matched || got.AccessKeyID != key.AccessKeyID {
+				t.Fatalf("leak report answered %s", resp.Body)
+			}
+			wantStatus = "Inactive"
 		}
 	case "getKeyPolicy", "putKeyPolicy":
 		if allowed {

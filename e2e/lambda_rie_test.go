@@ -38,6 +38,7 @@ import (
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/leak"
 	"github.com/teamkeys/teamkeys/internal/offboard"
 	"github.com/teamkeys/teamkeys/internal/signature"
 	"github.com/teamkeys/teamkeys/internal/testing/lambdarie"
@@ -71,6 +72,14 @@ var eventFiles = map[string]struct{ function, operation string }{
 	"rotate.json":         {httpapi.FunctionRotateKey, "rotateAccessKey"},
 	"key-policy-get.json": {httpapi.FunctionKeyPolicy, "getKeyPolicy"},
 	"key-policy-put.json": {httpapi.FunctionKeyPolicy, "putKeyPolicy"},
+	"leak-team.json":      {httpapi.FunctionLeakReport, "reportTeamLeak"},
+}
+
+// gitHubEventFiles are the events of events/ for GitHub's secret scanning
+// reports, a public route (no JWT authorizer): by the operation of their
+// route. Their signature is a placeholder; a test signs afresh.
+var gitHubEventFiles = map[string]string{
+	"leak-github.json": "reportGitHubLeaks",
 }
 
 // ownerOperations are the operations whose events act as the team's owner
@@ -79,7 +88,7 @@ var eventFiles = map[string]struct{ function, operation string }{
 var ownerOperations = map[string]bool{"putKeyPolicy": true}
 
 // bodyOperations are the operations whose events carry a JSON body.
-var bodyOperations = map[string]bool{"generateAccessKey": true, "putKeyPolicy": true, "rotateAccessKey": true}
+var bodyOperations = map[string]bool{"generateAccessKey": true, "putKeyPolicy": true, "rotateAccessKey": true, "reportTeamLeak": true}
 
 // signedEventFiles are the events of events/ for signed requests, which no
 // JWT authorizer precedes: whoami.json for WhoAmI (payload 2.0), and
@@ -138,6 +147,7 @@ func TestLambdaEventsAreComplete(t *testing.T) {
 	}
 	want := slices.Collect(maps.Keys(eventFiles))
 	want = append(want, slices.Collect(maps.Keys(signedEventFiles))...)
+	want = append(want, slices.Collect(maps.Keys(gitHubEventFiles))...)
 	want = append(want, slices.Collect(maps.Keys(scheduledEventFiles))...)
 	want = slices.Sorted(slices.Values(append(want, slices.Collect(maps.Keys(memberEventFiles))...)))
 	if !slices.Equal(names, want) {
@@ -150,6 +160,9 @@ func TestLambdaEventsAreComplete(t *testing.T) {
 	// Every route has its event, but POST /v1/whoami: whoami.json is the
 	// GET of the same function, which a signed POST only adds a body to.
 	covered := map[string]bool{"whoAmIGet": true, "whoAmIPost": true}
+	for _, op := range gitHubEventFiles {
+		covered[op] = true
+	}
 	for _, e := range eventFiles {
 		covered[e.operation] = true
 		if r, ok := routes[e.operation]; !ok || r.Function != e.function {
@@ -173,6 +186,10 @@ func TestLambdaEventsAreComplete(t *testing.T) {
 			}
 			if _, ok := scheduledEventFiles[name]; ok {
 				checkScheduledEvent(t, raw)
+				return
+			}
+			if op, ok := gitHubEventFiles[name]; ok {
+				checkGitHubEvent(t, raw, routes[op])
 				return
 			}
 			if _, ok := memberEventFiles[name]; ok {
@@ -236,6 +253,48 @@ func checkSignedEvent(t *testing.T, name string, raw []byte) {
 	if at, err := time.Parse("02/Jan/2006:15:04:05 -0700", rctx.Time); err != nil || at.UnixMilli() != rctx.TimeEpoch ||
 		at.UTC().Format("20060102T150405Z") != headers["x-amz-date"] {
 		t.Errorf("time %q, timeEpoch %d, x-amz-date %q disagree (%v)", rctx.Time, rctx.TimeEpoch, headers["x-amz-date"], err)
+	}
+}
+
+// checkGitHubEvent holds leak-github.json to what API Gateway sends for a
+// report of GitHub's secret scanning: payload 2.0 with only fields the
+// Lambda library knows, the route's key and path, no authorizer, lower-case
+// headers with GitHub's two signature headers, host = domainName, and a
+// JSON array of reported tokens as the body.
+func checkGitHubEvent(t *testing.T, raw []byte, route httpapi.Route) {
+	var ev events.APIGatewayV2HTTPRequest
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("not a payload 2.0 event: %v", err)
+	}
+	rctx := ev.RequestContext
+	routeKey := route.Method + " " + route.Path
+	if ev.Version != "2.0" || ev.RouteKey != routeKey || rctx.RouteKey != routeKey || ev.RawPath != route.Path ||
+		rctx.HTTP.Path != route.Path || rctx.HTTP.Method != route.Method || rctx.Stage != "$default" {
+		t.Errorf("version %q, routeKey %q/%q, path %q/%q, method %q, stage %q", ev.Version, ev.RouteKey, rctx.RouteKey, ev.RawPath,
+			rctx.HTTP.Path, rctx.HTTP.Method, rctx.Stage)
+	}
+	if rctx.Authorizer != nil {
+		t.Errorf("requestContext.authorizer %+v: the GitHub route has no authorizer", rctx.Authorizer)
+	}
+	for h := range ev.Headers {
+		if h != strings.ToLower(h) {
+			t.Errorf("header %q is not lower-case", h)
+		}
+	}
+	if ev.Headers["host"] != rctx.DomainName || ev.Headers["content-type"] != "application/json" ||
+		ev.Headers["content-length"] != strconv.Itoa(len(ev.Body)) || ev.IsBase64Encoded {
+		t.Errorf("host %q, content-type %q, content-length %q, isBase64Encoded %v", ev.Headers["host"], ev.Headers["content-type"],
+			ev.Headers["content-length"], ev.IsBase64Encoded)
+	}
+	for _, h := range []string{leak.HeaderKeyID, leak.HeaderSignature} {
+		if ev.Headers[strings.ToLower(h)] == "" {
+			t.Errorf("no %s header", h)
+		}
+	}
+	if tokens, err := leak.ParseReport([]byte(ev.Body)); err != nil || len(tokens) == 0 {
+		t.Errorf("body %q: %v, want a report of at least one token", ev.Body, err)
 	}
 }
 
@@ -1049,6 +1108,39 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	if report, err := s.Check(context.Background()); err != nil || !report.OK() {
 		t.Fatalf("the table after the offboardings: %v\n%s", err, report)
 	}
+
+	// LeakReport: another team's admin is refused; the team's admin
+	// reports carol's secret and her key is disabled (not deleted) and
+	// named; GitHub's event as it is (a placeholder signature) is refused
+	// before any read.
+	leaks := fns[httpapi.FunctionLeakReport]
+	leakEvent := func(secret string) map[string]any {
+		ev := loadEvent(t, "leak-team.json")
+		body := `{"secretAccessKey":"` + secret + `"}`
+		ev["body"] = body
+		return withHeader(ev, "content-length", strconv.Itoa(len(body)))
+	}
+	expectError(t, "leak-team.json for another team", first(leaks, leaks.Invoke(withTeamClaim(leakEvent(carol.SecretAccessKey), "t2"))),
+		http.StatusForbidden, "Forbidden", eventRequestID(loadEvent(t, "leak-team.json")))
+	carolStatus := func() any { return s.Item("KEY#"+carol.AccessKeyID, "KEY")["status"] }
+	if st := carolStatus(); st != "Active" {
+		t.Fatalf("a refused leak report: carol's key %v", st)
+	}
+	var leaked struct {
+		Matched     bool   `json:"matched"`
+		AccessKeyID string `json:"accessKeyId"`
+		MemberID    string `json:"memberId"`
+		Status      string `json:"status"`
+	}
+	expectJSON(t, "leak-team.json", leaks.Invoke(leakEvent(carol.SecretAccessKey)), http.StatusOK, &leaked)
+	if !leaked.Matched || leaked.AccessKeyID != carol.AccessKeyID || leaked.MemberID != "carol" || leaked.Status != "Inactive" {
+		t.Fatalf("leak-team.json: %+v, want carol's key %s disabled", leaked, carol.AccessKeyID)
+	}
+	if st := carolStatus(); st != "Inactive" {
+		t.Fatalf("leak-team.json: carol's key %v, want Inactive", st)
+	}
+	expectError(t, "leak-github.json as it is", leaks.Invoke(loadEvent(t, "leak-github.json")), http.StatusUnauthorized, "InvalidSignature",
+		eventRequestID(loadEvent(t, "leak-github.json")))
 
 	// The audit trail now holds every change above, each once, and no
 	// secret: k1's (filtered by accessKeyId) its creation, its disable and

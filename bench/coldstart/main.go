@@ -62,7 +62,7 @@ func main() {
 	var (
 		dir      = flag.String("dir", ".cache/bench-coldstart", "directory holding <Function>/bootstrap and hello/bootstrap")
 		rie      = flag.String("rie", ".cache/bin/aws-lambda-rie", "path to aws-lambda-rie")
-		funcs    = flag.String("functions", "GenerateKey,ListKeys,DisableKey,EnableKey,DeleteKey,WhoAmI,Authorizer,KeyPolicy,SweepExpiredKeys,RotateKey,OffboardMember,MemberRemoved", "comma-separated function names")
+		funcs    = flag.String("functions", "GenerateKey,ListKeys,DisableKey,EnableKey,DeleteKey,WhoAmI,Authorizer,KeyPolicy,SweepExpiredKeys,RotateKey,OffboardMember,MemberRemoved,LeakReport", "comma-separated function names")
 		runs     = flag.Int("runs", 15, "measured cold starts per function (at least 10)")
 		warmup   = flag.Int("warmup", 1, "unmeasured rounds first (page cache, CPU frequency)")
 		maxMB    = flag.Float64("max-mb", 12, "fail if a binary is larger than this many MiB")
@@ -304,7 +304,7 @@ func functionEnv() ([]string, func(), error) {
 // GenerateKeyLean) gets that function's event.
 func eventFor(name string) []byte {
 	method, path := "GET", "/hello"
-	for _, f := range []string{"GenerateKey", "ListKeys", "DisableKey", "EnableKey", "DeleteKey", "WhoAmI", "Authorizer", "KeyPolicy", "SweepExpiredKeys", "RotateKey", "OffboardMember", "MemberRemoved"} {
+	for _, f := range []string{"GenerateKey", "ListKeys", "DisableKey", "EnableKey", "DeleteKey", "WhoAmI", "Authorizer", "KeyPolicy", "SweepExpiredKeys", "RotateKey", "OffboardMember", "MemberRemoved", "LeakReport"} {
 		if strings.HasPrefix(name, f) {
 			name = f
 		}
@@ -325,6 +325,9 @@ func eventFor(name string) []byte {
 		method, path = "DELETE", "/v1/teams/t1/members/alice/access-keys"
 	case "KeyPolicy":
 		method, path = "GET", "/v1/teams/t1/key-policy"
+	case "LeakReport":
+		// No body: refused at once, which is enough to time the init.
+		method, path = "POST", "/v1/teams/t1/leaks"
 	case "GenerateKey":
 		method, path = "POST", "/v1/teams/t1/members/alice/access-keys"
 	case "ListKeys":

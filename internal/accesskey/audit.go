@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"time"
+	"unicode/utf8"
 )
 
 // Audit actions: what a change did. They are the events' detail-types too.
@@ -37,6 +38,10 @@ func UserActor(sub, sourceIP, userAgent string) Actor {
 	return Actor{Type: actorUser, Sub: sub, SourceIP: sourceIP, UserAgent: userAgent}
 }
 
+// LeakReportActor is a leak report: who sent it ("github" for GitHub's
+// secret scanning).
+func LeakReportActor(reporter string) Actor { return Actor{Type: ActorTypeLeakReport, Sub: reporter} }
+
 // SystemActor is the service itself, doing what: "sweep", "TeamMemberRemoved".
 func SystemActor(what string) Actor { return Actor{Type: actorSystem, Sub: what} }
 
@@ -65,6 +70,35 @@ type AuditRecord struct {
 	RotatedFrom  string
 	// MaxLifetimeDays is a policy change's new bound (nil: none).
 	MaxLifetimeDays *int
+	// Leak is where a leaked secret was found (AccessKeyLeaked only).
+	Leak Leak
+}
+
+// Leak is where a reported secret was found: a leak report's url and
+// source (GitHub's "url" and "source", e.g. "content", "commit"), each cut
+// to MaxLeakFieldLength characters. Never the secret itself.
+type Leak struct {
+	URL    string
+	Source string
+}
+
+// MaxLeakFieldLength bounds a leak's URL and source as recorded.
+const MaxLeakFieldLength = 2048
+
+// NewLeak returns the leak at url from source, each cut to
+// MaxLeakFieldLength bytes (at a rune boundary).
+func NewLeak(url, source string) Leak {
+	return Leak{URL: cut(url, MaxLeakFieldLength), Source: cut(source, MaxLeakFieldLength)}
+}
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // Record returns the audit record of action on ref under a.

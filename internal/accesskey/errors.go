@@ -42,6 +42,13 @@ var (
 	ErrRequestExpired   = errors.New("request timestamp is too far from the server's clock")
 )
 
+// A leak report's refusals: a report that is unsigned, wrongly signed or
+// signed with a key the reporter does not publish.
+var (
+	ErrReportUnsigned  = errors.New("leak report is not signed")
+	ErrReportSignature = errors.New("leak report signature does not verify")
+)
+
 // ValidationError is bad input: the client can fix it. Its message is shown.
 type ValidationError struct {
 	Field  string

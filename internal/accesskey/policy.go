@@ -33,6 +33,9 @@ const (
 	ActionOffboard   Action = "offboard"
 	ActionGetPolicy  Action = "get-key-policy"
 	ActionSetPolicy  Action = "set-key-policy"
+	// ActionReportLeak: disable the team's key whose secret the caller
+	// holds (owners and admins).
+	ActionReportLeak Action = "report-leak"
 )
 
 // selfServe lists what a plain member may do to its own keys: see them, and

@@ -54,6 +54,12 @@ type Config struct {
 	// AuditRetentionDays is how long audit records are kept
 	// (TEAMKEYS_AUDIT_RETENTION_DAYS; 0: the default, 400).
 	AuditRetentionDays int
+	// GitHubKeysURL is where GitHub publishes its secret scanning keys
+	// (TEAMKEYS_GITHUB_KEYS_URL; empty: GitHub's own address).
+	GitHubKeysURL string
+	// GitHubKeysFile, when set, holds those keys in a local file instead
+	// (TEAMKEYS_GITHUB_KEYS_FILE): the local server's and the tests'.
+	GitHubKeysFile string
 }
 
 // FromEnv reads Config, with defaults for what is unset.
@@ -66,8 +72,10 @@ func FromEnv() Config {
 			Team:    getenv("TEAMKEYS_CLAIM_TEAM", DefaultClaimNames.Team),
 			Role:    getenv("TEAMKEYS_CLAIM_ROLE", DefaultClaimNames.Role),
 		},
-		PageTokenKey:  os.Getenv("TEAMKEYS_PAGE_TOKEN_KEY"),
-		SigningRegion: getenv("TEAMKEYS_SIGNING_REGION", DefaultRegion),
+		PageTokenKey:   os.Getenv("TEAMKEYS_PAGE_TOKEN_KEY"),
+		SigningRegion:  getenv("TEAMKEYS_SIGNING_REGION", DefaultRegion),
+		GitHubKeysURL:  os.Getenv("TEAMKEYS_GITHUB_KEYS_URL"),
+		GitHubKeysFile: os.Getenv("TEAMKEYS_GITHUB_KEYS_FILE"),
 	}
 	if days, err := strconv.Atoi(getenv("TEAMKEYS_AUDIT_RETENTION_DAYS", "0")); err == nil && days > 0 {
 		c.AuditRetentionDays = days

@@ -14,6 +14,7 @@ import (
 //	counter item  pk=MEMBER#<teamId>#<memberId> sk=COUNTER  keyCount=<n>
 //	policy item   pk=POLICY#<teamId>            sk=POLICY   maxLifetimeDays=<n> (absent: none)
 //	replay item   pk=IDEMPOTENCY#<recordId>     sk=IDEMPOTENCY  requestHash status answer ttl (DynamoDB TTL)
+//	(key item)                                              secretSha256=<hex>  (BySecretHash, sparse: keys issued since the tksk_ format)
 //	audit record  pk=AUDIT#<teamId>             sk=<time, ms>#<eventId>  action, actor, what changed, ttl (DynamoDB TTL)
 //
 // A key is found by its id with one strongly consistent GetItem; lists Query
@@ -52,9 +53,10 @@ const (
 	// ttl is the table's DynamoDB TTL attribute (epoch seconds); reads
 	// filter on it too, since DynamoDB deletes expired items only within
 	// about two days (and DynamoDB Local never does).
-	attrTTL         = "ttl"
-	expiryPartition = "EXPIRY"
-	timestampLayout = time.RFC3339
+	attrTTL          = "ttl"
+	attrSecretSHA256 = "secretSha256"
+	expiryPartition  = "EXPIRY"
+	timestampLayout  = time.RFC3339
 )
 
 // Key prefixes. Team and member ids cannot contain '#', so they cannot
@@ -230,6 +232,8 @@ type auditItem struct {
 	ExpiresAt       string `dynamodbav:"expiresAt,omitempty"`
 	RotatedFrom     string `dynamodbav:"rotatedFrom,omitempty"`
 	MaxLifetimeDays *int   `dynamodbav:"maxLifetimeDays,omitempty"`
+	LeakURL         string `dynamodbav:"leakUrl,omitempty"`
+	LeakSource      string `dynamodbav:"leakSource,omitempty"`
 	TTL             int64  `dynamodbav:"ttl"`
 }
 
@@ -239,7 +243,7 @@ func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
 		MemberID: r.MemberID, AccessKeyID: r.AccessKeyID, Action: r.Action, ActorType: r.Actor.Type, ActorSub: r.Actor.Sub,
 		ActorSourceIP: r.Actor.SourceIP, ActorUserAgent: r.Actor.UserAgent, RequestID: r.RequestID,
 		StatusBefore: string(r.StatusBefore), StatusAfter: string(r.StatusAfter), RotatedFrom: r.RotatedFrom,
-		MaxLifetimeDays: r.MaxLifetimeDays, TTL: r.Time.Add(retention).Unix()}
+		MaxLifetimeDays: r.MaxLifetimeDays, LeakURL: r.Leak.URL, LeakSource: r.Leak.Source, TTL: r.Time.Add(retention).Unix()}
 	if r.ExpiresAt != nil {
 		it.ExpiresAt = r.ExpiresAt.UTC().Format(timestampLayout)
 	}
@@ -251,7 +255,7 @@ func (it auditItem) record() accesskey.AuditRecord {
 	r := accesskey.AuditRecord{EventID: it.EventID, Time: t, TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: it.AccessKeyID,
 		Action: it.Action, Actor: accesskey.Actor{Type: it.ActorType, Sub: it.ActorSub, SourceIP: it.ActorSourceIP, UserAgent: it.ActorUserAgent},
 		RequestID: it.RequestID, StatusBefore: accesskey.Status(it.StatusBefore), StatusAfter: accesskey.Status(it.StatusAfter),
-		RotatedFrom: it.RotatedFrom, MaxLifetimeDays: it.MaxLifetimeDays}
+		RotatedFrom: it.RotatedFrom, MaxLifetimeDays: it.MaxLifetimeDays, Leak: accesskey.Leak{URL: it.LeakURL, Source: it.LeakSource}}
 	if it.ExpiresAt != "" {
 		if e, err := time.Parse(timestampLayout, it.ExpiresAt); err == nil {
 			r.ExpiresAt = &e

@@ -1061,3 +1061,92 @@ func (s *Store) transact(ctx context.Context, input *dynamodb.TransactWriteItems
 		delay = min(2*delay, s.retry.MaxDelay)
 	}
 }
+
+// indexBySecretHash is the sparse index on a key item's secretSha256: a
+// leaked secret's key in one Query.
+const indexBySecretHash = "BySecretHash"
+
+// DisableLeaked disables the key whose secret hashes to secretSHA256 (hex),
+// found with one Query of the BySecretHash index (teamId, memberId and
+// status projected; eventually consistent on AWS), and of teamID only when
+// teamID is not empty. The status and the AccessKeyLeaked audit record are
+// one transaction, held to the key's team and member and to the status
+// read. A key already Inactive is written Inactive again, with its record:
+// every report is on the record, statusBefore telling a repeat. It returns
+// the key's ref and whether a key matched; no match writes nothing.
+func (s *Store) DisableLeaked(ctx context.Context, secretSHA256, teamID string, leak accesskey.Leak, audit accesskey.Audit) (accesskey.Ref, bool, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(
+		expression.Key(attrSecretSHA256).Equal(expression.Value(secretSHA256))).Build()
+	if err != nil {
+		return accesskey.Ref{}, false, err
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		IndexName:                 aws.String(indexBySecretHash),
+		KeyConditionExpression:    expr.KeyCondition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		Limit:                     aws.Int32(2),
+	})
+	if err != nil {
+		return accesskey.Ref{}, false, fmt.Errorf("query secret hash: %w", awsclient.Classify(err))
+	}
+	var items []keyItem
+	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
+		return accesskey.Ref{}, false, fmt.Errorf("unmarshal leaked key: %w", err)
+	}
+	if len(items) != 1 || (teamID != "" && items[0].TeamID != teamID) {
+		// None, or (256 random bits make this practically impossible)
+		// two keys of one secret: touch neither.
+		return accesskey.Ref{}, false, nil
+	}
+	it := items[0]
+	ref := accesskey.Ref{TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: strings.TrimPrefix(it.PK, prefixKey)}
+	before := accesskey.Status(it.Status)
+	// The index may be behind: on a failed condition, the other status.
+	for _, st := range []accesskey.Status{before, otherStatus(before)} {
+		done, err := s.disableLeaked(ctx, ref, st, leak, audit)
+		if err != nil || done {
+			return ref, done, err
+		}
+	}
+	// Gone (deleted) meanwhile: nothing left to disable.
+	return accesskey.Ref{}, false, nil
+}
+
+func otherStatus(st accesskey.Status) accesskey.Status {
+	if st == accesskey.StatusActive {
+		return accesskey.StatusInactive
+	}
+	return accesskey.StatusActive
+}
+
+// disableLeaked writes the key's status Inactive, held to its owner and to
+// the status before, with its AccessKeyLeaked record; false when the
+// condition failed.
+func (s *Store) disableLeaked(ctx context.Context, ref accesskey.Ref, before accesskey.Status, leak accesskey.Leak, audit accesskey.Audit) (bool, error) {
+	st := expression.Name(attrStatus)
+	e, err := expression.NewBuilder().
+		WithUpdate(expression.Set(st, expression.Value(string(accesskey.StatusInactive)))).
+		WithCondition(ownedBy(ref).And(st.Equal(expression.Value(string(before))))).
+		Build()
+	if err != nil {
+		return false, err
+	}
+	rec := audit.Record(accesskey.AuditKeyLeaked, ref)
+	rec.StatusBefore, rec.StatusAfter, rec.Leak = before, accesskey.StatusInactive, leak
+	actions, _, err := s.withRecords([]types.TransactWriteItem{s.txUpdate(itemKey(ref.AccessKeyID), e)}, nil, rec)
+	if err != nil {
+		return false, err
+	}
+	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("disable leaked key %s: %w", ref.AccessKeyID, err)
+	case failed == 0:
+		return false, nil
+	case failed != noConditionFailed:
+		return false, fmt.Errorf("disable leaked key %s: condition %d failed", ref.AccessKeyID, failed)
+	}
+	return true, nil
+}

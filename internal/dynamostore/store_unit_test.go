@@ -741,3 +741,69 @@ func TestStoreRotateRefusals(t *testing.T) {
 		})
 	}
 }
+
+// DisableLeaked: one Query of BySecretHash by the hash, then one
+// transaction (the key's status, held to its team, member and the status
+// the index showed, and the AccessKeyLeaked record); an index behind the
+// table (the status changed since) costs one more transaction with the
+// other status; no key, another team's key or a key gone meanwhile writes
+// nothing that stays.
+func TestStoreDisableLeaked(t *testing.T) {
+	hash := accesskey.SecretSHA256("tksk_x")
+	indexed := func(status string) *dynamodb.QueryOutput {
+		return &dynamodb.QueryOutput{Items: []map[string]types.AttributeValue{{
+			"pk": &types.AttributeValueMemberS{Value: "KEY#" + unitRef.AccessKeyID}, "sk": &types.AttributeValueMemberS{Value: "KEY"},
+			"secretSha256": &types.AttributeValueMemberS{Value: hash}, "teamId": &types.AttributeValueMemberS{Value: unitRef.TeamID},
+			"memberId": &types.AttributeValueMemberS{Value: unitRef.MemberID}, "status": &types.AttributeValueMemberS{Value: status},
+		}}}
+	}
+	failed := unitCancelled("ConditionalCheckFailed", "None")
+	tests := []struct {
+		name    string
+		db      *unitDB
+		team    string
+		matched bool
+		befores []string // statusBefore of each transaction's record
+		wantErr error
+	}{
+		{"active key", &unitDB{queryOut: indexed("Active")}, "", true, []string{"Active"}, nil},
+		{"reported again", &unitDB{queryOut: indexed("Inactive")}, "", true, []string{"Inactive"}, nil},
+		{"of this team", &unitDB{queryOut: indexed("Active")}, unitRef.TeamID, true, []string{"Active"}, nil},
+		{"index behind the table", &unitDB{queryOut: indexed("Active"), transactErrs: []error{failed, nil}}, "", true, []string{"Active", "Inactive"}, nil},
+		{"gone meanwhile", &unitDB{queryOut: indexed("Active"), transactErrs: []error{failed}}, "", false, []string{"Active", "Inactive"}, nil},
+		{"no key", &unitDB{queryOut: &dynamodb.QueryOutput{}}, "", false, nil, nil},
+		{"another team's key", &unitDB{queryOut: indexed("Active")}, "t2", false, nil, nil},
+		{"throttled", &unitDB{queryErr: unitSDKErr("Query", &smithy.GenericAPIError{Code: "ThrottlingException"})}, "", false, nil, accesskey.ErrUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := dynamostore.New(tt.db, unitTable)
+			ref, matched, err := s.DisableLeaked(context.Background(), hash, tt.team, accesskey.NewLeak("https://github.com/o/r", "content"), unitAudit)
+			if !errors.Is(err, tt.wantErr) || matched != tt.matched || (matched && ref != unitRef) {
+				t.Fatalf("DisableLeaked = %+v, %v, %v; want matched %v, err %v", ref, matched, err, tt.matched, tt.wantErr)
+			}
+			if len(tt.db.queryInputs) != 1 || aws.ToString(tt.db.queryInputs[0].IndexName) != "BySecretHash" || !unitHasString(tt.db.queryInputs[0].ExpressionAttributeValues, hash) {
+				t.Fatalf("queries %+v, want one of BySecretHash by the hash", tt.db.queryInputs)
+			}
+			if n := tt.db.transactCalls(); n != len(tt.befores) {
+				t.Fatalf("TransactWriteItems called %d times, want %d", n, len(tt.befores))
+			}
+			for i, before := range tt.befores {
+				items := tt.db.transactInputs[i].TransactItems
+				if len(items) != 2 || items[0].Update == nil || items[1].Put == nil {
+					t.Fatalf("transaction %+v, want the key's Update and an audit Put", items)
+				}
+				upd := items[0].Update
+				if !unitHasString(upd.ExpressionAttributeValues, unitRef.TeamID) || !unitHasString(upd.ExpressionAttributeValues, unitRef.MemberID) ||
+					!unitHasString(upd.ExpressionAttributeValues, before) || !unitHasString(upd.ExpressionAttributeValues, "Inactive") {
+					t.Errorf("Update values %v do not hold the team, the member, the status %s and Inactive", upd.ExpressionAttributeValues, before)
+				}
+				rec := unitStringAttrs(items[1].Put.Item)
+				if rec["pk"] != "AUDIT#"+unitRef.TeamID || rec["action"] != "AccessKeyLeaked" || rec["statusBefore"] != before ||
+					rec["statusAfter"] != "Inactive" || rec["leakUrl"] != "https://github.com/o/r" || rec["leakSource"] != "content" {
+					t.Errorf("audit record %v", rec)
+				}
+			}
+		})
+	}
+}

@@ -32,10 +32,22 @@ type auditEventJSON struct {
 	Actor       actorJSON   `json:"actor"`
 	RequestID   string      `json:"requestId,omitempty"`
 	Changes     changesJSON `json:"changes"`
+	Leak        *leakJSON   `json:"leak,omitempty"`
+}
+
+// leakJSON is where a leaked secret was found (AccessKeyLeaked only).
+type leakJSON struct {
+	URL    string `json:"url,omitempty"`
+	Source string `json:"source,omitempty"`
 }
 
 func auditJSON(r accesskey.AuditRecord) auditEventJSON {
+	var l *leakJSON
+	if r.Leak != (accesskey.Leak{}) {
+		l = &leakJSON{URL: r.Leak.URL, Source: r.Leak.Source}
+	}
 	return auditEventJSON{
+		Leak:    l,
 		EventID: r.EventID, Time: r.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), TeamID: r.TeamID, MemberID: r.MemberID,
 		AccessKeyID: r.AccessKeyID, Action: r.Action, RequestID: r.RequestID,
 		Actor: actorJSON{Type: r.Actor.Type, Sub: r.Actor.Sub, SourceIP: r.Actor.SourceIP, UserAgent: r.Actor.UserAgent},

@@ -58,8 +58,10 @@ var publicErrors = []struct {
 	{accesskey.ErrIdempotencyKeyReused, publicError{http.StatusUnprocessableEntity, "IdempotencyKeyReused", "This Idempotency-Key was used for another request (another path or body) in the last 24 hours; use a new key."}},
 	{accesskey.ErrIdempotencyKeyInUse, publicError{http.StatusConflict, "IdempotencyKeyInUse", "A request with this Idempotency-Key is in progress; retry shortly."}},
 	{accesskey.ErrAlreadyRotated, publicError{http.StatusConflict, "AlreadyRotated", "The access key was already rotated (or changed while being rotated); rotate its replacement instead."}},
-	{ErrPayloadTooLarge, publicError{http.StatusRequestEntityTooLarge, "PayloadTooLarge", "The request body is larger than 16 KiB."}},
+	{ErrPayloadTooLarge, publicError{http.StatusRequestEntityTooLarge, "PayloadTooLarge", "The request body is larger than this route accepts (16 KiB; a GitHub leak report 1 MiB)."}},
 	{errUnsupportedMediaType, publicError{http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The request body must be application/json."}},
+	{accesskey.ErrReportUnsigned, publicError{http.StatusUnauthorized, "MissingSignature", "The leak report must carry the Github-Public-Key-Identifier and Github-Public-Key-Signature headers."}},
+	{accesskey.ErrReportSignature, publicError{http.StatusUnauthorized, "InvalidSignature", "The leak report's signature does not verify with GitHub's published keys."}},
 	{accesskey.ErrUnavailable, publicError{http.StatusServiceUnavailable, "ServiceUnavailable", "The service is briefly unavailable; retry later."}},
 }
 

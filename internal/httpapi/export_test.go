@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/leak"
 )
 
 // DefaultPageSize is the team list's page size when the request names none.
@@ -23,16 +24,18 @@ type AllDeps struct {
 		Rotate(ctx context.Context, r accesskey.Rotation) error
 		MemberOffboarder
 		AuditLister
+		LeakResponder
 	}
 	Sealer     Sealer
 	PageTokens PageTokens
 	Verifier   Verifier
+	GitHubKeys leak.Keys
 }
 
 // NewAll serves every route of the table from one handler, for the unit
 // tests; each route's handler is the one its function serves.
 func NewAll(d AllDeps) http.Handler {
 	a := &api{Common: d.Common, creator: d.Store, lister: d.Store, reader: d.Store, statuses: d.Store, deleter: d.Store, policies: d.Store, rotator: d.Store, offboarder: d.Store, audits: d.Store,
-		sealer: d.Sealer, pageTokens: d.PageTokens, verifier: d.Verifier, policyCache: newPolicyCache()}
+		sealer: d.Sealer, pageTokens: d.PageTokens, verifier: d.Verifier, policyCache: newPolicyCache(), leaks: d.Store, githubKeys: d.GitHubKeys}
 	return a.handler(Routes)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/leak"
 )
 
 // Each function's constructor refuses to build without the dependencies its
@@ -61,6 +62,12 @@ func TestFunctionConstructors(t *testing.T) {
 		{httpapi.FunctionWhoAmI,
 			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(c, v) },
 			[]func() (httpapi.LambdaHandlerFunc, error){func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(c, nil) }}},
+		{httpapi.FunctionLeakReport,
+			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewLeakReport(c, store, leak.StaticKeys{}) },
+			[]func() (httpapi.LambdaHandlerFunc, error){
+				func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewLeakReport(c, nil, leak.StaticKeys{}) },
+				func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewLeakReport(c, store, nil) },
+			}},
 	}
 	if len(tests) != len(httpapi.Functions()) {
 		t.Fatalf("%d constructors tested for %d functions", len(tests), len(httpapi.Functions()))

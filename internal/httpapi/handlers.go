@@ -19,6 +19,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/core"
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/auth"
+	"github.com/teamkeys/teamkeys/internal/leak"
 	"github.com/teamkeys/teamkeys/internal/signature"
 )
 
@@ -47,6 +48,8 @@ type api struct {
 	sealer      Sealer
 	pageTokens  PageTokens
 	verifier    Verifier
+	leaks       LeakResponder
+	githubKeys  leak.Keys
 }
 
 // serve runs a route's handler, which returns its failure instead of

@@ -26,7 +26,9 @@ import (
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/leak"
 	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/testing/fakegithub"
 	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
 	"github.com/teamkeys/teamkeys/internal/verifier"
 )
@@ -51,6 +53,22 @@ type fakeStore struct {
 	setStatus  func(accesskey.Ref, accesskey.Status) (accesskey.Key, error)
 	listMember func(teamID, memberID string) ([]accesskey.Key, error)
 	listTeam   func(teamID string, limit int, after map[string]string) ([]accesskey.Key, map[string]string, error)
+	// leaked maps a secret's SHA-256 to its key, for DisableLeaked;
+	// lookups counts its calls.
+	leaked  map[string]accesskey.Ref
+	lookups int
+}
+
+func (s *fakeStore) DisableLeaked(_ context.Context, hash, teamID string, _ accesskey.Leak, audit accesskey.Audit) (accesskey.Ref, bool, error) {
+	s.recordAudit(audit)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lookups++
+	ref, ok := s.leaked[hash]
+	if !ok || (teamID != "" && ref.TeamID != teamID) {
+		return accesskey.Ref{}, false, nil
+	}
+	return ref, true, nil
 }
 
 func (s *fakeStore) Policy(context.Context, string) (accesskey.KeyPolicy, error) {
@@ -248,6 +266,7 @@ func (f *fakeVerifier) Verify(context.Context, signature.Request, string) (verif
 }
 
 type harness struct {
+	github   *fakegithub.Signer
 	store    *fakeStore
 	sealer   *fakeSealer
 	verifier *fakeVerifier
@@ -257,7 +276,7 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{store: &fakeStore{}, sealer: &fakeSealer{}, verifier: &fakeVerifier{}, logs: &logbuf.Buffer{}}
+	h := &harness{store: &fakeStore{}, sealer: &fakeSealer{}, verifier: &fakeVerifier{}, logs: &logbuf.Buffer{}, github: fakegithub.New(t, "gh-1")}
 	log := slog.New(slog.NewJSONHandler(h.logs, nil))
 	handler := httpapi.NewAll(httpapi.AllDeps{
 		Common: httpapi.Common{
@@ -268,6 +287,7 @@ func newHarness(t *testing.T) *harness {
 		Sealer:     h.sealer,
 		PageTokens: fakeTokens{},
 		Verifier:   h.verifier,
+		GitHubKeys: leak.StaticKeys{h.github.KeyID: &h.github.Key.PublicKey},
 	})
 	h.invoke = httpapi.LambdaHandler(handler, log)
 	return h

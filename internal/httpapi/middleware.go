@@ -18,7 +18,8 @@ import (
 	"github.com/teamkeys/teamkeys/internal/config"
 )
 
-// MaxBodyBytes is the largest request body any route accepts.
+// MaxBodyBytes is the largest request body a route accepts (BodyLimit:
+// a GitHub leak report may be larger).
 const MaxBodyBytes = 16 << 10
 
 type requestIDKey struct{}
@@ -93,12 +94,13 @@ func withRequestContext(next http.Handler, log *slog.Logger, claims config.Claim
 		}()
 
 		if r.Body != nil {
-			body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+			limit := BodyLimit(r.Method, r.URL.Path)
+			body, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 			if err != nil {
 				WriteError(rec, log, requestID, err)
 				return
 			}
-			if len(body) > MaxBodyBytes {
+			if len(body) > limit {
 				WriteError(rec, log, requestID, ErrPayloadTooLarge)
 				return
 			}

@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/teamkeys/teamkeys/internal/leak"
+)
 
 // Function names are the template.yaml logical ids of the Lambda functions.
 const (
@@ -13,6 +17,7 @@ const (
 	FunctionKeyPolicy   = "KeyPolicy"
 	FunctionRotateKey   = "RotateKey"
 	FunctionOffboard    = "OffboardMember"
+	FunctionLeakReport  = "LeakReport"
 )
 
 // How a route's caller proves who it is.
@@ -23,7 +28,16 @@ const (
 	// AuthSignature: a request signed with an access key, checked by the
 	// function itself, which needs the body.
 	AuthSignature = "signature"
+	// AuthGitHub: a leak report signed by GitHub's secret scanning (ECDSA,
+	// with GitHub's published keys), checked by the function itself. Like
+	// AuthSignature, no authorizer at the gateway: the route is public.
+	AuthGitHub = "github"
 )
+
+// Public reports whether the gateway lets the route's requests through
+// without a JWT (template.yaml: Auth Authorizer NONE): the function checks
+// the caller itself.
+func (r Route) Public() bool { return r.Auth != AuthJWT }
 
 // Route is one API Gateway route: the same Method and Path appear as an
 // HttpApi event of Function in template.yaml, and the local server serves
@@ -34,7 +48,7 @@ type Route struct {
 	Path      string
 	Function  string
 	Operation string // unique per route; openapi.yaml's operationId
-	Auth      string // AuthJWT or AuthSignature
+	Auth      string // AuthJWT, AuthSignature or AuthGitHub
 	// handle is the route's handler. Its dependencies are the function's,
 	// checked by the function's constructor (api.go).
 	handle func(a *api, w http.ResponseWriter, r *http.Request) error
@@ -55,6 +69,8 @@ var Routes = []Route{
 	{"DELETE", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}", FunctionDeleteKey, "deleteAccessKey", AuthJWT, (*api).delete},
 	{"GET", "/v1/teams/{teamId}/key-policy", FunctionKeyPolicy, "getKeyPolicy", AuthJWT, (*api).getPolicy},
 	{"PUT", "/v1/teams/{teamId}/key-policy", FunctionKeyPolicy, "putKeyPolicy", AuthJWT, (*api).setPolicy},
+	{"POST", "/v1/teams/{teamId}/leaks", FunctionLeakReport, "reportTeamLeak", AuthJWT, (*api).leakTeam},
+	{"POST", "/v1/leaks/github", FunctionLeakReport, "reportGitHubLeaks", AuthGitHub, (*api).leakGitHub},
 	{"GET", "/v1/whoami", FunctionWhoAmI, "whoAmIGet", AuthSignature, (*api).whoAmI},
 	{"POST", "/v1/whoami", FunctionWhoAmI, "whoAmIPost", AuthSignature, (*api).whoAmI},
 }
@@ -70,4 +86,18 @@ func Functions() []string {
 		}
 	}
 	return names
+}
+
+// bodyLimits are the requests (method and path, exactly: only routes
+// without path parameters) that may carry a body larger than MaxBodyBytes:
+// a GitHub leak report, up to leak.MaxReportBytes.
+var bodyLimits = map[string]int{"POST /v1/leaks/github": leak.MaxReportBytes}
+
+// BodyLimit is the largest body a request of method on path accepts:
+// MaxBodyBytes, unless bodyLimits says otherwise.
+func BodyLimit(method, path string) int {
+	if n, ok := bodyLimits[method+" "+path]; ok {
+		return n
+	}
+	return MaxBodyBytes
 }

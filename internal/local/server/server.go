@@ -23,6 +23,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/config"
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/leak"
 	"github.com/teamkeys/teamkeys/internal/local/eventbus"
 	"github.com/teamkeys/teamkeys/internal/local/gateway"
 	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
@@ -148,6 +149,9 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		httpapi.FunctionKeyPolicy:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewKeyPolicy(common, store) },
 		httpapi.FunctionRotateKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewRotateKey(common, store, sealer) },
 		httpapi.FunctionOffboard:   func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewOffboardMember(common, store) },
+		httpapi.FunctionLeakReport: func() (httpapi.LambdaHandlerFunc, error) {
+			return httpapi.NewLeakReport(common, store, leak.KeysFrom(cfg.GitHubKeysFile, cfg.GitHubKeysURL))
+		},
 	}
 	if opts.SweepInterval > 0 {
 		go sweep.Every(ctx, opts.SweepInterval, store, time.Now, log)

@@ -1,0 +1,156 @@
+package leak_test
+
+import (
+	"context"
+	"crypto/elliptic"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/leak"
+	"github.com/teamkeys/teamkeys/internal/testing/fakegithub"
+)
+
+func TestVerify(t *testing.T) {
+	current, other := fakegithub.New(t, "k1"), fakegithub.New(t, "k1")
+	keys := leak.StaticKeys{"k1": &current.Key.PublicKey}
+	body := []byte(`[{"token":"tksk_x","type":"teamkeys_secret","url":"https://github.com/o/r","source":"content"}]`)
+	good := current.Sign(t, body)
+	tests := []struct {
+		name  string
+		keyID string
+		sig   string
+		body  []byte
+		want  error // nil: verifies
+	}{
+		{"signed", "k1", good, body, nil},
+		{"signed, header padded", " k1 ", " " + good + " ", body, nil},
+		{"no key id", "", good, body, accesskey.ErrReportUnsigned},
+		{"no signature", "k1", "", body, accesskey.ErrReportUnsigned},
+		{"body changed", "k1", good, append([]byte(" "), body...), accesskey.ErrReportSignature},
+		{"another key's signature", "k1", other.Sign(t, body), body, accesskey.ErrReportSignature},
+		{"unknown key id", "k2", good, body, accesskey.ErrReportSignature},
+		{"not base64", "k1", "!!!" + good, body, accesskey.ErrReportSignature},
+		{"not DER", "k1", base64.StdEncoding.EncodeToString([]byte("not a signature")), body, accesskey.ErrReportSignature},
+		{"empty body signed", "k1", current.Sign(t, nil), nil, nil},
+		{"huge header", "k1", strings.Repeat("A", 1000), body, accesskey.ErrReportSignature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := leak.Verify(context.Background(), keys, tt.keyID, tt.sig, tt.body)
+			if tt.want == nil && err != nil {
+				t.Fatalf("Verify: %v, want nil", err)
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("Verify: %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseReport(t *testing.T) {
+	many := "[" + strings.TrimSuffix(strings.Repeat(`{"token":"a"},`, leak.MaxReportTokens+1), ",") + "]"
+	tests := []struct {
+		name  string
+		body  string
+		n     int
+		valid bool
+	}{
+		{"one", `[{"token":"tksk_a","type":"t","url":"u","source":"content"}]`, 1, true},
+		{"none", `[]`, 0, true},
+		{"object", `{"token":"a"}`, 0, false},
+		{"empty token", `[{"token":""}]`, 0, false},
+		{"token not a string", `[{"token":1}]`, 0, false},
+		{"not JSON", `[{`, 0, false},
+		{"too many", many, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := leak.ParseReport([]byte(tt.body))
+			var invalid *accesskey.ValidationError
+			if tt.valid != (err == nil) || (err != nil && !errors.As(err, &invalid)) {
+				t.Fatalf("ParseReport: %v, want valid %v (else a ValidationError)", err, tt.valid)
+			}
+			if len(got) != tt.n {
+				t.Fatalf("%d tokens, want %d", len(got), tt.n)
+			}
+		})
+	}
+}
+
+// FileKeys reads the published shape and reads the file again for an
+// identifier it does not know: a key added later verifies.
+func TestFileKeys(t *testing.T) {
+	k1, k2 := fakegithub.New(t, "k1"), fakegithub.New(t, "k2")
+	path := fakegithub.WriteFile(t, "", k1)
+	keys := leak.FileKeys(path)
+	body := []byte(`[]`)
+	if err := leak.Verify(context.Background(), keys, "k1", k1.Sign(t, body), body); err != nil {
+		t.Fatalf("k1: %v", err)
+	}
+	if err := leak.Verify(context.Background(), keys, "k2", k2.Sign(t, body), body); !errors.Is(err, accesskey.ErrReportSignature) {
+		t.Fatalf("k2 before it is published: %v, want ErrReportSignature", err)
+	}
+	fakegithub.WriteFile(t, path, k1, k2)
+	if err := leak.Verify(context.Background(), keys, "k2", k2.Sign(t, body), body); err != nil {
+		t.Fatalf("k2 once published: %v", err)
+	}
+	if _, err := leak.FileKeys(filepath.Join(t.TempDir(), "missing.json")).Key(context.Background(), "k1"); !errors.Is(err, accesskey.ErrUnavailable) {
+		t.Fatalf("missing file: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestParseKeysRefusesOtherKeys(t *testing.T) {
+	for name, doc := range map[string]string{
+		"not JSON":  `{`,
+		"not PEM":   `{"public_keys":[{"key_identifier":"k","key":"nope"}]}`,
+		"no id":     `{"public_keys":[{"key_identifier":"","key":` + jsonString(fakegithub.PEM(t, &fakegithub.New(t, "").Key.PublicKey)) + `}]}`,
+		"P-384 key": `{"public_keys":[{"key_identifier":"k","key":` + jsonString(fakegithub.PEM(t, &fakegithub.NewKey(t, elliptic.P384()).PublicKey)) + `}]}`,
+	} {
+		if _, err := leak.ParseKeys([]byte(doc)); err == nil {
+			t.Errorf("%s: parsed", name)
+		}
+	}
+}
+
+func jsonString(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// URLKeys fetch the keys once, and again for an unknown identifier at most
+// once per RefetchInterval.
+func TestURLKeysRefetchAtMostOncePerInterval(t *testing.T) {
+	srv, fetches := keyServer(t, string(fakegithub.Published(t, fakegithub.New(t, "k1"))))
+	keys := leak.URLKeys(srv, nil)
+	ctx := context.Background()
+	for range 3 {
+		if _, err := keys.Key(ctx, "k1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 {
+		if _, err := keys.Key(ctx, "unknown"); !errors.Is(err, leak.ErrUnknownKeyID) {
+			t.Fatalf("unknown: %v", err)
+		}
+	}
+	if n := fetches(); n != 1 {
+		t.Fatalf("%d fetches, want 1 within %v", n, leak.RefetchInterval)
+	}
+}
+
+func keyServer(t *testing.T, doc string) (string, func() int64) {
+	t.Helper()
+	var n atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(doc))
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, n.Load
+}
