@@ -54,6 +54,9 @@ type Config struct {
 	// AuditRetentionDays is how long audit records are kept
 	// (TEAMKEYS_AUDIT_RETENTION_DAYS; 0: the default, 400).
 	AuditRetentionDays int
+	// EventBusName is the bus PublishEvents publishes the audit records'
+	// events to (TEAMKEYS_EVENT_BUS_NAME; empty: the default bus).
+	EventBusName string
 }
 
 // FromEnv reads Config, with defaults for what is unset.
@@ -68,6 +71,7 @@ func FromEnv() Config {
 		},
 		PageTokenKey:  os.Getenv("TEAMKEYS_PAGE_TOKEN_KEY"),
 		SigningRegion: getenv("TEAMKEYS_SIGNING_REGION", DefaultRegion),
+		EventBusName:  strings.TrimSpace(os.Getenv("TEAMKEYS_EVENT_BUS_NAME")),
 	}
 	if days, err := strconv.Atoi(getenv("TEAMKEYS_AUDIT_RETENTION_DAYS", "0")); err == nil && days > 0 {
 		c.AuditRetentionDays = days
