@@ -22,7 +22,7 @@ CHECKOV            := checkov==3.3.30
 
 # The Lambda functions, by logical id in template.yaml; LogicalId is built
 # from ./functions/<logicalid> (the id in lower case).
-FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey DeleteKey WhoAmI Authorizer KeyPolicy SweepExpiredKeys RotateKey OffboardMember MemberRemoved LeakReport
+FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey DeleteKey WhoAmI Authorizer KeyPolicy SweepExpiredKeys RotateKey OffboardMember MemberRemoved LeakReport PublishEvents
 lc        = $(shell tr A-Z a-z <<<'$(1)')
 
 # Lambda build flags (template.yaml builds every function with these).
@@ -91,9 +91,11 @@ $(SIGNERS_STAMP):
 # (0600) while it runs, where `make token` reads it.
 # DynamoDB Local and local-kms listen on every interface (neither has a bind
 # option): the banner says so.
+# The audit records' events go to stdout, among the log lines, unless
+# TEAMKEYS_EVENTS_SINK is set (a file, a URL, or off): README, Events.
 run: tools ## the service on http://127.0.0.1:3000, with DynamoDB Local and local-kms
 	go build -o $(TOOLS_BIN)/teamkeys-local ./cmd/teamkeys-local
-	TEAMKEYS_CACHE=$(CACHE) exec $(TOOLS_BIN)/teamkeys-local serve
+	TEAMKEYS_CACHE=$(CACHE) TEAMKEYS_EVENTS_SINK="$${TEAMKEYS_EVENTS_SINK--}" exec $(TOOLS_BIN)/teamkeys-local serve
 
 .PHONY: token
 token: ## mint a local JWT for the running make run: make -s token SUB=alice TEAM=t1 ROLE=admin

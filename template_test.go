@@ -123,7 +123,8 @@ func TestTemplateRoutesAreTheRouteTable(t *testing.T) {
 	fns := slices.DeleteFunc(tmpl.functions(), func(f string) bool {
 		_, isScheduled := scheduledFunctions[f]
 		_, onEvents := eventFunctions[f]
-		return f == authorizerFunction || isScheduled || onEvents
+		_, onStream := streamFunctions[f]
+		return f == authorizerFunction || isScheduled || onEvents || onStream
 	})
 	if !slices.Equal(fns, sorted(httpapi.Functions())) {
 		t.Fatalf("template functions %v, route table functions %v", fns, httpapi.Functions())
@@ -140,6 +141,11 @@ var scheduledFunctions = map[string]string{"SweepExpiredKeys": "SweepSchedule"}
 // EventBridge rule, not behind a route: each function and the parameter
 // that names the events' source.
 var eventFunctions = map[string]string{"MemberRemoved": "MemberEventSource"}
+
+// streamFunctions run on the keys table's stream (an
+// AWS::Lambda::EventSourceMapping), not behind a route: each function and
+// its mapping.
+var streamFunctions = map[string]string{"PublishEvents": "PublishEventsStream"}
 
 func sorted(s []string) []string {
 	s = slices.Clone(s)
@@ -302,7 +308,8 @@ var (
 // of a counter): each is then its own statement, told apart by items.
 type grant struct {
 	action string
-	// on is the index the statement names; "" for the table itself.
+	// on is the index the statement names; "" for the table itself,
+	// onTheStream for the table's stream.
 	on string
 	// items is the dynamodb:LeadingKeys pattern (ForAllValues:StringLike)
 	// of the one kind of item a statement on the table may touch.
@@ -431,6 +438,18 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:UpdateItem", items: keyItems, writes: "SetStatus", returnValues: "NONE"},
 			auditGrant,
 		},
+		// The table's stream read for it by its mapping (never an item of
+		// the table: TestLeastPrivilegeStreamReaders), events of source
+		// teamkeys put on one bus, and a failed batch's description sent
+		// to its failure queue (TestTemplatePublishEvents).
+		"PublishEvents": {
+			{action: "dynamodb:DescribeStream", on: onTheStream},
+			{action: "dynamodb:GetRecords", on: onTheStream},
+			{action: "dynamodb:GetShardIterator", on: onTheStream},
+			{action: "dynamodb:ListStreams", on: onTheStream},
+			{action: "events:PutEvents"},
+			{action: "sqs:SendMessage"},
+		},
 	}
 	if got := slices.Sorted(maps.Keys(want)); !slices.Equal(got, tmpl.functions()) {
 		t.Errorf("the test knows the grants of %v, the template has the functions %v", got, tmpl.functions())
@@ -482,6 +501,15 @@ func TestLeastPrivilege(t *testing.T) {
 			t.Errorf("the shown attributes include %s", attr)
 		}
 	}
+}
+
+// onTheStream is grant.on of a statement on the table's stream.
+const onTheStream = "stream"
+
+// onStream reports whether a statement's resource is the table's stream.
+func onStream(st map[string]any) bool {
+	b, _ := json.Marshal(st["Resource"])
+	return strings.Contains(string(b), "/stream/")
 }
 
 // replayGrants are what an Idempotency-Key needs, GenerateKey's and
@@ -589,7 +617,32 @@ func (tmpl template) checkGrant(t *testing.T, fn string, g grant, st map[string]
 			t.Errorf("%s: %s on %s, want the stack's key or ExistingKmsKeyArn", fn, g.action, res)
 		}
 		return
+	case "events":
+		// The one bus, EventBusName's or the default one, and only the
+		// service's own source.
+		want := `{"Fn::If":["HasEventBus",{"Fn::Sub":"arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${EventBusName}"},` +
+			`{"Fn::Sub":"arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"}]}`
+		if string(res) != want {
+			t.Errorf("%s: %s on %s, want %s", fn, g.action, res, want)
+		}
+		if cond, _ := json.Marshal(st["Condition"]); string(cond) != `{"StringEquals":{"events:source":"teamkeys"}}` {
+			t.Errorf("%s: %s with the condition %s, want events:source teamkeys only", fn, g.action, cond)
+		}
+		return
+	case "sqs":
+		if string(res) != `{"Fn::GetAtt":"PublishEventsFailures.Arn"}` || st["Condition"] != nil {
+			t.Errorf("%s: %s on %s, want its failure queue, PublishEventsFailures, only", fn, g.action, res)
+		}
+		return
 	case "dynamodb":
+		if g.on == onTheStream {
+			want := `{"Fn::If":["CreateKeysTable",{"Fn::Sub":"${KeysTable.Arn}/stream/*"},` +
+				`{"Fn::Sub":"arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}/stream/*"}]}`
+			if string(res) != want || st["Condition"] != nil {
+				t.Errorf("%s: %s on %s (condition %v), want the keys table's stream %s", fn, g.action, res, st["Condition"], want)
+			}
+			return
+		}
 		if !isIf(st["Resource"], "CreateKeysTable", "KeysTable", "ExistingTableName") {
 			t.Errorf("%s: %s on %s, want the keys table (or its index) or ExistingTableName", fn, g.action, res)
 		}
@@ -1573,6 +1626,15 @@ func TestLeastPrivilegeSecretsStayWithTheVerifiers(t *testing.T) {
 					}
 					continue
 				}
+				if onStream(st) {
+					// The stream holds every item as written, ciphertext
+					// and hash included: only a stream reader, which may
+					// decrypt nothing (TestLeastPrivilegeStreamReaders).
+					if _, ok := streamFunctions[fn]; !ok {
+						t.Errorf("%s may %s the table's stream: every key item's secretCiphertext and secretSha256", fn, a)
+					}
+					continue
+				}
 				if !admits(leadingKeys(st), aKey) {
 					continue // the policy items or the audit records, say
 				}
@@ -1655,7 +1717,7 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 	for _, fn := range tmpl.functions() {
 		for _, st := range tmpl.statements(t, fn) {
 			actions := actionsOf(st)
-			if st["Effect"] != "Allow" || !strings.HasPrefix(actions[0], "dynamodb:") || onIndex(st) != "" {
+			if st["Effect"] != "Allow" || !strings.HasPrefix(actions[0], "dynamodb:") || onIndex(st) != "" || onStream(st) {
 				continue
 			}
 			keys := leadingKeys(st)
@@ -2076,7 +2138,7 @@ func (tmpl template) actionsOnItem(t *testing.T, item, only, what string) map[st
 	for _, fn := range tmpl.functions() {
 		for _, st := range tmpl.statements(t, fn) {
 			actions := actionsOf(st)
-			if st["Effect"] != "Allow" || !strings.HasPrefix(actions[0], "dynamodb:") || onIndex(st) != "" {
+			if st["Effect"] != "Allow" || !strings.HasPrefix(actions[0], "dynamodb:") || onIndex(st) != "" || onStream(st) {
 				continue
 			}
 			keys := leadingKeys(st)
@@ -2091,4 +2153,78 @@ func (tmpl template) actionsOnItem(t *testing.T, item, only, what string) map[st
 		slices.Sort(got[fn])
 	}
 	return got
+}
+
+// TestLeastPrivilegeStreamReaders: the table's stream carries every item as
+// written, a key's secretCiphertext and secretSha256 included. Only the
+// stream functions read it, and they may do nothing else with the table or
+// the key: no item, no index, no KMS action (the ciphertext stays sealed).
+func TestLeastPrivilegeStreamReaders(t *testing.T) {
+	tmpl := loadTemplate(t)
+	for _, fn := range tmpl.functions() {
+		_, reader := streamFunctions[fn]
+		for _, st := range tmpl.statements(t, fn) {
+			for _, a := range actionsOf(st) {
+				switch {
+				case onStream(st) && !reader:
+					t.Errorf("%s may %s the table's stream", fn, a)
+				case reader && strings.HasPrefix(a, "kms:"):
+					t.Errorf("%s reads the stream's ciphertexts and may %s", fn, a)
+				case reader && strings.HasPrefix(a, "dynamodb:") && !onStream(st):
+					t.Errorf("%s may %s an item or index of the table", fn, a)
+				}
+			}
+		}
+	}
+}
+
+// TestTemplatePublishEvents: the stream mapping passes PublishEvents only
+// the new audit records, reports failed records one by one, halves a
+// failing batch, and sends what still fails to an encrypted queue; the
+// table's stream carries new images; the bus is EventBusName's.
+func TestTemplatePublishEvents(t *testing.T) {
+	tmpl := loadTemplate(t)
+	for fn, mapping := range streamFunctions {
+		m := tmpl.Resources[mapping]
+		if m.Type != "AWS::Lambda::EventSourceMapping" {
+			t.Fatalf("%s is %q, want an AWS::Lambda::EventSourceMapping", mapping, m.Type)
+		}
+		p := m.Properties
+		got, _ := json.Marshal(map[string]any{"FunctionName": p["FunctionName"], "EventSourceArn": p["EventSourceArn"],
+			"FunctionResponseTypes": p["FunctionResponseTypes"], "BisectBatchOnFunctionError": p["BisectBatchOnFunctionError"],
+			"DestinationConfig": p["DestinationConfig"], "FilterCriteria": p["FilterCriteria"]})
+		want := `{"BisectBatchOnFunctionError":true,"DestinationConfig":{"OnFailure":{"Destination":{"Fn::GetAtt":"PublishEventsFailures.Arn"}}},` +
+			`"EventSourceArn":{"Fn::If":["CreateKeysTable",{"Fn::GetAtt":"KeysTable.StreamArn"},{"Fn::Sub":"arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingTableName}/stream/${ExistingTableStreamLabel}"}]},` +
+			`"FilterCriteria":{"Filters":[{"Pattern":"{\"eventName\":[\"INSERT\"],\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":[{\"prefix\":\"AUDIT#\"}]}}}}"}]},` +
+			`"FunctionName":{"Ref":"` + fn + `"},"FunctionResponseTypes":["ReportBatchItemFailures"]}`
+		if string(got) != want {
+			t.Errorf("%s:\n\t%s\nwant\n\t%s", mapping, got, want)
+		}
+		if n, _ := p["MaximumRetryAttempts"].(float64); n < 1 {
+			t.Errorf("%s: MaximumRetryAttempts %v, want some retries before the failure queue", mapping, p["MaximumRetryAttempts"])
+		}
+		if b, _ := p["BatchSize"].(float64); b < 1 || b > 1000 {
+			t.Errorf("%s: BatchSize %v", mapping, p["BatchSize"])
+		}
+	}
+	if q := tmpl.Resources["PublishEventsFailures"]; q.Type != "AWS::SQS::Queue" || q.Properties["SqsManagedSseEnabled"] != true {
+		t.Errorf("PublishEventsFailures: %s %v, want an SQS queue with SSE", q.Type, q.Properties)
+	}
+	spec, _ := json.Marshal(tmpl.Resources["KeysTable"].Properties["StreamSpecification"])
+	if string(spec) != `{"StreamViewType":"NEW_IMAGE"}` {
+		t.Errorf("KeysTable's StreamSpecification %s, want NEW_IMAGE", spec)
+	}
+	env, _ := tmpl.Resources["PublishEvents"].Properties["Environment"].(map[string]any)
+	vars, _ := env["Variables"].(map[string]any)
+	if b, _ := json.Marshal(vars["TEAMKEYS_EVENT_BUS_NAME"]); string(b) != `{"Ref":"EventBusName"}` {
+		t.Errorf("PublishEvents' TEAMKEYS_EVENT_BUS_NAME = %s, want EventBusName", b)
+	}
+	for _, param := range []string{"EventBusName", "ExistingTableStreamLabel"} {
+		if p, ok := tmpl.Parameters[param]; !ok || p["Default"] != "" {
+			t.Errorf("parameter %s: want an optional one (Default \"\"), got %v", param, p)
+		}
+	}
+	if _, ok := tmpl.Resources["PublishEventsFailuresAlarm"]; !ok {
+		t.Error("no alarm on PublishEvents' failure queue")
+	}
 }

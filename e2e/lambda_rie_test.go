@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,6 +131,16 @@ var memberEventFiles = map[string]string{
 	"member-removed.json": functionMemberRemoved,
 }
 
+// functionPublishEvents publishes the audit records from the table's
+// stream, which an event source mapping delivers (no route).
+const functionPublishEvents = "PublishEvents"
+
+// streamEventFiles are the events of events/ that the table's stream
+// mapping delivers, by the function they invoke.
+var streamEventFiles = map[string]string{
+	"publish-events.json": functionPublishEvents,
+}
+
 // ---------------------------------------------------------------- events
 
 // TestLambdaEventsAreComplete holds every file of events/ to what API
@@ -149,6 +161,7 @@ func TestLambdaEventsAreComplete(t *testing.T) {
 	want = append(want, slices.Collect(maps.Keys(signedEventFiles))...)
 	want = append(want, slices.Collect(maps.Keys(gitHubEventFiles))...)
 	want = append(want, slices.Collect(maps.Keys(scheduledEventFiles))...)
+	want = append(want, slices.Collect(maps.Keys(streamEventFiles))...)
 	want = slices.Sorted(slices.Values(append(want, slices.Collect(maps.Keys(memberEventFiles))...)))
 	if !slices.Equal(names, want) {
 		t.Fatalf("events/ holds %v, want %v", names, want)
@@ -194,6 +207,10 @@ func TestLambdaEventsAreComplete(t *testing.T) {
 			}
 			if _, ok := memberEventFiles[name]; ok {
 				checkMemberEvent(t, raw)
+				return
+			}
+			if _, ok := streamEventFiles[name]; ok {
+				checkStreamEvent(t, raw)
 				return
 			}
 			checkEvent(t, raw, routes[eventFiles[name].operation])
@@ -334,6 +351,37 @@ func checkScheduledEvent(t *testing.T, raw []byte) {
 	}
 	if string(ev.Detail) != "{}" {
 		t.Errorf("detail %s, want {}", ev.Detail)
+	}
+}
+
+// checkStreamEvent holds publish-events.json to what the table's stream
+// mapping delivers: every field aws-lambda-go knows and no other, only
+// INSERTs of audit records (the mapping's filter) with their new image,
+// NEW_IMAGE, in sequence order.
+func checkStreamEvent(t *testing.T, raw []byte) {
+	var ev events.DynamoDBEvent
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("not a DynamoDB stream event: %v", err)
+	}
+	if len(ev.Records) == 0 {
+		t.Fatal("no records")
+	}
+	prev := ""
+	for i, r := range ev.Records {
+		c := r.Change
+		if r.EventName != "INSERT" || r.EventSource != "aws:dynamodb" || r.EventVersion == "" || r.EventID == "" || r.AWSRegion == "" ||
+			!strings.Contains(r.EventSourceArn, ":table/") || !strings.Contains(r.EventSourceArn, "/stream/") {
+			t.Errorf("record %d: %+v, want an INSERT of the keys table's stream", i, r)
+		}
+		if c.StreamViewType != "NEW_IMAGE" || c.SequenceNumber <= prev || c.SizeBytes <= 0 || c.NewImage == nil {
+			t.Errorf("record %d: view %q, sequence %q after %q, size %d: want NEW_IMAGE in order", i, c.StreamViewType, c.SequenceNumber, prev, c.SizeBytes)
+		}
+		prev = c.SequenceNumber
+		if pk := c.Keys["pk"]; pk.String() != c.NewImage["pk"].String() || !strings.HasPrefix(pk.String(), "AUDIT#") || c.Keys["sk"].String() != c.NewImage["sk"].String() {
+			t.Errorf("record %d: keys %v, want those of its image, an audit record", i, c.Keys)
+		}
 	}
 }
 
@@ -678,7 +726,7 @@ func TestLambdaRIE(t *testing.T) {
 	began := time.Now()
 	rie := lambdarie.Binary(t)
 	var builds []lambdarie.Build
-	for _, name := range append(httpapi.Functions(), functionAuthorizer, functionSweep, functionMemberRemoved) {
+	for _, name := range append(httpapi.Functions(), functionAuthorizer, functionSweep, functionMemberRemoved, functionPublishEvents) {
 		builds = append(builds, lambdarie.Build{Function: name})
 	}
 	bins := lambdarie.BuildAll(t, append(builds, faultBuild))
@@ -710,6 +758,10 @@ func TestLambdaRIE(t *testing.T) {
 	t.Run("Sweep", func(t *testing.T) {
 		t.Parallel()
 		testRIESweep(t, rie, bins[functionSweep])
+	})
+	t.Run("PublishEvents", func(t *testing.T) {
+		t.Parallel()
+		testRIEPublishEvents(t, rie, bins[functionPublishEvents])
 	})
 	t.Cleanup(func() { t.Logf("TestLambdaRIE took %s", time.Since(began).Round(time.Millisecond)) })
 }
@@ -1668,4 +1720,77 @@ func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	who.CheckInitOnce(pid)
+}
+
+// testRIEPublishEvents: PublishEvents, on the real Lambda runtime library,
+// turns publish-events.json's stream records into one PutEvents call
+// (EventBridge's JSON protocol, to a recording stand-in at
+// AWS_ENDPOINT_URL_EVENTBRIDGE): source teamkeys, detail-type the action,
+// detail the record as the API shows it, on TEAMKEYS_EVENT_BUS_NAME; an entry
+// EventBridge refuses is answered as a batch item failure by its sequence
+// number, and the same batch again (Lambda's retry) puts the same events.
+func testRIEPublishEvents(t *testing.T, rie, bootstrap string) {
+	type entry struct{ Source, DetailType, Detail, EventBusName string }
+	var (
+		mu    sync.Mutex
+		calls [][]entry
+	)
+	bus := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Entries []entry }
+		if r.Header.Get("X-Amz-Target") != "AWSEvents.PutEvents" || json.NewDecoder(r.Body).Decode(&in) != nil {
+			http.Error(w, "not PutEvents", http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		calls = append(calls, in.Entries)
+		mu.Unlock()
+		out := struct {
+			FailedEntryCount int
+			Entries          []map[string]string
+		}{}
+		for _, e := range in.Entries {
+			if strings.Contains(e.Detail, "AccessKeyExpired") { // the second record: refused
+				out.FailedEntryCount++
+				out.Entries = append(out.Entries, map[string]string{"ErrorCode": "InternalFailure", "ErrorMessage": "try again"})
+			} else {
+				out.Entries = append(out.Entries, map[string]string{"EventId": "11111111-2222-3333-4444-555555555555"})
+			}
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		json.NewEncoder(w).Encode(out)
+	}))
+	t.Cleanup(bus.Close)
+	fn := lambdarie.Start(t, rie, functionPublishEvents, bootstrap, teststack.TableName(t.Name()),
+		"AWS_ENDPOINT_URL_EVENTBRIDGE="+bus.URL, "TEAMKEYS_EVENT_BUS_NAME=audit-bus")
+	wantDetails := []string{
+		`{"eventId":"0b6f1c2e-3d4a-4b5c-8d6e-7f8091a2b3c4","time":"2025-12-02T15:14:05.123Z","teamId":"t1","memberId":"alice","accessKeyId":"TKAKEXAMPLEEXAMPLEEXAMPLE",` +
+			`"action":"AccessKeyCreated","actor":{"type":"user","sub":"admin","sourceIp":"203.0.113.10","userAgent":"curl/8.5.0"},"requestId":"c3Z0aGlzaXNhcmVxdWVzdA=","changes":{"statusAfter":"Active"}}`,
+		`{"eventId":"1c7a2d3f-4e5b-4c6d-9e7f-8091a2b3c4d5","time":"2025-12-02T15:15:00.000Z","teamId":"t1","memberId":"alice","accessKeyId":"TKAKEXAMPLEEXAMPLEEXAMPL2",` +
+			`"action":"AccessKeyExpired","actor":{"type":"system","sub":"sweep"},"changes":{"statusBefore":"Active"}}`,
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		raw := fn.InvokeRaw(loadEvent(t, "publish-events.json"))
+		var resp events.DynamoDBEventResponse
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&resp); err != nil {
+			t.Fatalf("attempt %d: not {\"batchItemFailures\"} (%v): %s", attempt, err, raw)
+		}
+		if want := []events.DynamoDBBatchItemFailure{{ItemIdentifier: "1000000000000000000002"}}; !slices.Equal(resp.BatchItemFailures, want) {
+			t.Fatalf("attempt %d: batch item failures %v, want %v (the refused entry's record)", attempt, resp.BatchItemFailures, want)
+		}
+		mu.Lock()
+		got := calls[len(calls)-1]
+		n := len(calls)
+		mu.Unlock()
+		if n != attempt || len(got) != 2 {
+			t.Fatalf("attempt %d: %d PutEvents calls, the last of %d entries: want one call a batch, of 2", attempt, n, len(got))
+		}
+		for i, e := range got {
+			if e.Source != "teamkeys" || e.EventBusName != "audit-bus" || e.Detail != wantDetails[i] ||
+				e.DetailType != []string{"AccessKeyCreated", "AccessKeyExpired"}[i] {
+				t.Errorf("attempt %d, entry %d: %+v, want source teamkeys on audit-bus, detail\n\t%s", attempt, i, e, wantDetails[i])
+			}
+		}
+	}
 }

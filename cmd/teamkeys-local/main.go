@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/local/emulators"
 	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
+	"github.com/teamkeys/teamkeys/internal/local/publisher"
 	"github.com/teamkeys/teamkeys/internal/local/server"
 )
 
@@ -40,6 +42,10 @@ const usage = `usage:
 environment: TEAMKEYS_ADDR (default 127.0.0.1:3000), TEAMKEYS_TABLE (teamkeys),
 TEAMKEYS_SWEEP_INTERVAL (how often expired keys are removed; default 1m, 0: never),
 TEAMKEYS_MEMBER_EVENT_SOURCE (the source of TeamMemberRemoved events; console.teamkeys),
+TEAMKEYS_EVENTS_SINK (where the audit records' events go: - for stdout, an
+http(s):// URL, or a file, one JSON event a line; empty or off: nowhere),
+TEAMKEYS_EVENTS_CHECKPOINT (the publisher's place in the stream; default
+<file sink>.checkpoint, none for stdout or a URL),
 TEAMKEYS_KMS_KEY_ID (alias/teamkeys), TEAMKEYS_LOCAL_JWT_SECRET (default: serve
 generates one per run and keeps it in $TEAMKEYS_CACHE/local-jwt-secret, mode
 0600, while it runs; token reads it there), AWS_REGION,
@@ -136,8 +142,14 @@ func serve() error {
 	if err != nil {
 		return err
 	}
+	var background sync.WaitGroup
+	// Stopped before serve returns (and before the emulators stop): the
+	// sweep and the events publisher finish what they are doing.
+	defer func() { stop(); background.Wait() }()
 	handler, err := server.New(ctx, server.Options{Config: cfg, AWS: awsCfg, JWTSecret: secret, Log: log, SweepInterval: sweepEvery,
-		MemberEventSource: strings.TrimSpace(os.Getenv("TEAMKEYS_MEMBER_EVENT_SOURCE"))})
+		MemberEventSource: strings.TrimSpace(os.Getenv("TEAMKEYS_MEMBER_EVENT_SOURCE")),
+		Events:            publisher.Options{Sink: os.Getenv("TEAMKEYS_EVENTS_SINK"), Checkpoint: strings.TrimSpace(os.Getenv("TEAMKEYS_EVENTS_CHECKPOINT"))},
+		Background:        &background})
 	if err != nil {
 		return err
 	}

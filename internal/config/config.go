@@ -60,6 +60,9 @@ type Config struct {
 	// GitHubKeysFile, when set, holds those keys in a local file instead
 	// (TEAMKEYS_GITHUB_KEYS_FILE): the local server's and the tests'.
 	GitHubKeysFile string
+	// EventBusName is the bus PublishEvents publishes the audit records'
+	// events to (TEAMKEYS_EVENT_BUS_NAME; empty: the default bus).
+	EventBusName string
 }
 
 // FromEnv reads Config, with defaults for what is unset.
@@ -76,6 +79,7 @@ func FromEnv() Config {
 		SigningRegion:  getenv("TEAMKEYS_SIGNING_REGION", DefaultRegion),
 		GitHubKeysURL:  os.Getenv("TEAMKEYS_GITHUB_KEYS_URL"),
 		GitHubKeysFile: os.Getenv("TEAMKEYS_GITHUB_KEYS_FILE"),
+		EventBusName:   strings.TrimSpace(os.Getenv("TEAMKEYS_EVENT_BUS_NAME")),
 	}
 	if days, err := strconv.Atoi(getenv("TEAMKEYS_AUDIT_RETENTION_DAYS", "0")); err == nil && days > 0 {
 		c.AuditRetentionDays = days

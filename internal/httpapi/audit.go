@@ -4,57 +4,8 @@ import (
 	"net/http"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/auditevent"
 )
-
-type actorJSON struct {
-	Type      string `json:"type"`
-	Sub       string `json:"sub,omitempty"`
-	SourceIP  string `json:"sourceIp,omitempty"`
-	UserAgent string `json:"userAgent,omitempty"`
-}
-
-type changesJSON struct {
-	StatusBefore    string  `json:"statusBefore,omitempty"`
-	StatusAfter     string  `json:"statusAfter,omitempty"`
-	ExpiresAt       *string `json:"expiresAt,omitempty"`
-	RotatedFrom     string  `json:"rotatedFrom,omitempty"`
-	MaxLifetimeDays *int    `json:"maxLifetimeDays,omitempty"`
-}
-
-// auditEventJSON is an audit record as the API (and its event) shows it.
-type auditEventJSON struct {
-	EventID     string      `json:"eventId"`
-	Time        string      `json:"time"`
-	TeamID      string      `json:"teamId"`
-	MemberID    string      `json:"memberId,omitempty"`
-	AccessKeyID string      `json:"accessKeyId,omitempty"`
-	Action      string      `json:"action"`
-	Actor       actorJSON   `json:"actor"`
-	RequestID   string      `json:"requestId,omitempty"`
-	Changes     changesJSON `json:"changes"`
-	Leak        *leakJSON   `json:"leak,omitempty"`
-}
-
-// leakJSON is where a leaked secret was found (AccessKeyLeaked only).
-type leakJSON struct {
-	URL    string `json:"url,omitempty"`
-	Source string `json:"source,omitempty"`
-}
-
-func auditJSON(r accesskey.AuditRecord) auditEventJSON {
-	var l *leakJSON
-	if r.Leak != (accesskey.Leak{}) {
-		l = &leakJSON{URL: r.Leak.URL, Source: r.Leak.Source}
-	}
-	return auditEventJSON{
-		Leak:    l,
-		EventID: r.EventID, Time: r.Time.UTC().Format("2006-01-02T15:04:05.000Z07:00"), TeamID: r.TeamID, MemberID: r.MemberID,
-		AccessKeyID: r.AccessKeyID, Action: r.Action, RequestID: r.RequestID,
-		Actor: actorJSON{Type: r.Actor.Type, Sub: r.Actor.Sub, SourceIP: r.Actor.SourceIP, UserAgent: r.Actor.UserAgent},
-		Changes: changesJSON{StatusBefore: string(r.StatusBefore), StatusAfter: string(r.StatusAfter), ExpiresAt: timeJSON(r.ExpiresAt),
-			RotatedFrom: r.RotatedFrom, MaxLifetimeDays: r.MaxLifetimeDays},
-	}
-}
 
 // listAudit answers a team's audit records, newest first, a page at a time,
 // optionally those of one member and of one key; the nextToken is bound to
@@ -80,11 +31,11 @@ func (a *api) listAudit(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := struct {
-		AuditEvents []auditEventJSON `json:"auditEvents"`
-		NextToken   *string          `json:"nextToken"`
-	}{AuditEvents: make([]auditEventJSON, 0, len(records)), NextToken: a.nextToken(q, next)}
+		AuditEvents []auditevent.Detail `json:"auditEvents"`
+		NextToken   *string             `json:"nextToken"`
+	}{AuditEvents: make([]auditevent.Detail, 0, len(records)), NextToken: a.nextToken(q, next)}
 	for _, rec := range records {
-		out.AuditEvents = append(out.AuditEvents, auditJSON(rec))
+		out.AuditEvents = append(out.AuditEvents, auditevent.FromRecord(rec))
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -27,6 +28,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/local/eventbus"
 	"github.com/teamkeys/teamkeys/internal/local/gateway"
 	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
+	"github.com/teamkeys/teamkeys/internal/local/publisher"
 	"github.com/teamkeys/teamkeys/internal/local/tabledef"
 	"github.com/teamkeys/teamkeys/internal/offboard"
 	"github.com/teamkeys/teamkeys/internal/pagetoken"
@@ -105,6 +107,14 @@ type Options struct {
 	// (template.yaml's MemberEventSource; TEAMKEYS_MEMBER_EVENT_SOURCE);
 	// empty means config.DefaultMemberEventSource.
 	MemberEventSource string
+	// Events, when its Sink is set (and not "off"), publishes every new
+	// audit record from the table's stream to that sink, as PublishEvents
+	// publishes them to EventBridge (TEAMKEYS_EVENTS_SINK,
+	// TEAMKEYS_EVENTS_CHECKPOINT), until ctx ends.
+	Events publisher.Options
+	// Background, if set, counts the goroutines New starts (the sweep,
+	// the events publisher): Wait on it after ctx ends for a clean stop.
+	Background *sync.WaitGroup
 }
 
 // New creates the table if it is missing and returns the local API.
@@ -153,8 +163,12 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 			return httpapi.NewLeakReport(common, store, leak.KeysFrom(cfg.GitHubKeysFile, cfg.GitHubKeysURL))
 		},
 	}
+	background := opts.Background
+	if background == nil {
+		background = &sync.WaitGroup{}
+	}
 	if opts.SweepInterval > 0 {
-		go sweep.Every(ctx, opts.SweepInterval, store, time.Now, log)
+		background.Go(func() { sweep.Every(ctx, opts.SweepInterval, store, time.Now, log) })
 	}
 	functions := map[string]httpapi.LambdaHandlerFunc{}
 	for name, build := range built {
@@ -171,6 +185,18 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 	source := opts.MemberEventSource
 	if source == "" {
 		source = config.DefaultMemberEventSource
+	}
+	if !publisher.SinkOff(opts.Events.Sink) {
+		reader, sink, err := publisher.New(ctx, opts.Events, opts.AWS, db, cfg.Table, log)
+		if err != nil {
+			return nil, err
+		}
+		background.Go(func() {
+			defer sink.Close()
+			if err := reader.Run(ctx); err != nil {
+				log.Error("the events publisher stopped", "error", err.Error())
+			}
+		})
 	}
 	removed := offboard.Handler(store, log)
 	bus := eventbus.New(log, eventbus.Subscriber{Source: source, DetailType: offboard.DetailType,

@@ -54,6 +54,10 @@ func CreateTableInput(templateYAML []byte, tableName string) (*dynamodb.CreateTa
 		})
 	}
 	input.KeySchema = keySchema(table.KeySchema)
+	if table.StreamSpecification != nil {
+		input.StreamSpecification = &types.StreamSpecification{StreamEnabled: aws.Bool(true),
+			StreamViewType: types.StreamViewType(table.StreamSpecification.StreamViewType)}
+	}
 	for _, gsi := range table.GlobalSecondaryIndexes {
 		index := types.GlobalSecondaryIndex{
 			IndexName: aws.String(gsi.IndexName),

@@ -46,7 +46,7 @@ func Timeout(function string) int {
 // (which carries the endpoints, region and dummy credentials that
 // testenv.Main exported), the service's settings on table, and the
 // Lambda settings template.yaml gives.
-func functionEnv(name, table string) []string {
+func functionEnv(name, table string, extra []string) []string {
 	env := os.Environ()
 	if e := testenv.Current(); e != nil {
 		env = append(env,
@@ -55,7 +55,7 @@ func functionEnv(name, table string) []string {
 			"AWS_REGION="+e.Region,
 		)
 	}
-	return append(env,
+	return append(append(env,
 		"TEAMKEYS_TABLE="+table,
 		"TEAMKEYS_KMS_KEY_ID="+config.DefaultKMSKeyID,
 		"TEAMKEYS_PAGE_TOKEN_KEY="+pageTokenKey,
@@ -63,7 +63,7 @@ func functionEnv(name, table string) []string {
 		"TEAMKEYS_CLAIM_SUB=sub", "TEAMKEYS_CLAIM_TEAM=team_id", "TEAMKEYS_CLAIM_ROLE=team_role",
 		"AWS_LAMBDA_FUNCTION_NAME="+name,
 		"AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(Timeout(name)),
-	)
+	), extra...)
 }
 
 // Function is one function binary running under its own emulator, for one
@@ -83,8 +83,9 @@ type Function struct {
 
 // Start runs bootstrap under the emulator rie, on free ports, with the
 // environment template.yaml gives function name on table, and stops both
-// (by pid) when the test ends.
-func Start(t testing.TB, rie, name, bootstrap, table string) *Function {
+// (by pid) when the test ends. extraEnv (NAME=value) comes last: an
+// endpoint of the test's own, say.
+func Start(t testing.TB, rie, name, bootstrap, table string, extraEnv ...string) *Function {
 	t.Helper()
 	var lastOut string
 	for range 3 { // a free port may be taken before the emulator binds it
@@ -99,7 +100,7 @@ func Start(t testing.TB, rie, name, bootstrap, table string) *Function {
 			"--runtime-api-address", runtimeAPI,
 			bootstrap)
 		f.cmd.Dir = filepath.Dir(bootstrap)
-		f.cmd.Env = functionEnv(name, table)
+		f.cmd.Env = functionEnv(name, table, extraEnv)
 		f.cmd.Stdout, f.cmd.Stderr = f.out, f.out
 		f.cmd.WaitDelay = 2 * time.Second // the runtime inherits the output pipe
 		if err := f.cmd.Start(); err != nil {

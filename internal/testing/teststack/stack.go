@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,6 +79,10 @@ type Stack struct {
 	issuer *jwtissuer.Issuer
 	srv    *httptest.Server
 	env    *emulators.Env
+	// stop ends the server's background work (an events publisher), which
+	// background counts; Close waits for it.
+	stop       context.CancelFunc
+	background sync.WaitGroup
 }
 
 // New starts a Stack for a test (see Start), stops it when the test ends,
@@ -106,6 +111,10 @@ func New(t testing.TB, opts Options) *Stack {
 // Close it.
 func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	s := &Stack{Table: &Table{}, Calls: sdkcalls.New(), Logs: &logbuf.Buffer{}}
+	// The server's background work lives until Close, not as long as the
+	// caller's ctx.
+	serverCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	s.stop = stop
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -137,6 +146,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		Log:             log,
 		DynamoDBOptions: []func(*dynamodb.Options){func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, s.Calls.APIOption("DynamoDB")) }},
 		KMSOptions:      []func(*kms.Options){func(o *kms.Options) { o.APIOptions = append(o.APIOptions, s.Calls.APIOption("KMS")) }},
+		Background:      &s.background,
 	}
 	if opts.Server != nil {
 		opts.Server(&options)
@@ -145,7 +155,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	templateMu.Lock() // server.New parses template.yaml for the table
-	handler, err := server.New(ctx, options)
+	handler, err := server.New(serverCtx, options)
 	templateMu.Unlock()
 	if err != nil {
 		return nil, err
@@ -173,6 +183,8 @@ func (s *Stack) Close() error {
 	if s.srv != nil {
 		s.srv.Close()
 	}
+	s.stop()
+	s.background.Wait()
 	if s.env != nil {
 		return s.env.Stop()
 	}

@@ -1,0 +1,73 @@
+// Package auditevent is an audit record as the world sees it: the JSON of
+// GET /v1/teams/{teamId}/audit-events and the detail of the event published
+// to EventBridge for it (source Source, detail-type the record's action).
+// One shape, written once, for both.
+package auditevent
+
+import (
+	"time"
+
+	"github.com/teamkeys/teamkeys/internal/accesskey"
+)
+
+// Source is the source of every event teamkeys publishes.
+const Source = "teamkeys"
+
+// Actor is who made the change.
+type Actor struct {
+	Type      string `json:"type"`
+	Sub       string `json:"sub,omitempty"`
+	SourceIP  string `json:"sourceIp,omitempty"`
+	UserAgent string `json:"userAgent,omitempty"`
+}
+
+// Changes is what the change did.
+type Changes struct {
+	StatusBefore    string  `json:"statusBefore,omitempty"`
+	StatusAfter     string  `json:"statusAfter,omitempty"`
+	ExpiresAt       *string `json:"expiresAt,omitempty"`
+	RotatedFrom     string  `json:"rotatedFrom,omitempty"`
+	MaxLifetimeDays *int    `json:"maxLifetimeDays,omitempty"`
+}
+
+// Detail is an audit record as the API shows it and as its event's detail.
+type Detail struct {
+	EventID     string  `json:"eventId"`
+	Time        string  `json:"time"`
+	TeamID      string  `json:"teamId"`
+	MemberID    string  `json:"memberId,omitempty"`
+	AccessKeyID string  `json:"accessKeyId,omitempty"`
+	Action      string  `json:"action"`
+	Actor       Actor   `json:"actor"`
+	RequestID   string  `json:"requestId,omitempty"`
+	Changes     Changes `json:"changes"`
+	Leak        *Leak   `json:"leak,omitempty"`
+}
+
+// Leak is where a leaked secret was found (AccessKeyLeaked only).
+type Leak struct {
+	URL    string `json:"url,omitempty"`
+	Source string `json:"source,omitempty"`
+}
+
+// timeLayout is the record's time: RFC 3339 UTC, milliseconds.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// FromRecord is r as the API and its event show it.
+func FromRecord(r accesskey.AuditRecord) Detail {
+	d := Detail{
+		EventID: r.EventID, Time: r.Time.UTC().Format(timeLayout), TeamID: r.TeamID, MemberID: r.MemberID,
+		AccessKeyID: r.AccessKeyID, Action: r.Action, RequestID: r.RequestID,
+		Actor: Actor{Type: r.Actor.Type, Sub: r.Actor.Sub, SourceIP: r.Actor.SourceIP, UserAgent: r.Actor.UserAgent},
+		Changes: Changes{StatusBefore: string(r.StatusBefore), StatusAfter: string(r.StatusAfter),
+			RotatedFrom: r.RotatedFrom, MaxLifetimeDays: r.MaxLifetimeDays},
+	}
+	if r.Leak != (accesskey.Leak{}) {
+		d.Leak = &Leak{URL: r.Leak.URL, Source: r.Leak.Source}
+	}
+	if r.ExpiresAt != nil {
+		s := r.ExpiresAt.UTC().Format(time.RFC3339)
+		d.Changes.ExpiresAt = &s
+	}
+	return d
+}
