@@ -111,7 +111,8 @@ func eventIDs(t *testing.T, events []sinkEvent) map[string]int {
 	return seen
 }
 
-// changeEverything makes one change of each kind but the sweep's, through
+// changeEverything makes one change of each kind but the sweep's (a leak
+// reported by the team's admin included), through
 // the API, and returns how many audit records they make.
 func changeEverything(t *testing.T, s *stack) int {
 	t.Helper()
@@ -137,7 +138,13 @@ func changeEverything(t *testing.T, s *stack) int {
 		Body: `{"maxLifetimeDays":30}`}); resp.Status != 200 { // KeyPolicyChanged
 		t.Fatalf("put key policy: %s", resp)
 	}
-	return 8
+	leaked := s.Generate("t1", "carol", "") // AccessKeyCreated
+	var report struct{ Matched bool }
+	do("POST", "/v1/teams/t1/leaks", `{"secretAccessKey":"`+leaked.SecretAccessKey+`"}`).Decode(t, &report) // AccessKeyLeaked
+	if !report.Matched {
+		t.Fatalf("the leak of carol's key did not match it")
+	}
+	return 10
 }
 
 // TestChangesArePublished: with TEAMKEYS_EVENTS_SINK a file, every change
@@ -165,7 +172,7 @@ func TestChangesArePublished(t *testing.T) {
 	for i, raw := range page.AuditEvents {
 		want[records[i].EventID] = string(raw)
 	}
-	wantTypes := map[string]int{"AccessKeyCreated": 2, "AccessKeyDisabled": 1, "AccessKeyEnabled": 1, "AccessKeyRotated": 1, "AccessKeyDeleted": 2, "KeyPolicyChanged": 1}
+	wantTypes := map[string]int{"AccessKeyCreated": 3, "AccessKeyLeaked": 1, "AccessKeyDisabled": 1, "AccessKeyEnabled": 1, "AccessKeyRotated": 1, "AccessKeyDeleted": 2, "KeyPolicyChanged": 1}
 	gotTypes := map[string]int{}
 	for _, e := range events {
 		var d struct {
@@ -226,7 +233,7 @@ func TestEventsSurviveARestart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newStack(t)
 			want := changeEverything(t, s)
-			for _, m := range []string{"carol", "dave", "erin", "frank"} {
+			for _, m := range []string{"dave", "erin", "frank", "grace"} {
 				for range 2 { // the cap
 					s.Generate("t1", m, "")
 					want++
