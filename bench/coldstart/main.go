@@ -62,7 +62,7 @@ func main() {
 	var (
 		dir      = flag.String("dir", ".cache/bench-coldstart", "directory holding <Function>/bootstrap and hello/bootstrap")
 		rie      = flag.String("rie", ".cache/bin/aws-lambda-rie", "path to aws-lambda-rie")
-		funcs    = flag.String("functions", "GenerateKey,ListKeys,DisableKey,EnableKey,DeleteKey,WhoAmI,Authorizer,KeyPolicy,SweepExpiredKeys,RotateKey,OffboardMember,MemberRemoved,LeakReport", "comma-separated function names")
+		funcs    = flag.String("functions", "GenerateKey,ListKeys,DisableKey,EnableKey,DeleteKey,WhoAmI,Authorizer,KeyPolicy,SweepExpiredKeys,RotateKey,OffboardMember,MemberRemoved,LeakReport,PublishEvents", "comma-separated function names")
 		runs     = flag.Int("runs", 15, "measured cold starts per function (at least 10)")
 		warmup   = flag.Int("warmup", 1, "unmeasured rounds first (page cache, CPU frequency)")
 		maxMB    = flag.Float64("max-mb", 12, "fail if a binary is larger than this many MiB")
@@ -299,12 +299,13 @@ func functionEnv() ([]string, func(), error) {
 // eventFor is a minimal API Gateway payload 2.0 event on one of the
 // function's routes, with the JWT claims an authorizer would attach, or for
 // the scheduled sweep the EventBridge event of its schedule, for
-// MemberRemoved the console's TeamMemberRemoved event. A name that
+// MemberRemoved the console's TeamMemberRemoved event, for PublishEvents
+// an empty stream batch. A name that
 // only starts with a function's (a variant built for comparison, such as
 // GenerateKeyLean) gets that function's event.
 func eventFor(name string) []byte {
 	method, path := "GET", "/hello"
-	for _, f := range []string{"GenerateKey", "ListKeys", "DisableKey", "EnableKey", "DeleteKey", "WhoAmI", "Authorizer", "KeyPolicy", "SweepExpiredKeys", "RotateKey", "OffboardMember", "MemberRemoved", "LeakReport"} {
+	for _, f := range []string{"GenerateKey", "ListKeys", "DisableKey", "EnableKey", "DeleteKey", "WhoAmI", "Authorizer", "KeyPolicy", "SweepExpiredKeys", "RotateKey", "OffboardMember", "MemberRemoved", "LeakReport", "PublishEvents"} {
 		if strings.HasPrefix(name, f) {
 			name = f
 		}
@@ -321,6 +322,10 @@ func eventFor(name string) []byte {
 		return []byte(`{"version":"0","id":"7a1d9e52-3c4b-4f8a-b6e2-0d9c8b7a6f51","detail-type":"TeamMemberRemoved",` +
 			`"source":"console.teamkeys","account":"123456789012","time":"2026-01-01T00:00:00Z","region":"us-east-1",` +
 			`"resources":[],"detail":{"teamId":"t1","memberId":"alice"}}`)
+	case "PublishEvents":
+		// A stream batch with no records: answered at once (no failures),
+		// enough to time the init.
+		return []byte(`{"Records":[]}`)
 	case "OffboardMember":
 		method, path = "DELETE", "/v1/teams/t1/members/alice/access-keys"
 	case "KeyPolicy":
