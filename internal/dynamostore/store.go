@@ -577,38 +577,52 @@ func (s *Store) SetStatus(ctx context.Context, ref accesskey.Ref, status accessk
 		if k.Status == status {
 			return k, nil
 		}
-		st := expression.Name(attrStatus)
-		e, err := expression.NewBuilder().
-			WithUpdate(expression.Set(st, expression.Value(string(status)))).
-			WithCondition(ownedBy(ref).And(st.Equal(expression.Value(string(k.Status))))).
-			Build()
-		if err != nil {
-			return accesskey.Key{}, err
-		}
 		action := accesskey.AuditKeyDisabled
 		if status == accesskey.StatusActive {
 			action = accesskey.AuditKeyEnabled
 		}
 		rec := audit.Record(action, ref)
 		rec.StatusBefore, rec.StatusAfter, rec.ExpiresAt = k.Status, status, k.ExpiresAt
-		actions, _, err := s.withRecords([]types.TransactWriteItem{s.txUpdate(itemKey(ref.AccessKeyID), e)}, nil, rec)
-		if err != nil {
-			return accesskey.Key{}, err
-		}
-		failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
+		written, err := s.writeStatus(ctx, ref, rec)
 		switch {
 		case err != nil:
-			return accesskey.Key{}, fmt.Errorf("set status of %s: %w", ref.AccessKeyID, err)
-		case failed == noConditionFailed:
+			return accesskey.Key{}, err
+		case written:
 			k.Status = status
 			return k, nil
-		case failed != 0:
-			return accesskey.Key{}, fmt.Errorf("set status of %s: condition %d failed", ref.AccessKeyID, failed)
 		case attempt == 3:
 			return accesskey.Key{}, fmt.Errorf("set status of %s: changed meanwhile, 3 times: %w", ref.AccessKeyID, accesskey.ErrUnavailable)
 		}
 		// Gone, or its status changed meanwhile: read it again.
 	}
+}
+
+// writeStatus writes the key's status rec.StatusAfter, held to its owner and
+// to the status rec.StatusBefore, with rec, in one transaction; false when
+// that condition failed (the key gone, or its status another).
+func (s *Store) writeStatus(ctx context.Context, ref accesskey.Ref, rec accesskey.AuditRecord) (bool, error) {
+	st := expression.Name(attrStatus)
+	e, err := expression.NewBuilder().
+		WithUpdate(expression.Set(st, expression.Value(string(rec.StatusAfter)))).
+		WithCondition(ownedBy(ref).And(st.Equal(expression.Value(string(rec.StatusBefore))))).
+		Build()
+	if err != nil {
+		return false, err
+	}
+	actions, _, err := s.withRecords([]types.TransactWriteItem{s.txUpdate(itemKey(ref.AccessKeyID), e)}, nil, rec)
+	if err != nil {
+		return false, err
+	}
+	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
+	switch {
+	case err != nil:
+		return false, fmt.Errorf("%s %s: %w", rec.Action, ref.AccessKeyID, err)
+	case failed == 0:
+		return false, nil
+	case failed != noConditionFailed:
+		return false, fmt.Errorf("%s %s: condition %d failed", rec.Action, ref.AccessKeyID, failed)
+	}
+	return true, nil
 }
 
 // Get returns a key and its secret's ciphertext with one strongly consistent
@@ -1125,28 +1139,7 @@ func otherStatus(st accesskey.Status) accesskey.Status {
 // the status before, with its AccessKeyLeaked record; false when the
 // condition failed.
 func (s *Store) disableLeaked(ctx context.Context, ref accesskey.Ref, before accesskey.Status, leak accesskey.Leak, audit accesskey.Audit) (bool, error) {
-	st := expression.Name(attrStatus)
-	e, err := expression.NewBuilder().
-		WithUpdate(expression.Set(st, expression.Value(string(accesskey.StatusInactive)))).
-		WithCondition(ownedBy(ref).And(st.Equal(expression.Value(string(before))))).
-		Build()
-	if err != nil {
-		return false, err
-	}
 	rec := audit.Record(accesskey.AuditKeyLeaked, ref)
 	rec.StatusBefore, rec.StatusAfter, rec.Leak = before, accesskey.StatusInactive, leak
-	actions, _, err := s.withRecords([]types.TransactWriteItem{s.txUpdate(itemKey(ref.AccessKeyID), e)}, nil, rec)
-	if err != nil {
-		return false, err
-	}
-	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
-	switch {
-	case err != nil:
-		return false, fmt.Errorf("disable leaked key %s: %w", ref.AccessKeyID, err)
-	case failed == 0:
-		return false, nil
-	case failed != noConditionFailed:
-		return false, fmt.Errorf("disable leaked key %s: condition %d failed", ref.AccessKeyID, failed)
-	}
-	return true, nil
+	return s.writeStatus(ctx, ref, rec)
 }
