@@ -108,6 +108,10 @@ test: tools ## every test, against DynamoDB Local and local-kms started for the 
 	TEAMKEYS_CACHE=$(CACHE) go test -count=1 ./...
 	$(MAKE) -s fuzz-short
 
+.PHONY: generate
+generate: ## regenerate pkg/client/types.gen.go from openapi.yaml (oapi-codegen, pinned in pkg/client/doc.go)
+	go generate ./pkg/client
+
 .PHONY: lint
 lint: ## gofmt, go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
