@@ -32,7 +32,7 @@ func (c *Client) GenerateAccessKey(ctx context.Context, teamID, memberID string,
 // listMemberAccessKeys).
 func (c *Client) ListMemberAccessKeys(ctx context.Context, teamID, memberID string) (*AccessKeyList, error) {
 	var out AccessKeyList
-	err := c.do(ctx, call{method: http.MethodGet, path: memberKeysPath(teamID, memberID), expect: http.StatusOK, decodes: &out})
+	err := c.do(ctx, call{method: http.MethodGet, safety: readOnly, path: memberKeysPath(teamID, memberID), expect: http.StatusOK, decodes: &out})
 	return result(&out, err)
 }
 
@@ -52,7 +52,7 @@ func (c *Client) ListTeamAccessKeys(ctx context.Context, teamID string, params *
 		setString(q, "nextToken", params.NextToken)
 	}
 	var out AccessKeyList
-	err := c.do(ctx, call{method: http.MethodGet, path: teamPath(teamID) + "/access-keys", query: q, expect: http.StatusOK, decodes: &out})
+	err := c.do(ctx, call{method: http.MethodGet, safety: readOnly, path: teamPath(teamID) + "/access-keys", query: q, expect: http.StatusOK, decodes: &out})
 	return result(&out, err)
 }
 
@@ -85,7 +85,7 @@ func (c *Client) TeamAccessKeys(ctx context.Context, teamID string) iter.Seq2[Ac
 // its CSV.
 func (c *Client) CredentialReport(ctx context.Context, teamID string) (*CredentialReport, error) {
 	var out CredentialReport
-	err := c.do(ctx, call{method: http.MethodGet, path: teamPath(teamID) + "/access-keys/report", expect: http.StatusOK, decodes: &out})
+	err := c.do(ctx, call{method: http.MethodGet, safety: readOnly, path: teamPath(teamID) + "/access-keys/report", expect: http.StatusOK, decodes: &out})
 	return result(&out, err)
 }
 
@@ -93,7 +93,7 @@ func (c *Client) CredentialReport(ctx context.Context, teamID string) (*Credenti
 // credentialReport operation's text/csv answer).
 func (c *Client) CredentialReportCSV(ctx context.Context, teamID string) ([]byte, error) {
 	var out []byte
-	err := c.do(ctx, call{method: http.MethodGet, path: teamPath(teamID) + "/access-keys/report", accept: "text/csv", expect: http.StatusOK, raw: &out})
+	err := c.do(ctx, call{method: http.MethodGet, safety: readOnly, path: teamPath(teamID) + "/access-keys/report", accept: "text/csv", expect: http.StatusOK, raw: &out})
 	return out, err
 }
 
@@ -133,7 +133,7 @@ func (c *Client) RotateAccessKey(ctx context.Context, teamID, memberID, accessKe
 // getAccessKey).
 func (c *Client) GetAccessKey(ctx context.Context, teamID, memberID, accessKeyID string) (*AccessKey, error) {
 	var out AccessKey
-	err := c.do(ctx, call{method: http.MethodGet, path: keyPath(teamID, memberID, accessKeyID), expect: http.StatusOK, decodes: &out})
+	err := c.do(ctx, call{method: http.MethodGet, safety: readOnly, path: keyPath(teamID, memberID, accessKeyID), expect: http.StatusOK, decodes: &out})
 	return result(&out, err)
 }
 
@@ -155,14 +155,14 @@ func (c *Client) ListAuditEvents(ctx context.Context, teamID string, params *Lis
 		setString(q, "nextToken", params.NextToken)
 	}
 	var out AuditEventList
-	err := c.do(ctx, call{method: http.MethodGet, path: teamPath(teamID) + "/audit-events", query: q, expect: http.StatusOK, decodes: &out})
+	err := c.do(ctx, call{method: http.MethodGet, safety: readOnly, path: teamPath(teamID) + "/audit-events", query: q, expect: http.StatusOK, decodes: &out})
 	return result(&out, err)
 }
 
 // GetKeyPolicy returns the team's key policy (operation getKeyPolicy).
 func (c *Client) GetKeyPolicy(ctx context.Context, teamID string) (*KeyPolicy, error) {
 	var out KeyPolicy
-	err := c.do(ctx, call{method: http.MethodGet, path: teamPath(teamID) + "/key-policy", expect: http.StatusOK, decodes: &out})
+	err := c.do(ctx, call{method: http.MethodGet, safety: readOnly, path: teamPath(teamID) + "/key-policy", expect: http.StatusOK, decodes: &out})
 	return result(&out, err)
 }
 
@@ -200,7 +200,7 @@ func (c *Client) ReportGitHubLeaks(ctx context.Context, body []byte, params Repo
 // whoAmIGet), signed with SigV4 by the client's access key.
 func (c *Client) WhoAmIGet(ctx context.Context) (*WhoAmI, error) {
 	var out WhoAmI
-	err := c.do(ctx, call{method: http.MethodGet, path: "/v1/whoami", auth: authSigV4, expect: http.StatusOK, decodes: &out})
+	err := c.do(ctx, call{method: http.MethodGet, safety: readOnly, path: "/v1/whoami", auth: authSigV4, expect: http.StatusOK, decodes: &out})
 	return result(&out, err)
 }
 
