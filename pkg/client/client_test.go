@@ -94,8 +94,14 @@ func TestRetries(t *testing.T) {
 		_, err := c.GenerateAccessKey(ctx, "t1", "alice", GenerateAccessKeyRequest{}, nil)
 		return err
 	}
-	disable := func(c *Client) error { _, err := c.DisableAccessKey(ctx, "t1", "alice", "TKAKABCDEFGHIJKLMNOPQRST"); return err }
-	get := func(c *Client) error { _, err := c.GetAccessKey(ctx, "t1", "alice", "TKAKABCDEFGHIJKLMNOPQRST"); return err }
+	disable := func(c *Client) error {
+		_, err := c.DisableAccessKey(ctx, "t1", "alice", "TKAKABCDEFGHIJKLMNOPQRST")
+		return err
+	}
+	get := func(c *Client) error {
+		_, err := c.GetAccessKey(ctx, "t1", "alice", "TKAKABCDEFGHIJKLMNOPQRST")
+		return err
+	}
 	del := func(c *Client) error { return c.DeleteAccessKey(ctx, "t1", "alice", "TKAKABCDEFGHIJKLMNOPQRST") }
 	leak := func(c *Client) error {
 		_, err := c.ReportTeamLeak(ctx, "t1", TeamLeakReport{SecretAccessKey: "tksk_x"})
