@@ -395,8 +395,16 @@ func newAPIError(resp *http.Response, body []byte) *APIError {
 		}
 		return e
 	}
+	// API Gateway's own answers (its JWT authorizer's 401, its throttling's
+	// 429) are {"message": "..."}.
+	var gateway struct {
+		Message string `json:"message"`
+	}
 	e.Code = ErrorCode("HTTP" + strconv.Itoa(resp.StatusCode))
 	e.Message = http.StatusText(resp.StatusCode)
+	if json.Unmarshal(body, &gateway) == nil && gateway.Message != "" {
+		e.Message = gateway.Message
+	}
 	return e
 }
 

@@ -229,10 +229,12 @@ func TestAPIError(t *testing.T) {
 	}{
 		{"the service's error shape", answer{status: 409, body: atCap}, 409, ErrorCodeLimitExceeded, "r-cap", "the member already holds 2 keys"},
 		{"not the service's shape: the status, the header's request id", answer{status: 502, body: "<html>bad gateway</html>"}, 502, "HTTP502", "hdr-id", "Bad Gateway"},
+		{"API Gateway's shape: its message", answer{status: 401, body: `{"message":"Unauthorized"}`}, 401, "HTTP401", "hdr-id", "Unauthorized"},
+		{"API Gateway's throttling", answer{status: 429, body: `{"message":"Too Many Requests"}`}, 429, "HTTP429", "hdr-id", "Too Many Requests"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _ := testClient(t, &fakeAPI{answers: []answer{tt.a}})
+			c, _ := testClient(t, &fakeAPI{answers: []answer{tt.a}}, WithRetryPolicy(RetryPolicy{MaxAttempts: 1}))
 			_, err := c.ListMemberAccessKeys(context.Background(), "t1", "alice")
 			var apiErr *APIError
 			if !errors.As(err, &apiErr) {
