@@ -101,6 +101,10 @@ run: tools ## the service on http://127.0.0.1:3000, with DynamoDB Local and loca
 token: ## mint a local JWT for the running make run: make -s token SUB=alice TEAM=t1 ROLE=admin
 	@TEAMKEYS_CACHE=$(CACHE) go run ./cmd/teamkeys-local token -sub "$(SUB)" -team "$(TEAM)" -role "$(ROLE)"
 
+.PHONY: install-cli
+install-cli: ## install the teamkeys CLI (go install ./cmd/teamkeys) into $GOBIN, default ~/go/bin
+	go install ./cmd/teamkeys
+
 # ---------------------------------------------------------------- test and lint
 
 .PHONY: test

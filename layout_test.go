@@ -29,6 +29,7 @@ func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
 		module + "/bench/",
 		"github.com/golang-jwt/jwt",
 		"github.com/awslabs/goformation",
+		"github.com/spf13/", // cobra and pflag: the CLI's
 	}
 	// What a function must not link because it has no use for it: the
 	// authorizer, the scheduled sweep and MemberRemoved (EventBridge's
@@ -69,5 +70,37 @@ func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCLILinksOnlyThePublicPackages: the teamkeys CLI is a client like any
+// other: of this module it links only pkg/client, pkg/signing and what they
+// link themselves, never the service's other internals, local or test code.
+func TestCLILinksOnlyThePublicPackages(t *testing.T) {
+	deps := func(pkgs ...string) []string {
+		out, err := exec.Command("go", append([]string{"list", "-deps", "-f", "{{.ImportPath}}"}, pkgs...)...).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %v: %v", pkgs, err)
+		}
+		var own []string
+		for _, dep := range strings.Fields(string(out)) {
+			if strings.HasPrefix(dep, module+"/") {
+				own = append(own, dep)
+			}
+		}
+		return own
+	}
+	public := map[string]bool{module + "/cmd/teamkeys": true}
+	for _, dep := range deps("./pkg/client", "./pkg/signing") {
+		public[dep] = true
+	}
+	cli := deps("./cmd/teamkeys")
+	if len(cli) < 3 {
+		t.Fatalf("go list -deps ./cmd/teamkeys listed only %v of this module", cli)
+	}
+	for _, dep := range cli {
+		if !public[dep] {
+			t.Errorf("cmd/teamkeys links %s, which neither pkg/client nor pkg/signing links", dep)
+		}
 	}
 }

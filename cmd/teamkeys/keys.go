@@ -1,0 +1,480 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/teamkeys/teamkeys/pkg/client"
+)
+
+const secretNotice = "The secret access key is shown only now; it cannot be retrieved later. Store it safely."
+
+func (a *App) keysCommand() *cobra.Command {
+	return a.group("keys", "Create, list, get, disable, enable, delete and rotate access keys",
+		a.keysCreateCommand(), a.keysListCommand(), a.keysGetCommand(),
+		a.keysStatusCommand("disable"), a.keysStatusCommand("enable"),
+		a.keysDeleteCommand(), a.keysRotateCommand())
+}
+
+func (a *App) keysCreateCommand() *cobra.Command {
+	var description, expiresAt, expiresIn, idempotencyKey, outputFile string
+	c := &cobra.Command{
+		Use:   "create MEMBER",
+		Short: "Create an access key for a member; its secret is shown only this once",
+		Long: `Create an active access key for a member of the team. The answer holds the
+secret access key, which the service never shows again: it goes to stdout
+only (or, with --output-file, only to that file), never to stderr or a log.
+
+A member holds at most two keys: a third is refused with LimitExceeded
+(exit 1). The request carries an Idempotency-Key (--idempotency-key, or a
+random one), so the client's retries can't create a second key.`,
+		Example: `  teamkeys keys create alice --description ci --expires-in 90d
+  teamkeys keys create alice --expires-at 2027-01-01T00:00:00Z -o json
+  teamkeys keys create alice --output-file alice.json   # mode 0600; stdout shows the key without its secret`,
+		Args:              exactArgs(1, "MEMBER"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: a.wrap(func(cmd *cobra.Command, args []string) error {
+			req := client.GenerateAccessKeyRequest{}
+			if flagChanged(cmd.Flags(), "description") {
+				req.Description = &description
+			}
+			exp, err := a.expiry(expiresAt, expiresIn)
+			if err != nil {
+				return err
+			}
+			req.ExpiresAt = exp
+			c, team, err := a.teamClient()
+			if err != nil {
+				return err
+			}
+			file, err := openSecretFile(outputFile)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.context(cmd)
+			defer cancel()
+			key, err := c.GenerateAccessKey(ctx, team, args[0], req, &client.GenerateAccessKeyParams{IdempotencyKey: optional(idempotencyKey)})
+			if err != nil {
+				file.discard()
+				return err
+			}
+			return a.printCreated(key, file)
+		}),
+	}
+	f := c.Flags()
+	f.StringVar(&description, "description", "", "what the key is for (free text)")
+	f.StringVar(&expiresAt, "expires-at", "", "when the key stops working: RFC 3339 (2027-01-01T00:00:00Z) or a date (2027-01-01, midnight UTC)")
+	f.StringVar(&expiresIn, "expires-in", "", "how long the key works: 90d, 12h, 1h30m")
+	f.StringVar(&idempotencyKey, "idempotency-key", "", "makes a repeated command answer the same key and secret instead of a second key (default: a random one)")
+	f.StringVar(&outputFile, "output-file", "", "write the key with its secret to this new file (mode 0600; never overwritten): AWS's two-column CSV if the name ends in .csv, else JSON")
+	c.MarkFlagsMutuallyExclusive("expires-at", "expires-in")
+	return c
+}
+
+func (a *App) keysListCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list [MEMBER]",
+		Short: "List a member's access keys, or the whole team's",
+		Long: `List a member's access keys, or, with no member, every key of the team
+(every page, merged: the JSON is the API's {"accessKeys": [...], "nextToken": null}).
+Secrets are never listed.`,
+		Example: `  teamkeys keys list
+  teamkeys keys list alice -o json`,
+		Aliases:           []string{"ls"},
+		Args:              maxArgs(1, "[MEMBER]"),
+		ValidArgsFunction: cobra.NoFileCompletions,
+		RunE: a.wrap(func(cmd *cobra.Command, args []string) error {
+			c, team, err := a.teamClient()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.context(cmd)
+			defer cancel()
+			list := &client.AccessKeyList{AccessKeys: []client.AccessKey{}}
+			if len(args) == 1 {
+				if list, err = c.ListMemberAccessKeys(ctx, team, args[0]); err != nil {
+					return err
+				}
+				if list.AccessKeys == nil {
+					list.AccessKeys = []client.AccessKey{}
+				}
+			} else {
+				for k, err := range c.TeamAccessKeys(ctx, team) {
+					if err != nil {
+						return err
+					}
+					list.AccessKeys = append(list.AccessKeys, k)
+				}
+			}
+			if a.cfg.Output == "json" {
+				return printJSON(a.Stdout, list)
+			}
+			if len(list.AccessKeys) == 0 {
+				fmt.Fprintln(a.Stderr, "No access keys.")
+			}
+			return a.printKeys(list.AccessKeys...)
+		}),
+	}
+}
+
+func (a *App) keysGetCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:               "get MEMBER ACCESS_KEY_ID",
+		Short:             "Show one access key (never its secret)",
+		Example:           `  teamkeys keys get alice TKAKABCDEFGHIJKLMNOPQRST -o json`,
+		Args:              exactArgs(2, "MEMBER ACCESS_KEY_ID"),
+		ValidArgsFunction: a.completeKeyIDs,
+		RunE: a.wrap(func(cmd *cobra.Command, args []string) error {
+			c, team, err := a.teamClient()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.context(cmd)
+			defer cancel()
+			key, err := c.GetAccessKey(ctx, team, args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return a.printKey(key)
+		}),
+	}
+}
+
+// keysStatusCommand is disable or enable; disabling asks first.
+func (a *App) keysStatusCommand(verb string) *cobra.Command {
+	var yes bool
+	c := &cobra.Command{
+		Use:               verb + " MEMBER ACCESS_KEY_ID",
+		Args:              exactArgs(2, "MEMBER ACCESS_KEY_ID"),
+		ValidArgsFunction: a.completeKeyIDs,
+		RunE: a.wrap(func(cmd *cobra.Command, args []string) error {
+			c, team, err := a.teamClient()
+			if err != nil {
+				return err
+			}
+			call := c.EnableAccessKey
+			if verb == "disable" {
+				if err := a.confirm(yes, fmt.Sprintf("disable access key %s of %s in team %s", args[1], args[0], team), ""); err != nil {
+					return err
+				}
+				call = c.DisableAccessKey
+			}
+			ctx, cancel := a.context(cmd)
+			defer cancel()
+			key, err := call(ctx, team, args[0], args[1])
+			if err != nil {
+				return err
+			}
+			return a.printKey(key)
+		}),
+	}
+	if verb == "disable" {
+		c.Short = "Make an access key inactive (asks first; enable undoes it)"
+		c.Example = `  teamkeys keys disable alice TKAKABCDEFGHIJKLMNOPQRST --yes`
+		c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
+	} else {
+		c.Short = "Make an inactive access key active again"
+		c.Example = `  teamkeys keys enable alice TKAKABCDEFGHIJKLMNOPQRST`
+	}
+	return c
+}
+
+func (a *App) keysDeleteCommand() *cobra.Command {
+	var yes bool
+	c := &cobra.Command{
+		Use:               "delete MEMBER ACCESS_KEY_ID",
+		Short:             "Delete an access key for good (asks first)",
+		Example:           `  teamkeys keys delete alice TKAKABCDEFGHIJKLMNOPQRST --yes`,
+		Aliases:           []string{"rm"},
+		Args:              exactArgs(2, "MEMBER ACCESS_KEY_ID"),
+		ValidArgsFunction: a.completeKeyIDs,
+		RunE: a.wrap(func(cmd *cobra.Command, args []string) error {
+			c, team, err := a.teamClient()
+			if err != nil {
+				return err
+			}
+			if err := a.confirm(yes, fmt.Sprintf("delete access key %s of %s in team %s", args[1], args[0], team), "It cannot be undone."); err != nil {
+				return err
+			}
+			ctx, cancel := a.context(cmd)
+			defer cancel()
+			if err := c.DeleteAccessKey(ctx, team, args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.Stderr, "Deleted access key %s of %s.\n", args[1], clean(args[0]))
+			return nil
+		}),
+	}
+	c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
+	return c
+}
+
+func (a *App) keysRotateCommand() *cobra.Command {
+	var yes bool
+	var description, grace, idempotencyKey, outputFile string
+	c := &cobra.Command{
+		Use:   "rotate MEMBER ACCESS_KEY_ID",
+		Short: "Replace an access key: a new key (secret shown once), the old one retired after a grace period",
+		Long: `Create the replacement of an access key, shown with its secret this once (as
+keys create shows it), and retire the old key after the grace period: the
+service's default is a day; 0 deletes the old key at once (so a member at the
+cap can always rotate). Asks first.`,
+		Example: `  teamkeys keys rotate alice TKAKABCDEFGHIJKLMNOPQRST --grace-period 1h --yes
+  teamkeys keys rotate alice TKAKABCDEFGHIJKLMNOPQRST --grace-period 0 --output-file new.csv`,
+		Args:              exactArgs(2, "MEMBER ACCESS_KEY_ID"),
+		ValidArgsFunction: a.completeKeyIDs,
+		RunE: a.wrap(func(cmd *cobra.Command, args []string) error {
+			req := client.RotateAccessKeyRequest{}
+			if flagChanged(cmd.Flags(), "description") {
+				req.Description = &description
+			}
+			retire := "after the service's default grace period (a day)"
+			if flagChanged(cmd.Flags(), "grace-period") {
+				d, err := parseDuration(grace)
+				if err != nil || d < 0 || d%time.Second != 0 {
+					return usagef("invalid --grace-period %q: want a whole number of seconds or more, such as 0, 90s, 24h or 7d", grace)
+				}
+				seconds := int(d / time.Second)
+				req.GracePeriodSeconds = &seconds
+				retire = "after " + grace
+				if seconds == 0 {
+					retire = "at once"
+				}
+			}
+			c, team, err := a.teamClient()
+			if err != nil {
+				return err
+			}
+			if err := a.confirm(yes, fmt.Sprintf("rotate access key %s of %s in team %s", args[1], args[0], team), "The old key is retired "+retire+"."); err != nil {
+				return err
+			}
+			file, err := openSecretFile(outputFile)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := a.context(cmd)
+			defer cancel()
+			key, err := c.RotateAccessKey(ctx, team, args[0], args[1], req, &client.RotateAccessKeyParams{IdempotencyKey: optional(idempotencyKey)})
+			if err != nil {
+				file.discard()
+				return err
+			}
+			return a.printCreated(key, file)
+		}),
+	}
+	f := c.Flags()
+	f.StringVar(&grace, "grace-period", "", "how long the old key keeps working: 0 (deleted at once), 90s, 24h, 7d (default: the service's, a day)")
+	f.StringVar(&description, "description", "", "the new key's description (default: the old key's)")
+	f.StringVar(&idempotencyKey, "idempotency-key", "", "makes a repeated command answer the same new key instead of rotating again (default: a random one)")
+	f.StringVar(&outputFile, "output-file", "", "write the new key with its secret to this new file (mode 0600; never overwritten): CSV if the name ends in .csv, else JSON")
+	f.BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
+	return c
+}
+
+// expiry is --expires-at or --expires-in as the request's expiresAt.
+func (a *App) expiry(at, in string) (*time.Time, error) {
+	switch {
+	case at != "":
+		t, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			if t, err = time.Parse(time.DateOnly, at); err != nil {
+				return nil, usagef("invalid --expires-at %q: want RFC 3339 (2027-01-01T00:00:00Z) or a date (2027-01-01)", at)
+			}
+		}
+		t = t.UTC()
+		return &t, nil
+	case in != "":
+		d, err := parseDuration(in)
+		if err != nil || d <= 0 {
+			return nil, usagef("invalid --expires-in %q: want a positive duration such as 90d, 12h or 1h30m", in)
+		}
+		t := a.Now().Add(d).UTC().Truncate(time.Second)
+		return &t, nil
+	}
+	return nil, nil
+}
+
+// parseDuration is time.ParseDuration, plus whole days: "90d".
+func parseDuration(s string) (time.Duration, error) {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n < 0 || n > 100*365 {
+			return 0, fmt.Errorf("invalid number of days %q", s)
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// secretFile is the --output-file of a created key: made before the
+// request, so that a name already taken refuses the command before a key
+// exists.
+type secretFile struct {
+	path string
+	f    *os.File
+}
+
+// openSecretFile creates path, mode 0600, refusing one that exists; no
+// path is no file.
+func openSecretFile(path string) (*secretFile, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil, usagef("--output-file %s exists: refusing to overwrite it", path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &secretFile{path: path, f: f}, nil
+}
+
+// discard removes the file of a request that failed.
+func (s *secretFile) discard() {
+	if s != nil {
+		_ = s.f.Close()
+		_ = os.Remove(s.path)
+	}
+}
+
+// write puts key, with its secret, in the file: CSV with AWS's header for a
+// .csv name, else the API's JSON.
+func (s *secretFile) write(key *client.CreatedAccessKey) error {
+	var err error
+	if strings.EqualFold(filepath.Ext(s.path), ".csv") {
+		_, err = fmt.Fprintf(s.f, "Access key ID,Secret access key\n%s,%s\n", key.AccessKeyId, key.SecretAccessKey)
+	} else {
+		err = printJSON(s.f, key)
+	}
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if cerr := s.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// printCreated shows a created or rotated key: with its secret on stdout,
+// or, when file is set, the secret in the file and the key without it on
+// stdout. The notice goes to stderr; the secret never does.
+func (a *App) printCreated(key *client.CreatedAccessKey, file *secretFile) error {
+	if file != nil {
+		if err := file.write(key); err != nil {
+			_ = os.Remove(file.path)
+			// The key exists now and its secret can't be had again: show it.
+			fmt.Fprintf(a.Stderr, "error: could not write %s: %v; the secret access key is on stdout instead.\n", file.path, err)
+			fmt.Fprintln(a.Stderr, secretNotice)
+			if perr := a.printCreatedKey(a.Stdout, key, true); perr != nil {
+				return perr
+			}
+			return fmt.Errorf("--output-file %s not written", file.path)
+		}
+		fmt.Fprintf(a.Stderr, "The secret access key was written to %s (mode 0600) and is not shown; it cannot be retrieved later.\n", file.path)
+		return a.printCreatedKey(a.Stdout, key, false)
+	}
+	fmt.Fprintln(a.Stderr, secretNotice)
+	return a.printCreatedKey(a.Stdout, key, true)
+}
+
+func (a *App) printCreatedKey(w io.Writer, key *client.CreatedAccessKey, withSecret bool) error {
+	if a.cfg.Output == "json" {
+		if withSecret {
+			return printJSON(w, key)
+		}
+		return printJSON(w, withoutSecret(key))
+	}
+	header := []string{"KEY ID", "MEMBER", "STATUS", "CREATED", "EXPIRES", "ROTATED FROM", "DESCRIPTION"}
+	row := []string{key.AccessKeyId, key.MemberId, string(key.Status), tableTime(&key.CreatedAt), tableTime(key.ExpiresAt), str(key.RotatedFrom), key.Description}
+	if withSecret {
+		header = append(header, "SECRET ACCESS KEY")
+		row = append(row, key.SecretAccessKey)
+	}
+	t := newTable(w, header...)
+	t.row(row...)
+	return t.flush()
+}
+
+// withoutSecret is a created key as every other answer shows a key.
+func withoutSecret(k *client.CreatedAccessKey) client.AccessKey {
+	return client.AccessKey{
+		AccessKeyId: k.AccessKeyId, CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, Description: k.Description,
+		ExpiresAt: k.ExpiresAt, MemberId: k.MemberId, RotatedFrom: k.RotatedFrom, Status: client.AccessKeyStatus(k.Status), TeamId: k.TeamId,
+	}
+}
+
+func (a *App) printKey(key *client.AccessKey) error {
+	if a.cfg.Output == "json" {
+		return printJSON(a.Stdout, key)
+	}
+	return a.printKeys(*key)
+}
+
+func (a *App) printKeys(keys ...client.AccessKey) error {
+	t := newTable(a.Stdout, "KEY ID", "MEMBER", "STATUS", "CREATED", "EXPIRES", "LAST USED", "DESCRIPTION")
+	for _, k := range keys {
+		t.row(k.AccessKeyId, k.MemberId, string(k.Status), tableTime(&k.CreatedAt), tableTime(k.ExpiresAt), tableTime(k.LastUsedAt), k.Description)
+	}
+	return t.flush()
+}
+
+// completeKeyIDs completes the ACCESS_KEY_ID after a MEMBER with the
+// member's keys, when a team and a token are configured.
+func (a *App) completeKeyIDs(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) != 1 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	if err := a.resolve(cmd, args); err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	c, team, err := a.teamClient()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	ctx, cancel := a.context(cmd)
+	defer cancel()
+	list, err := c.ListMemberAccessKeys(ctx, team, args[0])
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveError
+	}
+	var ids []string
+	for _, k := range list.AccessKeys {
+		ids = append(ids, k.AccessKeyId+"\t"+string(k.Status)+" "+clean(k.Description))
+	}
+	return ids, cobra.ShellCompDirectiveNoFileComp
+}
+
+// exactArgs and maxArgs are cobra's, saying what is expected.
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s wants %s (got %d argument(s))", cmd.CommandPath(), names, len(args))
+		}
+		return nil
+	}
+}
+
+func maxArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef("%s takes at most %s (got %d arguments)", cmd.CommandPath(), names, len(args))
+		}
+		return nil
+	}
+}
