@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -199,20 +197,4 @@ func printHeaders(w io.Writer, prefix string, h http.Header) {
 
 // answerError is a non-2xx answer as the client reports it: the service's
 // error code when the body has the error shape, else HTTP and the status.
-func answerError(resp *http.Response, body []byte) error {
-	e := &client.APIError{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Request-Id")}
-	if e.RequestID == "" {
-		e.RequestID = resp.Header.Get("Apigw-Requestid") // API Gateway's own answers
-	}
-	var shaped client.Error
-	if json.Unmarshal(body, &shaped) == nil && shaped.Error.Code != "" {
-		e.Code, e.Message = shaped.Error.Code, shaped.Error.Message
-		if shaped.Error.RequestId != "" {
-			e.RequestID = shaped.Error.RequestId
-		}
-		return e
-	}
-	e.Code = client.ErrorCode("HTTP" + strconv.Itoa(resp.StatusCode))
-	e.Message = http.StatusText(resp.StatusCode)
-	return e
-}
+func answerError(resp *http.Response, body []byte) error { return client.ResponseError(resp, body) }

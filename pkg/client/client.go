@@ -155,7 +155,7 @@ func (c *Client) do(ctx context.Context, k call) error {
 			return c.decode(resp, body, k)
 		}
 		if err == nil {
-			err = newAPIError(resp, body)
+			err = ResponseError(resp, body)
 		} else if ctx.Err() != nil {
 			if lastErr != nil {
 				return fmt.Errorf("%w (after: %w)", ctx.Err(), lastErr)
@@ -385,7 +385,10 @@ func ErrorCodeOf(err error) ErrorCode {
 	return ""
 }
 
-func newAPIError(resp *http.Response, body []byte) *APIError {
+// ResponseError reads a refused answer, for a caller that sent its own
+// request (a signed one, say) and wants it reported as the client reports
+// its own: the service's error shape, or API Gateway's, or the status.
+func ResponseError(resp *http.Response, body []byte) *APIError {
 	e := &APIError{StatusCode: resp.StatusCode, RequestID: requestIDHeader(resp), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	var shaped Error
 	if json.Unmarshal(body, &shaped) == nil && shaped.Error.Code != "" {
