@@ -7,51 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"testing"
 	"unicode"
 
-	"gopkg.in/yaml.v3"
-
-	"github.com/teamkeys/teamkeys"
+	"github.com/teamkeys/teamkeys/internal/testing/apispec"
 )
-
-// specOperation is one operation of openapi.yaml.
-type specOperation struct {
-	ID         string
-	Method     string
-	Path       string
-	PathParams int
-}
-
-func specOperations(t *testing.T) []specOperation {
-	t.Helper()
-	var spec struct {
-		Paths map[string]map[string]yaml.Node `yaml:"paths"`
-	}
-	if err := yaml.Unmarshal(teamkeys.OpenAPIYAML, &spec); err != nil {
-		t.Fatal(err)
-	}
-	var ops []specOperation
-	for path, item := range spec.Paths {
-		for method, node := range item {
-			if method == "parameters" {
-				continue
-			}
-			var op struct {
-				OperationID string `yaml:"operationId"`
-			}
-			if err := node.Decode(&op); err != nil {
-				t.Fatalf("%s %s: %v", method, path, err)
-			}
-			ops = append(ops, specOperation{ID: op.OperationID, Method: strings.ToUpper(method), Path: path, PathParams: strings.Count(path, "{")})
-		}
-	}
-	if len(ops) == 0 {
-		t.Fatal("openapi.yaml has no operations")
-	}
-	return ops
-}
 
 // methodName is the client's method for an operation id.
 func methodName(operationID string) string {
@@ -67,17 +27,21 @@ func TestEveryOperationHasAMethod(t *testing.T) {
 	client := reflect.TypeFor[*Client]()
 	ctxType := reflect.TypeFor[context.Context]()
 	errType := reflect.TypeFor[error]()
-	for _, op := range specOperations(t) {
+	ops, err := apispec.Operations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range ops {
 		t.Run(op.ID, func(t *testing.T) {
 			m, ok := client.MethodByName(methodName(op.ID))
 			if !ok {
 				t.Fatalf("%s %s (%s) has no method (*Client).%s", op.Method, op.Path, op.ID, methodName(op.ID))
 			}
 			ft := m.Type // receiver first
-			if ft.NumIn() < 2+op.PathParams || ft.In(1) != ctxType {
-				t.Fatalf("%s: want (ctx, %d path parameters, ...), have %s", m.Name, op.PathParams, ft)
+			if ft.NumIn() < 2+op.PathParams() || ft.In(1) != ctxType {
+				t.Fatalf("%s: want (ctx, %d path parameters, ...), have %s", m.Name, op.PathParams(), ft)
 			}
-			for i := range op.PathParams {
+			for i := range op.PathParams() {
 				if ft.In(2+i).Kind() != reflect.String {
 					t.Errorf("%s: parameter %d is %s, want a string path parameter", m.Name, i+1, ft.In(2+i))
 				}
