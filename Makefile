@@ -19,6 +19,8 @@ SAM_CLI            := aws-sam-cli==1.170.0
 SCHEMATHESIS       := schemathesis==4.32.5
 BOTOCORE           := botocore==1.43.127
 CHECKOV            := checkov==3.3.30
+# Debian's chromium, for the console's browser test (e2e/console_test.go).
+CHROMIUM_DEB       := 156.0.8078.114-1~deb12u1
 
 # The Lambda functions, by logical id in template.yaml; LogicalId is built
 # from ./functions/<logicalid> (the id in lower case).
@@ -83,6 +85,21 @@ $(SIGNERS_STAMP):
 	$(call pip_venv,$(SIGNERS_VENV),$(BOTOCORE))
 	@touch $@
 
+# Debian's chromium, where the console's browser test looks for it. The
+# pinned version when the archive still serves it, else (Debian replaces
+# security updates in place) the current candidate, with a warning.
+CHROMIUM_BIN := /usr/bin/chromium
+SUDO          = $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: chromium
+chromium: ## install Debian's chromium (for the console's browser test) when /usr/bin/chromium is missing
+	@if [ -x $(CHROMIUM_BIN) ]; then $(CHROMIUM_BIN) --version 2>/dev/null; exit 0; fi; \
+	$(SUDO) apt-get update && \
+	if ! DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium=$(CHROMIUM_DEB); then \
+	  echo "WARNING: chromium $(CHROMIUM_DEB) is no longer served; installing the current candidate ($$(apt-cache policy chromium | awk '/Candidate/ {print $$2}'))" >&2; \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium; \
+	fi
+
 # ---------------------------------------------------------------- run
 
 .PHONY: run
@@ -93,7 +110,7 @@ $(SIGNERS_STAMP):
 # option): the banner says so.
 # The audit records' events go to stdout, among the log lines, unless
 # TEAMKEYS_EVENTS_SINK is set (a file, a URL, or off): README, Events.
-run: tools ## the service on http://127.0.0.1:3000, with DynamoDB Local and local-kms
+run: tools ## the service on http://127.0.0.1:3000 (console on /console/), with DynamoDB Local and local-kms
 	go build -o $(TOOLS_BIN)/teamkeys-local ./cmd/teamkeys-local
 	TEAMKEYS_CACHE=$(CACHE) TEAMKEYS_EVENTS_SINK="$${TEAMKEYS_EVENTS_SINK--}" exec $(TOOLS_BIN)/teamkeys-local serve
 
@@ -108,7 +125,7 @@ install-cli: ## install the teamkeys CLI (go install ./cmd/teamkeys) into $GOBIN
 # ---------------------------------------------------------------- test and lint
 
 .PHONY: test
-test: tools ## every test, against DynamoDB Local and local-kms started for the run
+test: tools chromium ## every test, against DynamoDB Local and local-kms started for the run (the console's in Debian's chromium, installed when missing)
 	TEAMKEYS_CACHE=$(CACHE) go test -count=1 ./...
 	$(MAKE) -s fuzz-short
 

@@ -23,6 +23,7 @@ type bannerInfo struct {
 // emulators anyone who reaches this machine can talk to.
 func printBanner(w io.Writer, b bannerInfo) {
 	fmt.Fprintf(w, "\nteamkeys is serving on http://%s (DynamoDB %s, KMS %s). Ctrl-C stops everything it started.\n\n", b.Addr, b.DynamoDB, b.KMS)
+	fmt.Fprintf(w, "Console: http://%s/console/ (sign in as any member of any team, generate a key, sign a request with it).\n\n", b.Addr)
 	if b.SecretFile != "" {
 		fmt.Fprintf(w, "Tokens are signed with a random secret made for this run, kept in %s (mode 0600) until it stops.\n", b.SecretFile)
 		fmt.Fprintf(w, "Mint one in another shell (it reads that file):\n\n  TOKEN=$(make -s token SUB=alice TEAM=t1 ROLE=admin)\n\n")

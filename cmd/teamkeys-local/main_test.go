@@ -136,7 +136,7 @@ func TestBanner(t *testing.T) {
 	printBanner(&b, info)
 	out := b.String()
 	for _, want := range []string{
-		"http://127.0.0.1:3000", "Bearer tok",
+		"http://127.0.0.1:3000", "Bearer tok", "Console: http://127.0.0.1:3000/console/",
 		"/repo/.cache/local-jwt-secret", "make -s token SUB=alice TEAM=t1 ROLE=admin",
 		"WARNING: DynamoDB Local (port 41000) and local-kms (port 42000) listen on every network interface",
 		"decrypt every stored secret",

@@ -2,8 +2,8 @@
 // the SDK clients, every Lambda function's handler built by its own
 // constructor from the same dependencies its main gives it, and the local
 // gateway in front of them (which refuses to start when a route's function
-// is missing). The local server command, the end-to-end tests and the
-// benches use it.
+// is missing), beside the console page under /console/. The local server
+// command, the end-to-end tests and the benches use it.
 package server
 
 import (
@@ -25,6 +25,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
 	"github.com/teamkeys/teamkeys/internal/leak"
+	"github.com/teamkeys/teamkeys/internal/local/console"
 	"github.com/teamkeys/teamkeys/internal/local/eventbus"
 	"github.com/teamkeys/teamkeys/internal/local/gateway"
 	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
@@ -182,6 +183,10 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	page, err := console.New(console.Options{Tokens: issuer, Claims: cfg.Claims, SigningRegion: cfg.SigningRegion, Log: log})
+	if err != nil {
+		return nil, err
+	}
 	source := opts.MemberEventSource
 	if source == "" {
 		source = config.DefaultMemberEventSource
@@ -205,6 +210,11 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		// An EventBridge client pointed at the local server (its PutEvents).
 		if eventbus.IsPutEvents(r) {
 			bus.ServeHTTP(w, r)
+			return
+		}
+		// The console page, a client of the API like any other.
+		if console.Serves(r.URL.Path) {
+			page.ServeHTTP(w, r)
 			return
 		}
 		api.ServeHTTP(w, r)
