@@ -49,8 +49,13 @@ func keyEnv(r run, id, secret string) run {
 // JSON by parsing and its tables by columns, and the exit codes.
 func TestEveryCommandEndToEnd(t *testing.T) {
 	s := teststack.New(t, teststack.Options{})
-	admin := run{env: map[string]string{envEndpoint: s.URL, envToken: s.Token("root", "t1", accesskey.RoleAdmin), envTeam: "t1"}}
+	// No TEAMKEYS_TEAM: the team is the token's own.
+	admin := run{env: map[string]string{envEndpoint: s.URL, envToken: s.Token("root", "t1", accesskey.RoleAdmin)}}
 	owner := admin.with(envToken, s.Token("olga", "t1", accesskey.RoleOwner))
+	// Another team than the token's, named: the service refuses it.
+	if res := want(t, admin.exec(t, "keys", "list", "--team", "t2"), exitFailure); !strings.Contains(res.stderr, "error: Forbidden") {
+		t.Fatalf("another team: %s", res)
+	}
 	tty := admin
 	tty.stdoutTTY = true
 	began := time.Now()
@@ -410,7 +415,7 @@ func TestEveryCommandEndToEnd(t *testing.T) {
 	}
 	want(t, admin.exec(t, "keys", "list", "--limit", "3"), exitUsage)
 	// A token the server refuses: exit 1.
-	res = want(t, admin.with(envToken, "not-a-jwt").exec(t, "keys", "list"), exitFailure)
+	res = want(t, admin.with(envToken, "not-a-jwt", envTeam, "t1").exec(t, "keys", "list"), exitFailure)
 	if !strings.HasPrefix(res.stderr, "error: Unauthenticated: ") && !strings.HasPrefix(res.stderr, "error: HTTP401") {
 		t.Fatalf("a bad token: %s", res)
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -34,7 +36,40 @@ const (
 	envAccessKeyID = "TEAMKEYS_ACCESS_KEY_ID"
 	envSecret      = "TEAMKEYS_SECRET_ACCESS_KEY"
 	envRegion      = "TEAMKEYS_SIGNING_REGION"
+	// envTeamClaim names the token's team claim, as the service's own
+	// setting of the same name does.
+	envTeamClaim = "TEAMKEYS_CLAIM_TEAM"
 )
+
+// defaultTeamClaim is the service's default team claim.
+const defaultTeamClaim = "team_id"
+
+func claimName(env string) string {
+	if c := strings.TrimSpace(env); c != "" {
+		return c
+	}
+	return defaultTeamClaim
+}
+
+// tokenClaim is the string claim name of a JWT's payload, or "". The token
+// is not verified here (the service does that); its team only picks the
+// path, and a wrong one is refused by the service.
+func tokenClaim(token, name string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return ""
+	}
+	var claims map[string]any
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	v, _ := claims[name].(string)
+	return v
+}
 
 // version is set at link time (-ldflags "-X main.version=v1.2.3"); when
 // empty, the module version go install recorded is used.
@@ -167,13 +202,14 @@ API, and signs requests with an access key.
 Configuration comes from flags, then the environment (TEAMKEYS_ENDPOINT,
 TEAMKEYS_TOKEN, TEAMKEYS_TEAM, TEAMKEYS_ACCESS_KEY_ID,
 TEAMKEYS_SECRET_ACCESS_KEY, TEAMKEYS_SIGNING_REGION), then defaults: the
-endpoint defaults to the local server of make run (` + client.DefaultEndpoint + `).
+endpoint defaults to the local server of make run (` + client.DefaultEndpoint + `), and
+the team to the token's own (its team_id claim, or TEAMKEYS_CLAIM_TEAM's).
 
 Exit codes: 0 done; 1 the service refused the request (its error code on
 stderr) or it could not be sent; 2 a bad command line (an unknown command or
 flag, a bad value, a missing argument, token, team or key, or a destructive
 command without --yes when stdin is not a terminal).`,
-		Example: `  export TEAMKEYS_TOKEN=$(make -s token SUB=admin TEAM=t1 ROLE=admin) TEAMKEYS_TEAM=t1
+		Example: `  export TEAMKEYS_TOKEN=$(make -s token SUB=admin TEAM=t1 ROLE=admin)
   teamkeys keys create alice --description ci --expires-in 90d
   teamkeys keys list -o json
   TEAMKEYS_ACCESS_KEY_ID=TKAK... TEAMKEYS_SECRET_ACCESS_KEY=tksk_... teamkeys whoami`,
@@ -191,7 +227,7 @@ command without --yes when stdin is not a terminal).`,
 	f := root.PersistentFlags()
 	f.StringVar(&a.flags.endpoint, "endpoint", client.DefaultEndpoint, "the API's base URL (env "+envEndpoint+")")
 	f.StringVar(&a.flags.token, "token", "", "bearer token of the key-management commands (env "+envToken+")")
-	f.StringVar(&a.flags.team, "team", "", "the team (env "+envTeam+"); required by every command but whoami, sign, completion and version")
+	f.StringVar(&a.flags.team, "team", "", "the team (env "+envTeam+"; default: the token's team claim, env "+envTeamClaim+", default team_id)")
 	f.StringVar(&a.flags.accessKeyID, "access-key-id", "", "access key id that whoami and sign sign with (env "+envAccessKeyID+")")
 	f.StringVar(&a.flags.secret, "secret-access-key", "", "its secret (env "+envSecret+", preferred: a flag lands in shell history)")
 	f.StringVar(&a.flags.region, "region", signing.DefaultRegion, "SigV4 signing region (env "+envRegion+")")
@@ -292,12 +328,22 @@ func (a *App) resolve(cmd *cobra.Command, _ []string) error {
 
 // teamClient is the client of a command on a team's keys: it needs a team
 // and a token.
+// Without --team or TEAMKEYS_TEAM, the team is the token's own (its
+// TEAMKEYS_CLAIM_TEAM claim, team_id by default, as the service reads it):
+// a caller only ever acts on its own team.
 func (a *App) teamClient() (*client.Client, string, error) {
-	if a.cfg.Team == "" {
-		return nil, "", usagef("no team: pass --team or set %s", envTeam)
-	}
 	if a.cfg.Token == "" {
-		return nil, "", usagef("no token: pass --token or set %s (make -s token SUB=admin TEAM=%s ROLE=admin mints one for make run)", envToken, a.cfg.Team)
+		team := a.cfg.Team
+		if team == "" {
+			team = "t1"
+		}
+		return nil, "", usagef("no token: pass --token or set %s (make -s token SUB=admin TEAM=%s ROLE=admin mints one for make run)", envToken, team)
+	}
+	if a.cfg.Team == "" {
+		a.cfg.Team = tokenClaim(a.cfg.Token, claimName(a.Getenv(envTeamClaim)))
+	}
+	if a.cfg.Team == "" {
+		return nil, "", usagef("no team: pass --team or set %s (the token has no %s claim to take it from)", envTeam, claimName(a.Getenv(envTeamClaim)))
 	}
 	c, err := a.newClient(client.WithToken(a.cfg.Token))
 	return c, a.cfg.Team, err
