@@ -92,8 +92,10 @@ CHROMIUM_BIN := /usr/bin/chromium
 SUDO          = $(if $(filter 0,$(shell id -u)),,sudo)
 
 .PHONY: chromium
-chromium: ## install Debian's chromium (for the console's browser test) when /usr/bin/chromium is missing
-	@if [ -x $(CHROMIUM_BIN) ]; then $(CHROMIUM_BIN) --version 2>/dev/null; exit 0; fi; \
+chromium: ## install Debian's chromium (for the console's browser test) when missing (not with TEAMKEYS_CHROMIUM=<path> or TEAMKEYS_SKIP_BROWSER=1)
+	@if [ "$$TEAMKEYS_SKIP_BROWSER" = 1 ] || [ -n "$$TEAMKEYS_CHROMIUM" ]; then exit 0; fi; \
+	if [ -x $(CHROMIUM_BIN) ]; then $(CHROMIUM_BIN) --version 2>/dev/null; exit 0; fi; \
+	if command -v chromium >/dev/null; then chromium --version 2>/dev/null; exit 0; fi; \
 	$(SUDO) apt-get update && \
 	if ! DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium=$(CHROMIUM_DEB); then \
 	  echo "WARNING: chromium $(CHROMIUM_DEB) is no longer served; installing the current candidate ($$(apt-cache policy chromium | awk '/Candidate/ {print $$2}'))" >&2; \
