@@ -11,12 +11,31 @@ import (
 
 // Errors of the HTTP layer itself; the domain's are in package accesskey.
 var (
-	errRouteNotFound    = errors.New("no such route")
-	errMethodNotAllowed = errors.New("method not allowed on this route")
+	// ErrRouteNotFound is a path nothing serves (404).
+	ErrRouteNotFound = errors.New("no such route")
+	// ErrMethodNotAllowed is a method the path does not serve (405).
+	ErrMethodNotAllowed = errors.New("method not allowed on this route")
 	// ErrPayloadTooLarge is a body over the limit (413).
-	ErrPayloadTooLarge      = errors.New("request body too large")
-	errUnsupportedMediaType = errors.New("request body is not application/json")
+	ErrPayloadTooLarge = errors.New("request body too large")
+	// ErrUnsupportedMediaType is a body that is not application/json (415).
+	ErrUnsupportedMediaType = errors.New("request body is not application/json")
 )
+
+// publicMessage is an error of the table answered with a message of its
+// own: the same status and code, words that fit the case.
+type publicMessage struct {
+	err     error
+	message string
+}
+
+func (p *publicMessage) Error() string { return p.err.Error() + ": " + p.message }
+func (p *publicMessage) Unwrap() error { return p.err }
+
+// WithPublicMessage is err, one of the errors WriteError knows, answered
+// with message instead of the table's.
+func WithPublicMessage(err error, message string) error {
+	return &publicMessage{err: err, message: message}
+}
 
 // ErrorBody is the shape of every error response.
 type ErrorBody struct {
@@ -51,15 +70,15 @@ var publicErrors = []struct {
 	{accesskey.ErrRequestExpired, publicError{http.StatusUnauthorized, "RequestExpired", "The request timestamp is more than 5 minutes from the server's clock."}},
 	{accesskey.ErrForbidden, publicError{http.StatusForbidden, "Forbidden", "You may not do this for this team or member."}},
 	{accesskey.ErrNotFound, publicError{http.StatusNotFound, "NotFound", "The access key does not exist."}},
-	{errRouteNotFound, publicError{http.StatusNotFound, "NotFound", "No such route."}},
-	{errMethodNotAllowed, publicError{http.StatusMethodNotAllowed, "MethodNotAllowed", "This route does not accept this method."}},
+	{ErrRouteNotFound, publicError{http.StatusNotFound, "NotFound", "No such route."}},
+	{ErrMethodNotAllowed, publicError{http.StatusMethodNotAllowed, "MethodNotAllowed", "This route does not accept this method."}},
 	{accesskey.ErrLimitExceeded, publicError{http.StatusConflict, "LimitExceeded", "The member already holds the maximum of 2 access keys; delete one first."}},
 	{accesskey.ErrRotateAtCap, publicError{http.StatusConflict, "LimitExceeded", "The member already holds the maximum of 2 access keys, so the new key has no slot during the grace period: rotate with gracePeriodSeconds 0 (the old key is replaced at once) or delete a key first."}},
 	{accesskey.ErrIdempotencyKeyReused, publicError{http.StatusUnprocessableEntity, "IdempotencyKeyReused", "This Idempotency-Key was used for another request (another path or body) in the last 24 hours; use a new key."}},
 	{accesskey.ErrIdempotencyKeyInUse, publicError{http.StatusConflict, "IdempotencyKeyInUse", "A request with this Idempotency-Key is in progress; retry shortly."}},
 	{accesskey.ErrAlreadyRotated, publicError{http.StatusConflict, "AlreadyRotated", "The access key was already rotated (or changed while being rotated); rotate its replacement instead."}},
 	{ErrPayloadTooLarge, publicError{http.StatusRequestEntityTooLarge, "PayloadTooLarge", "The request body is larger than this route accepts (16 KiB; a GitHub leak report 1 MiB)."}},
-	{errUnsupportedMediaType, publicError{http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The request body must be application/json."}},
+	{ErrUnsupportedMediaType, publicError{http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The request body must be application/json."}},
 	{accesskey.ErrReportUnsigned, publicError{http.StatusUnauthorized, "MissingSignature", "The leak report must carry the Github-Public-Key-Identifier and Github-Public-Key-Signature headers."}},
 	{accesskey.ErrReportSignature, publicError{http.StatusUnauthorized, "InvalidSignature", "The leak report's signature does not verify with GitHub's published keys."}},
 	{accesskey.ErrUnavailable, publicError{http.StatusServiceUnavailable, "ServiceUnavailable", "The service is briefly unavailable; retry later."}},
@@ -78,6 +97,10 @@ func publicErrorOf(err error) publicError {
 	}
 	for _, pe := range publicErrors {
 		if errors.Is(err, pe.target) {
+			var own *publicMessage
+			if errors.As(err, &own) {
+				pe.public.message = own.message
+			}
 			return pe.public
 		}
 	}

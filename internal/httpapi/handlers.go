@@ -505,7 +505,7 @@ func readJSONObject(r *http.Request, allowed ...string) (map[string]json.RawMess
 	}
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/json" {
-		return nil, errUnsupportedMediaType
+		return nil, ErrUnsupportedMediaType
 	}
 	notObject := accesskey.Invalid("body", "must be one JSON object")
 	dec := json.NewDecoder(bytes.NewReader(body))

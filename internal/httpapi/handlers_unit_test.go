@@ -15,6 +15,7 @@ import (
 	"maps"
 	"mime"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -753,6 +754,35 @@ func TestWhoAmIRefusals(t *testing.T) {
 				if err != nil || resp.StatusCode != tc.wantStatus || !strings.Contains(resp.Body, `"code":"`+tc.wantCode+`"`) {
 					t.Fatalf("%s: %d %s (%v)", method, resp.StatusCode, resp.Body, err)
 				}
+			}
+		})
+	}
+}
+
+// TestWithPublicMessage: a known error with words of its own keeps the
+// table's status and code; an unknown one stays a generic 500.
+func TestWithPublicMessage(t *testing.T) {
+	tests := []struct {
+		name    string
+		err     error
+		status  int
+		code    string
+		message string
+	}{
+		{"forbidden, in the caller's words", httpapi.WithPublicMessage(accesskey.ErrForbidden, "Sign in from this machine."), 403, "Forbidden", "Sign in from this machine."},
+		{"wrapped", fmt.Errorf("console: %w", httpapi.WithPublicMessage(httpapi.ErrRouteNotFound, "No such page.")), 404, "NotFound", "No such page."},
+		{"not in the table: still internal", httpapi.WithPublicMessage(errors.New("db: detail"), "leak me"), 500, "InternalError", "Internal error. Quote the request id if you report it."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			httpapi.WriteError(w, slog.New(slog.DiscardHandler), "req-1", tt.err)
+			var body httpapi.ErrorBody
+			if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			if w.Code != tt.status || body.Error.Code != tt.code || body.Error.Message != tt.message || body.Error.RequestID != "req-1" {
+				t.Errorf("%d %+v", w.Code, body.Error)
 			}
 		})
 	}

@@ -62,7 +62,7 @@ func fuzzTopLevelKeys(body []byte) (keys []string, ok bool) {
 // empty body or one JSON object (and nothing after it) sent as
 // application/json, with only allowed members, each once, returned
 // verbatim; every refusal is a *accesskey.ValidationError or
-// errUnsupportedMediaType; and every such well-formed body is accepted.
+// ErrUnsupportedMediaType; and every such well-formed body is accepted.
 func FuzzReadJSONObject(f *testing.F) {
 	f.Add("application/json", []byte(`{"description":"laptop"}`))
 	f.Add("application/json; charset=utf-8", []byte(`{"description":"a","enabled":true}`))
@@ -94,7 +94,7 @@ func FuzzReadJSONObject(f *testing.F) {
 		if err != nil {
 			var ve *accesskey.ValidationError
 			switch {
-			case errors.Is(err, errUnsupportedMediaType):
+			case errors.Is(err, ErrUnsupportedMediaType):
 				if empty || isJSON {
 					t.Fatalf("415 for content type %q, body %q", contentType, body)
 				}
@@ -103,7 +103,7 @@ func FuzzReadJSONObject(f *testing.F) {
 					t.Fatalf("validation error %v for content type %q, body %q", err, contentType, body)
 				}
 			default:
-				t.Fatalf("refusal %T %v is neither a ValidationError nor errUnsupportedMediaType", err, err)
+				t.Fatalf("refusal %T %v is neither a ValidationError nor ErrUnsupportedMediaType", err, err)
 			}
 			if fields != nil {
 				t.Fatalf("refusal with fields %v", fields)

@@ -30,14 +30,14 @@ func Router(routes []Route, handlerFor func(Route) http.Handler, log *slog.Logge
 			h, ok := methods[r.Method]
 			if !ok {
 				w.Header().Set("Allow", allowHeader)
-				WriteError(w, log, RequestID(r.Context()), errMethodNotAllowed)
+				WriteError(w, log, RequestID(r.Context()), ErrMethodNotAllowed)
 				return
 			}
 			h.ServeHTTP(w, r)
 		})
 	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
-		WriteError(w, log, RequestID(r.Context()), errRouteNotFound)
+		WriteError(w, log, RequestID(r.Context()), ErrRouteNotFound)
 	}
 	mux.HandleFunc("/", notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

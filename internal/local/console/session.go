@@ -18,29 +18,16 @@ import (
 // maxSessionBody bounds a sign-in request's body: three short ids.
 const maxSessionBody = 4 << 10
 
-// Why the console refuses a request; consoleErrors says what the client sees.
+// Why the console refuses a request: the API's own errors (one table,
+// httpapi's), with words for the console where the table's don't fit.
 var (
-	errMethod       = errors.New("method not allowed")
-	errNotFound     = errors.New("not found")
-	errMediaType    = errors.New("not application/json")
-	errCrossSite    = errors.New("cross-site request")
-	errNotLoopback  = errors.New("not from this machine")
-	errTooLarge     = errors.New("body too large")
-	errMintingToken = errors.New("minting the token failed")
+	errMethod      = httpapi.ErrMethodNotAllowed
+	errNotFound    = httpapi.WithPublicMessage(httpapi.ErrRouteNotFound, "No such console page.")
+	errMediaType   = httpapi.ErrUnsupportedMediaType
+	errCrossSite   = httpapi.WithPublicMessage(accesskey.ErrForbidden, "The console signs in only from its own page (a cross-site request was refused).")
+	errNotLoopback = httpapi.WithPublicMessage(accesskey.ErrForbidden, "The console signs in only on this machine: open it at http://127.0.0.1 or http://localhost.")
+	errTooLarge    = httpapi.WithPublicMessage(httpapi.ErrPayloadTooLarge, "The request body is too large.")
 )
-
-var consoleErrors = map[error]struct {
-	status        int
-	code, message string
-}{
-	errMethod:       {http.StatusMethodNotAllowed, "MethodNotAllowed", "This console path does not accept this method."},
-	errNotFound:     {http.StatusNotFound, "NotFound", "No such console page."},
-	errMediaType:    {http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The request body must be application/json."},
-	errCrossSite:    {http.StatusForbidden, "Forbidden", "The console signs in only from its own page (a cross-site request was refused)."},
-	errNotLoopback:  {http.StatusForbidden, "Forbidden", "The console signs in only on this machine: open it at http://127.0.0.1 or http://localhost."},
-	errTooLarge:     {http.StatusRequestEntityTooLarge, "PayloadTooLarge", "The request body is too large."},
-	errMintingToken: {http.StatusInternalServerError, "InternalError", "Internal error. Quote the request id if you report it."},
-}
 
 // sessionRequest is the "sign in as" form.
 type sessionRequest struct {
@@ -77,8 +64,7 @@ func (c *console) session(w http.ResponseWriter, r *http.Request, requestID stri
 	caller := accesskey.Caller{Subject: req.MemberID, TeamID: req.TeamID, Role: accesskey.Role(req.Role)}
 	token, err := c.opts.Tokens.Mint(caller, c.opts.Claims, c.opts.TokenTTL)
 	if err != nil {
-		c.opts.Log.Error("console: mint a token", "requestId", requestID, "error", err.Error())
-		c.refuse(w, requestID, "", errMintingToken)
+		c.refuse(w, requestID, "", fmt.Errorf("console: mint a token: %w", err))
 		return
 	}
 	// The token's own exp is at least this late (Mint reads its clock after).
@@ -164,25 +150,16 @@ func loopbackAddr(remote string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// refuse answers err in the API's error shape; allow, when set, is the
-// Allow header of a 405.
+// refuse answers err in the API's error shape, through the API's one
+// mapping; allow, when set, is the Allow header of a 405.
 func (c *console) refuse(w http.ResponseWriter, requestID, allow string, err error) {
 	if allow != "" {
 		w.Header().Set("Allow", allow)
 	}
-	var invalid *accesskey.ValidationError
-	if errors.As(err, &invalid) {
-		writeJSON(w, http.StatusBadRequest, httpapi.ErrorBody{Error: httpapi.ErrorDetail{Code: "ValidationError", Message: invalid.Error(), RequestID: requestID}})
-		return
-	}
-	e, ok := consoleErrors[err]
-	if !ok {
-		e = consoleErrors[errMintingToken]
-	}
-	if e.status == http.StatusRequestEntityTooLarge {
+	if errors.Is(err, httpapi.ErrPayloadTooLarge) {
 		w.Header().Set("Connection", "close")
 	}
-	writeJSON(w, e.status, httpapi.ErrorBody{Error: httpapi.ErrorDetail{Code: e.code, Message: e.message, RequestID: requestID}})
+	httpapi.WriteError(w, c.opts.Log, requestID, err)
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
