@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -55,18 +56,9 @@ random one), so the client's retries can't create a second key.`,
 			if err != nil {
 				return err
 			}
-			file, err := openSecretFile(outputFile)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd)
-			defer cancel()
-			key, err := c.GenerateAccessKey(ctx, team, args[0], req, &client.GenerateAccessKeyParams{IdempotencyKey: optional(idempotencyKey)})
-			if err != nil {
-				file.discard()
-				return err
-			}
-			return a.printCreated(key, file)
+			return a.showCreated(cmd, outputFile, func(ctx context.Context) (*client.CreatedAccessKey, error) {
+				return c.GenerateAccessKey(ctx, team, args[0], req, &client.GenerateAccessKeyParams{IdempotencyKey: optional(idempotencyKey)})
+			})
 		}),
 	}
 	f := c.Flags()
@@ -256,18 +248,9 @@ cap can always rotate). Asks first.`,
 			if err := a.confirm(yes, fmt.Sprintf("rotate access key %s of %s in team %s", args[1], args[0], team), "The old key is retired "+retire+"."); err != nil {
 				return err
 			}
-			file, err := openSecretFile(outputFile)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := a.context(cmd)
-			defer cancel()
-			key, err := c.RotateAccessKey(ctx, team, args[0], args[1], req, &client.RotateAccessKeyParams{IdempotencyKey: optional(idempotencyKey)})
-			if err != nil {
-				file.discard()
-				return err
-			}
-			return a.printCreated(key, file)
+			return a.showCreated(cmd, outputFile, func(ctx context.Context) (*client.CreatedAccessKey, error) {
+				return c.RotateAccessKey(ctx, team, args[0], args[1], req, &client.RotateAccessKeyParams{IdempotencyKey: optional(idempotencyKey)})
+			})
 		}),
 	}
 	f := c.Flags()
@@ -369,6 +352,24 @@ func (s *secretFile) write(key *client.CreatedAccessKey) error {
 		err = cerr
 	}
 	return err
+}
+
+// showCreated makes a key with its secret (create, rotate): the
+// --output-file first, so that a taken name refuses before a key exists,
+// then the request, then printCreated.
+func (a *App) showCreated(cmd *cobra.Command, outputFile string, request func(context.Context) (*client.CreatedAccessKey, error)) error {
+	file, err := openSecretFile(outputFile)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := a.context(cmd)
+	defer cancel()
+	key, err := request(ctx)
+	if err != nil {
+		file.discard()
+		return err
+	}
+	return a.printCreated(key, file)
 }
 
 // printCreated shows a created or rotated key: with its secret on stdout,
