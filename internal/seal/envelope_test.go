@@ -232,7 +232,9 @@ func TestOneKeyPairPerTeam(t *testing.T) {
 	errs := make([]error, len(refs))
 	var wg sync.WaitGroup
 	for i, r := range refs {
-		wg.Go(func() { sealed[i], errs[i] = seal.NewEnvelopeSealer(e.kms, keyID, pairs).Seal(ctx, r, "secret-"+r.MemberID) })
+		wg.Go(func() {
+			sealed[i], errs[i] = seal.NewEnvelopeSealer(e.kms, keyID, pairs).Seal(ctx, r, "secret-"+r.MemberID)
+		})
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
