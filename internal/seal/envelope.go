@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -100,6 +101,17 @@ type EnvelopeSealer struct {
 	keyID  string
 	pairs  TeamKeyPairs
 	public *lru[hpke.PublicKey]
+
+	mu       sync.Mutex
+	inflight map[string]*pubFlight // a team's public key being read or made
+}
+
+// pubFlight is one read (or creation) of a team's public key, which the
+// concurrent first seals of the team in this process share.
+type pubFlight struct {
+	done chan struct{}
+	pub  hpke.PublicKey
+	err  error
 }
 
 // NewEnvelopeSealer returns a sealer that makes a team's key pair with the
@@ -107,7 +119,7 @@ type EnvelopeSealer struct {
 func NewEnvelopeSealer(client KeyPairKMS, keyID string, pairs TeamKeyPairs) *EnvelopeSealer {
 	return &EnvelopeSealer{Sealer: New(client, keyID), kms: client, keyID: keyID, pairs: pairs,
 		// A team's public key never changes: kept until pushed out.
-		public: newLRU[hpke.PublicKey](maxTeams, 0, time.Now)}
+		public: newLRU[hpke.PublicKey](maxTeams, 0, time.Now), inflight: map[string]*pubFlight{}}
 }
 
 // Seal seals secret to the public key of ref's team, for ref only.
@@ -124,11 +136,34 @@ func (s *EnvelopeSealer) Seal(ctx context.Context, ref accesskey.Ref, secret str
 }
 
 // publicKey is the team's public key: cached, else read, else a new pair
-// made and stored (or the pair another writer stored first).
+// made and stored (or the pair another writer stored first). Concurrent
+// callers for one team share one read.
 func (s *EnvelopeSealer) publicKey(ctx context.Context, teamID string) (hpke.PublicKey, error) {
 	if pub, ok := s.public.get(teamID); ok {
 		return pub, nil
 	}
+	s.mu.Lock()
+	if f, ok := s.inflight[teamID]; ok {
+		s.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.pub, f.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("public key of team %s: %w", teamID, ctx.Err())
+		}
+	}
+	f := &pubFlight{done: make(chan struct{})}
+	s.inflight[teamID] = f
+	s.mu.Unlock()
+	f.pub, f.err = s.loadPublicKey(ctx, teamID)
+	s.mu.Lock()
+	delete(s.inflight, teamID)
+	s.mu.Unlock()
+	close(f.done)
+	return f.pub, f.err
+}
+
+func (s *EnvelopeSealer) loadPublicKey(ctx context.Context, teamID string) (hpke.PublicKey, error) {
 	pair, err := s.pairs.TeamKeyPair(ctx, teamID)
 	if errors.Is(err, accesskey.ErrNotFound) {
 		pair, err = s.newPair(ctx, teamID)

@@ -341,3 +341,25 @@ func TestLRU(t *testing.T) {
 		t.Fatal("a was kept past its TTL")
 	}
 }
+
+// TestConcurrentFirstSealsShareOnePair: in one process (the local server
+// runs requests concurrently), the first seals of a new team share one
+// read and one key pair.
+func TestConcurrentFirstSealsShareOnePair(t *testing.T) {
+	e := newEnv(t)
+	sealer := e.sealer()
+	var wg sync.WaitGroup
+	errs := make([]error, 20)
+	for i := range errs {
+		wg.Go(func() {
+			_, errs[i] = sealer.Seal(context.Background(), ref("nt", "alice", fmt.Sprintf("TKAK%d", i)), "s")
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.kms.pairs.Load(); n != 1 {
+		t.Fatalf("20 concurrent first seals made %d key pairs, want 1", n)
+	}
+}
