@@ -250,6 +250,10 @@ var writes = map[string][]string{
 	// (items.go auditItem; the omitempty ones only when set), condition
 	// attribute_not_exists(pk). ttl is the table's TTL attribute: a
 	// record expires AuditRetentionDays after its change.
+	// PutTeamKeyPair (teamkeypair.go): UpdateItem creating a team's key
+	// pair item, condition attribute_not_exists(pk): written once, never
+	// changed.
+	"NewTeamKeyPair": {"pk", "sk", "teamId", "publicKey", "privateKeyCiphertext", "createdAt"},
 	"AuditRecord": {"pk", "sk", "eventId", "time", "teamId", "memberId", "accessKeyId", "action", "actorType", "actorSub",
 		"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "ttl"},
 }
@@ -285,6 +289,7 @@ const (
 	policyItems  = "POLICY#*"
 	replayItems  = "IDEMPOTENCY#*"
 	auditItems   = "AUDIT#*"
+	teamKeyItems = "TEAMKEY#*"
 )
 
 // The encryption contexts a kms: statement may admit (internal/seal): a
@@ -293,6 +298,9 @@ const (
 const (
 	secretContext = "the three-id context"
 	replayContext = "the replay context"
+	// teamKeyContext is a team's private key's: exactly {purpose:
+	// team-keypair, teamId}.
+	teamKeyContext = "the team key pair context"
 )
 
 // verifiers open keys' secrets; replayers open replay records, and nothing
@@ -348,9 +356,8 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:ConditionCheckItem", items: policyItems},
 			{action: "dynamodb:Query", on: "ByTeam"},
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
-			{action: "kms:Encrypt", context: secretContext},
 			auditGrant,
-		}, replayGrants...),
+		}, append(teamKeyPairGrants, replayGrants...)...),
 		// The lists from the index; one key by a projected GetItem; the
 		// team's audit records by a Query of the table, AUDIT# items only.
 		"ListKeys": {
@@ -375,15 +382,21 @@ func TestLeastPrivilege(t *testing.T) {
 		// its three-id encryption context (checked below for every kms:
 		// action; GenerateKey and RotateKey decrypt replay records only;
 		// the key policy's side in TestLeastPrivilegeKeyPolicy).
+		// A secret sealed to its team's key pair opens with the team's
+		// private key, read and decrypted with the team key pair context.
 		"WhoAmI": {
 			{action: "dynamodb:GetItem", items: keyItems},
 			{action: "dynamodb:UpdateItem", items: keyItems, writes: "RecordUse", returnValues: "NONE"},
 			{action: "kms:Decrypt", context: secretContext},
+			{action: "dynamodb:GetItem", items: teamKeyItems},
+			{action: "kms:Decrypt", context: teamKeyContext},
 		},
 		"Authorizer": {
 			{action: "dynamodb:GetItem", items: keyItems},
 			{action: "dynamodb:UpdateItem", items: keyItems, writes: "RecordUse", returnValues: "NONE"},
 			{action: "kms:Decrypt", context: secretContext},
+			{action: "dynamodb:GetItem", items: teamKeyItems},
+			{action: "kms:Decrypt", context: teamKeyContext},
 		},
 		// A team's policy item, read, and replaced in one transaction with
 		// the audit record.
@@ -418,9 +431,8 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:UpdateItem", items: counterItems, writes: "TakeSlot", returnValues: "NONE"},
 			{action: "dynamodb:Query", on: "ByTeam"},
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
-			{action: "kms:Encrypt", context: secretContext},
 			auditGrant,
-		}, replayGrants...),
+		}, append(teamKeyPairGrants, replayGrants...)...),
 		// The member's keys from the index, each deleted with its slot
 		// freed in one transaction (as DeleteKey does), then the member's
 		// counter, projected to keyCount, until it says none is left. No
@@ -521,6 +533,16 @@ var replayGrants = []grant{
 	{action: "dynamodb:PutItem", items: replayItems, writes: "ReplayRecord", returnValues: "NONE"},
 	{action: "kms:Encrypt", context: replayContext},
 	{action: "kms:Decrypt", context: replayContext},
+}
+
+// teamKeyPairGrants are what sealing a secret to its team's public key
+// needs, GenerateKey's and RotateKey's: the team's key pair item read, or
+// a pair made by KMS (its private key encrypted, never returned in clear)
+// and the item created once. No kms:Encrypt or kms:Decrypt of a secret.
+var teamKeyPairGrants = []grant{
+	{action: "dynamodb:GetItem", items: teamKeyItems},
+	{action: "kms:GenerateDataKeyPairWithoutPlaintext", context: teamKeyContext},
+	{action: "dynamodb:UpdateItem", items: teamKeyItems, writes: "NewTeamKeyPair", returnValues: "NONE"},
 }
 
 // offboardGrants are what DeleteMemberKeys needs: OffboardMember's and
@@ -775,6 +797,8 @@ func contextOf(cond any) string {
 		return secretContext
 	case requiresContext(cond, []string{seal.ContextPurpose, seal.ContextRecord}, map[string]string{seal.ContextPurpose: seal.PurposeReplay}):
 		return replayContext
+	case requiresContext(cond, []string{seal.ContextPurpose, seal.ContextTeamID}, map[string]string{seal.ContextPurpose: seal.PurposeTeamKeyPair}):
+		return teamKeyContext
 	}
 	return ""
 }
@@ -962,6 +986,9 @@ func TestLeastPrivilegeKeyPolicy(t *testing.T) {
 	if got := tmpl.decrypters(t, replayContext); !slices.Equal(got, replayers) {
 		t.Errorf("IAM lets %v decrypt with the replay context, want %v", got, replayers)
 	}
+	if got := tmpl.decrypters(t, teamKeyContext); !slices.Equal(got, verifiers) {
+		t.Errorf("IAM lets %v decrypt a team's private key, want the verifiers %v", got, verifiers)
+	}
 
 	record := strings.Repeat("0f", 32)
 	secret := map[string]string{seal.ContextTeamID: "t1", seal.ContextMemberID: "alice", seal.ContextAccessKeyID: "TKAKAAAAAAAAAAAAAAAAAAAA"}
@@ -973,6 +1000,11 @@ func TestLeastPrivilegeKeyPolicy(t *testing.T) {
 		keyPolicy, opens []string
 	}{
 		{"a key's secret (three ids)", secret, verifiers, verifiers},
+		// GenerateKey and RotateKey seal to a team's public key, and can
+		// never open what they sealed.
+		{"a team's private key", seal.TeamKeyPairContext("t1"), verifiers, verifiers},
+		{"a team key pair's purpose with a key's ids", map[string]string{seal.ContextPurpose: seal.PurposeTeamKeyPair, seal.ContextTeamID: "t1",
+			seal.ContextMemberID: "alice", seal.ContextAccessKeyID: "TKAKAAAAAAAAAAAAAAAAAAAA"}, verifiers, nil},
 		{"a replay record", map[string]string{seal.ContextPurpose: seal.PurposeReplay, seal.ContextRecord: record}, sorted(append(slices.Clone(verifiers), replayers...)), replayers},
 		{"no encryption context", nil, verifiers, nil},
 		{"a replay purpose without recordId", map[string]string{seal.ContextPurpose: seal.PurposeReplay}, sorted(append(slices.Clone(verifiers), replayers...)), nil},
@@ -1020,7 +1052,7 @@ func TestLeastPrivilegeKeyPolicy(t *testing.T) {
 		}
 	}
 	// Administration and sealing are not the Denies' business.
-	for _, action := range []string{"kms:PutKeyPolicy", "kms:DescribeKey", "kms:EnableKeyRotation", "kms:Encrypt"} {
+	for _, action := range []string{"kms:PutKeyPolicy", "kms:DescribeKey", "kms:EnableKeyRotation", "kms:Encrypt", "kms:GenerateDataKeyPairWithoutPlaintext"} {
 		for _, p := range append(outsiders, functionRoles(tmpl)...) {
 			if denied(p, action, nil) {
 				t.Errorf("the key policy denies %s to %s", action, p)

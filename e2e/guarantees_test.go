@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/local/server"
 	"github.com/teamkeys/teamkeys/internal/seal"
 	"github.com/teamkeys/teamkeys/internal/testing/teststack"
@@ -182,10 +183,10 @@ func TestCallsPerOperation(t *testing.T) {
 		{"enable", request{Method: "POST", Path: keyPath + "/enable", Token: admin}, map[string]int{"DynamoDB.GetItem": 1, "DynamoDB.TransactWriteItems": 1}},
 		{"delete", request{Method: "DELETE", Path: keyPath, Token: admin}, map[string]int{"DynamoDB.TransactWriteItems": 1}},
 		{"refused generate", request{Method: "POST", Path: keysPath("t1", "alice"), Token: s.Token("x", "t2", accesskey.RoleAdmin)}, map[string]int{}},
-		{"generate, the team's policy read before", request{Method: "POST", Path: keysPath("t1", "alice"), Token: admin},
-			map[string]int{"KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1}},
+		{"generate, the team's policy and key pair read before", request{Method: "POST", Path: keysPath("t1", "alice"), Token: admin},
+			map[string]int{"DynamoDB.TransactWriteItems": 1}},
 		{"generate with an Idempotency-Key", request{Method: "POST", Path: keysPath("t1", "bob"), Token: admin, Header: map[string]string{"Idempotency-Key": "calls"}},
-			map[string]int{"DynamoDB.GetItem": 1, "KMS.Encrypt": 2, "DynamoDB.TransactWriteItems": 1}},
+			map[string]int{"DynamoDB.GetItem": 1, "KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1}},
 		{"the same, replayed", request{Method: "POST", Path: keysPath("t1", "bob"), Token: admin, Header: map[string]string{"Idempotency-Key": "calls"}},
 			map[string]int{"DynamoDB.GetItem": 1, "KMS.Decrypt": 1}},
 		{"get one key", request{Method: "GET", Path: keyPath, Token: admin}, map[string]int{"DynamoDB.GetItem": 1}},
@@ -194,7 +195,10 @@ func TestCallsPerOperation(t *testing.T) {
 			Body: `{"maxLifetimeDays":30}`}, map[string]int{"DynamoDB.TransactWriteItems": 1}},
 		{"the audit trail", request{Method: "GET", Path: "/v1/teams/t1/audit-events", Token: admin}, map[string]int{"DynamoDB.Query": 1}},
 	}
-	if got, want := s.Calls.Take(), map[string]int{"KMS.Encrypt": 1, "DynamoDB.TransactWriteItems": 1, "DynamoDB.GetItem": 1}; !mapsEqual(got, want) {
+	// The team's first generate reads its policy, finds no key pair, has
+	// KMS make one and stores it: the only KMS call of a generate.
+	if got, want := s.Calls.Take(), map[string]int{"DynamoDB.GetItem": 2, "KMS.GenerateDataKeyPairWithoutPlaintext": 1, "DynamoDB.UpdateItem": 1,
+		"DynamoDB.TransactWriteItems": 1}; !mapsEqual(got, want) {
 		t.Fatalf("the team's first generate made %v, want %v", got, want)
 	}
 	for _, st := range steps {
@@ -239,7 +243,12 @@ func TestSecretIsSealedAndShownOnce(t *testing.T) {
 		}
 	}
 
-	sealer := seal.New(s.KMS, "alias/teamkeys")
+	// Sealed to the team's key pair (HPKE), opened with its private key,
+	// which KMS decrypts for the team only.
+	if !seal.IsEnvelope(ciphertext) {
+		t.Fatal("a new key's secret is not sealed to its team's key pair")
+	}
+	sealer := seal.NewEnvelopeOpener(s.KMS, "alias/teamkeys", dynamostore.New(s.DB, s.Table.Name))
 	ctx := context.Background()
 	aliceRef := accesskey.Ref{TeamID: "t1", MemberID: "alice", AccessKeyID: alice.AccessKeyID}
 	opened, err := sealer.Open(ctx, aliceRef, ciphertext)
@@ -255,10 +264,15 @@ func TestSecretIsSealedAndShownOnce(t *testing.T) {
 			t.Fatalf("open as %+v: %v, want ErrSealedForAnotherKey", other, err)
 		}
 	}
-	// The raw KMS call with the wrong context fails too (not only our wrapper).
-	_, err = s.KMS.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: ciphertext, EncryptionContext: seal.EncryptionContext(accesskey.Ref{TeamID: "t1", MemberID: "bob", AccessKeyID: bob.AccessKeyID})})
-	if err == nil {
-		t.Fatal("KMS decrypted with another key's context")
+	// The team's private key is a KMS ciphertext that the raw KMS call
+	// decrypts for its own team only (not only our wrapper).
+	pair := s.Item("TEAMKEY#t1", "TEAMKEY")
+	private, _ := pair["privateKeyCiphertext"].([]byte)
+	if _, err := s.KMS.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: private, EncryptionContext: seal.TeamKeyPairContext("t1")}); err != nil {
+		t.Fatalf("KMS refuses t1's private key for t1: %v", err)
+	}
+	if _, err = s.KMS.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: private, EncryptionContext: seal.TeamKeyPairContext("t2")}); err == nil {
+		t.Fatal("KMS decrypted t1's private key with t2's context")
 	}
 
 	admin := s.Token("admin", "t1", accesskey.RoleAdmin)

@@ -231,8 +231,9 @@ func TestWhoAmISignedByTheHelper(t *testing.T) {
 	wantRefusal(t, s.Send(altered), "InvalidSignature")
 }
 
-// TestVerificationCalls: 1 GetItem and 1 Decrypt for a key whose secret is
-// not cached yet; 1 GetItem and no KMS call once it is. The last-use write
+// TestVerificationCalls: 2 GetItems (the key, its team's key pair) and 1
+// Decrypt (the team's private key) for a key whose secret is not cached yet;
+// 1 GetItem and no KMS call once it is. The last-use write
 // happens at most once a minute per key, and the lists show it.
 func TestVerificationCalls(t *testing.T) {
 	s := newStack(t)
@@ -241,7 +242,7 @@ func TestVerificationCalls(t *testing.T) {
 
 	wantWhoAmI(t, s.Send(sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signature.SchemeSigV4)
 	first := s.Calls.Take()
-	if first["DynamoDB.GetItem"] != 1 || first["KMS.Decrypt"] != 1 || first["DynamoDB.UpdateItem"] > 1 || len(first) > 3 {
+	if first["DynamoDB.GetItem"] != 2 || first["KMS.Decrypt"] != 1 || first["DynamoDB.UpdateItem"] > 1 || len(first) > 3 {
 		t.Fatalf("first verification made %v", first)
 	}
 	var lastUsed *string

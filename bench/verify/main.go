@@ -92,10 +92,10 @@ func run(n, warmup int, target float64) (err error) {
 	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, calls.APIOption("DynamoDB"))
 	}), cfg.Table)
-	sealer := seal.New(kms.NewFromConfig(awsCfg, func(o *kms.Options) {
+	opener := seal.NewEnvelopeOpener(kms.NewFromConfig(awsCfg, func(o *kms.Options) {
 		o.APIOptions = append(o.APIOptions, calls.APIOption("KMS"))
-	}), cfg.KMSKeyID)
-	v := verifier.New(store, sealer, store, verifier.Options{Signing: signature.Config{Region: cfg.SigningRegion}, Log: quiet})
+	}), cfg.KMSKeyID, store)
+	v := verifier.New(store, opener, store, verifier.Options{Signing: signature.Config{Region: cfg.SigningRegion}, Log: quiet})
 	defer v.Wait()
 
 	key, err := st.CreateKey(ctx, "t1", "alice", "bench/verify")

@@ -15,7 +15,7 @@ import (
 func main() {
 	env := lambdamain.Init()
 	store := env.Store()
-	sealer := seal.New(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
-	v := verifier.New(store, sealer, store, verifier.Options{Signing: signature.Config{Region: env.Config.SigningRegion}, Log: env.Log})
+	opener := seal.NewEnvelopeOpener(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID, store)
+	v := verifier.New(store, opener, store, verifier.Options{Signing: signature.Config{Region: env.Config.SigningRegion}, Log: env.Log})
 	env.Start(authorizer.Handler(v, env.Log), nil)
 }

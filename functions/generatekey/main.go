@@ -12,6 +12,6 @@ import (
 func main() {
 	env := lambdamain.Init()
 	store := env.Store()
-	sealer := seal.New(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+	sealer := seal.NewEnvelopeSealer(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID, store)
 	env.Start(httpapi.NewGenerateKey(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, store, sealer))
 }

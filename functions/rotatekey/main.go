@@ -12,6 +12,7 @@ import (
 
 func main() {
 	env := lambdamain.Init()
-	sealer := seal.New(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
-	env.Start(httpapi.NewRotateKey(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, env.Store(), sealer))
+	store := env.Store()
+	sealer := seal.NewEnvelopeSealer(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID, store)
+	env.Start(httpapi.NewRotateKey(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, store, sealer))
 }

@@ -13,6 +13,7 @@ import (
 //	                                                        gsi2pk=EXPIRY         gsi2sk=<expiresAt>#<accessKeyId>   (only a key that expires)
 //	counter item  pk=MEMBER#<teamId>#<memberId> sk=COUNTER  keyCount=<n>
 //	policy item   pk=POLICY#<teamId>            sk=POLICY   maxLifetimeDays=<n> (absent: none)
+//	team key pair pk=TEAMKEY#<teamId>           sk=TEAMKEY  publicKey privateKeyCiphertext (teamkeypair.go: made once, never changed)
 //	replay item   pk=IDEMPOTENCY#<recordId>     sk=IDEMPOTENCY  requestHash status answer ttl (DynamoDB TTL)
 //	(key item)                                              secretSha256=<hex>  (BySecretHash, sparse: keys issued since the tksk_ format)
 //	audit record  pk=AUDIT#<teamId>             sk=<time, ms>#<eventId>  action, actor, what changed, ttl (DynamoDB TTL)

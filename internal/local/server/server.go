@@ -144,8 +144,9 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		rand.Read(pageKey)
 	}
 	store := dynamostore.New(db, cfg.Table).WithAuditRetention(cfg.AuditRetentionDays)
-	sealer := seal.New(kms.NewFromConfig(opts.AWS, opts.KMSOptions...), cfg.KMSKeyID)
-	v := verifier.New(store, sealer, store, verifier.Options{Signing: signature.Config{Region: cfg.SigningRegion}, Log: log})
+	kmsClient := kms.NewFromConfig(opts.AWS, opts.KMSOptions...)
+	sealer := seal.NewEnvelopeSealer(kmsClient, cfg.KMSKeyID, store)
+	v := verifier.New(store, seal.NewEnvelopeOpener(kmsClient, cfg.KMSKeyID, store), store, verifier.Options{Signing: signature.Config{Region: cfg.SigningRegion}, Log: log})
 	common := httpapi.Common{Claims: cfg.Claims, Log: log}
 	// Each function built by its own constructor, with what its main gives it.
 	built := map[string]func() (httpapi.LambdaHandlerFunc, error){
