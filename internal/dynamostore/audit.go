@@ -39,6 +39,18 @@ const (
 // until it exists its history is a filter over the team's shards.
 type AuditIndexes struct{ Member, Key bool }
 
+// AuditIndexesNamed reads the template parameter AuditIndexes: None,
+// Member, or MemberAndKey (anything else, the default: both).
+func AuditIndexesNamed(name string) AuditIndexes {
+	switch name {
+	case "None":
+		return AuditIndexes{}
+	case "Member":
+		return AuditIndexes{Member: true}
+	}
+	return AuditIndexes{Member: true, Key: true}
+}
+
 // WithAuditIndexes returns a copy of s that queries the audit indexes ix
 // names (TEAMKEYS_AUDIT_INDEXES); New assumes both.
 func (s *Store) WithAuditIndexes(ix AuditIndexes) *Store {
