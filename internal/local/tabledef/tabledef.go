@@ -92,12 +92,7 @@ func keysTable(templateYAML []byte) (*cfndynamodb.Table, error) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("parse template: %w", err)
 	}
-	resources, _ := doc["Resources"].(map[string]any)
-	if table, ok := resources[tableLogicalID].(map[string]any); ok {
-		conditions, _ := doc["Conditions"].(map[string]any)
-		parameters, _ := doc["Parameters"].(map[string]any)
-		resources[tableLogicalID] = resolveIfs(table, conditions, parameters)
-	}
+	ResolveTableIfs(doc)
 	resolved, err := json.Marshal(doc)
 	if err != nil {
 		return nil, fmt.Errorf("parse template: %w", err)
@@ -111,6 +106,18 @@ func keysTable(templateYAML []byte) (*cfndynamodb.Table, error) {
 		return nil, fmt.Errorf("template: %w", err)
 	}
 	return table, nil
+}
+
+// ResolveTableIfs replaces every Fn::If of the table's resource in doc (a
+// template, unprocessed) by its branch on the parameters' defaults, an
+// AWS::NoValue entry of a list dropped.
+func ResolveTableIfs(doc map[string]any) {
+	resources, _ := doc["Resources"].(map[string]any)
+	if table, ok := resources[tableLogicalID].(map[string]any); ok {
+		conditions, _ := doc["Conditions"].(map[string]any)
+		parameters, _ := doc["Parameters"].(map[string]any)
+		resources[tableLogicalID] = resolveIfs(table, conditions, parameters)
+	}
 }
 
 // resolveIfs replaces every Fn::If in v by its branch.
