@@ -44,9 +44,6 @@ func CreateTableInput(templateYAML []byte, tableName string) (*dynamodb.CreateTa
 		BillingMode: types.BillingMode(aws.ToString(table.BillingMode)),
 	}
 	for _, a := range table.AttributeDefinitions {
-		if a.AttributeName == "" {
-			continue // an Fn::If's AWS::NoValue
-		}
 		input.AttributeDefinitions = append(input.AttributeDefinitions, types.AttributeDefinition{
 			AttributeName: aws.String(a.AttributeName),
 			AttributeType: types.ScalarAttributeType(a.AttributeType),
@@ -58,9 +55,6 @@ func CreateTableInput(templateYAML []byte, tableName string) (*dynamodb.CreateTa
 			StreamViewType: types.StreamViewType(table.StreamSpecification.StreamViewType)}
 	}
 	for _, gsi := range table.GlobalSecondaryIndexes {
-		if gsi.IndexName == "" {
-			continue // an Fn::If's AWS::NoValue
-		}
 		index := types.GlobalSecondaryIndex{
 			IndexName: aws.String(gsi.IndexName),
 			KeySchema: keySchema(gsi.KeySchema),
