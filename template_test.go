@@ -55,6 +55,16 @@ func loadTemplate(t *testing.T) template {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The table's Fn::If entries (the audit indexes) resolved on the
+	// parameters' defaults, as the local table is made.
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	tabledef.ResolveTableIfs(doc)
+	if raw, err = json.Marshal(doc); err != nil {
+		t.Fatal(err)
+	}
 	var tmpl template
 	if err := json.Unmarshal(raw, &tmpl); err != nil {
 		t.Fatal(err)
@@ -254,9 +264,14 @@ var writes = map[string][]string{
 	// pair item, condition attribute_not_exists(pk): written once, never
 	// changed.
 	"NewTeamKeyPair": {"pk", "sk", "teamId", "publicKey", "privateKeyCiphertext", "createdAt"},
-	"AuditRecord": {"pk", "sk", "eventId", "time", "teamId", "memberId", "accessKeyId", "action", "actorType", "actorSub",
+	"AuditRecord": {"pk", "sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk", "eventId", "time", "teamId", "memberId", "accessKeyId", "action", "actorType", "actorSub",
 		"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "ttl"},
 }
+
+// auditIndexAttributes are what the audit indexes project: an audit
+// record's attributes besides its keys (writes' AuditRecord).
+var auditIndexAttributes = []string{"eventId", "time", "teamId", "memberId", "accessKeyId", "action", "actorType", "actorSub",
+	"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "ttl"}
 
 // shownAttributes are the key attributes a response may show, as
 // internal/dynamostore's items.go lists them (shownAttributes): what the
@@ -364,6 +379,9 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:Query", on: "ByTeam"},
 			{action: "dynamodb:GetItem", items: keyItems, reads: "ShownKey"},
 			{action: "dynamodb:Query", items: auditItems},
+			// A member's and a key's audit history (dynamostore audit.go).
+			{action: "dynamodb:Query", on: "ByMemberAudit"},
+			{action: "dynamodb:Query", on: "ByKeyAudit"},
 		},
 		// The key by a projected GetItem (never its secret), then one
 		// transaction: its status, nothing read back, and the audit
@@ -403,6 +421,8 @@ func TestLeastPrivilege(t *testing.T) {
 		"KeyPolicy": {
 			{action: "dynamodb:GetItem", items: policyItems},
 			{action: "dynamodb:PutItem", items: policyItems, writes: "PutPolicy", returnValues: "NONE"},
+			// The legacy policy item, deleted with the copies' Puts.
+			{action: "dynamodb:DeleteItem", items: policyItems, returnValues: "NONE"},
 			auditGrant,
 		},
 		// The expired keys from the sparse index, each deleted with its
@@ -1766,7 +1786,7 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 		slices.Sort(got[fn])
 	}
 	want := map[string][]string{
-		"KeyPolicy":   {"dynamodb:GetItem", "dynamodb:PutItem"},
+		"KeyPolicy":   {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"},
 		"GenerateKey": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
 		"RotateKey":   {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
 	}
@@ -2103,6 +2123,9 @@ func TestTemplateIndexes(t *testing.T) {
 		"ByTeam":       {[]keyElement{{"gsi1pk", "HASH"}, {"gsi1sk", "RANGE"}}, "INCLUDE", shownAttributes},
 		"ByExpiry":     {[]keyElement{{"gsi2pk", "HASH"}, {"gsi2sk", "RANGE"}}, "INCLUDE", []string{"teamId", "memberId"}},
 		"BySecretHash": {[]keyElement{{"secretSha256", "HASH"}}, "INCLUDE", []string{"teamId", "memberId", "status"}},
+		// Sparse: audit records only (gsi3pk, gsi4pk), the record's attributes.
+		"ByMemberAudit": {[]keyElement{{"gsi3pk", "HASH"}, {"gsi3sk", "RANGE"}}, "INCLUDE", auditIndexAttributes},
+		"ByKeyAudit":    {[]keyElement{{"gsi4pk", "HASH"}, {"gsi4sk", "RANGE"}}, "INCLUDE", auditIndexAttributes},
 	}
 	got := map[string]bool{}
 	for _, g := range tmpl.indexes(t) {
@@ -2137,7 +2160,7 @@ func TestTemplateIndexes(t *testing.T) {
 		}
 		names = append(names, d.AttributeName)
 	}
-	if want := []string{"gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "pk", "secretSha256", "sk"}; !slices.Equal(sorted(names), want) {
+	if want := []string{"gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk", "pk", "secretSha256", "sk"}; !slices.Equal(sorted(names), want) {
 		t.Errorf("AttributeDefinitions %v, want %v", names, want)
 	}
 }

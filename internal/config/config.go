@@ -63,6 +63,10 @@ type Config struct {
 	// EventBusName is the bus PublishEvents publishes the audit records'
 	// events to (TEAMKEYS_EVENT_BUS_NAME; empty: the default bus).
 	EventBusName string
+	// AuditIndexes names the audit indexes the table has
+	// (TEAMKEYS_AUDIT_INDEXES, template parameter AuditIndexes: None,
+	// Member or MemberAndKey; empty: MemberAndKey).
+	AuditIndexes string
 }
 
 // FromEnv reads Config, with defaults for what is unset.
@@ -80,6 +84,7 @@ func FromEnv() Config {
 		GitHubKeysURL:  os.Getenv("TEAMKEYS_GITHUB_KEYS_URL"),
 		GitHubKeysFile: os.Getenv("TEAMKEYS_GITHUB_KEYS_FILE"),
 		EventBusName:   strings.TrimSpace(os.Getenv("TEAMKEYS_EVENT_BUS_NAME")),
+		AuditIndexes:   strings.TrimSpace(os.Getenv("TEAMKEYS_AUDIT_INDEXES")),
 	}
 	if days, err := strconv.Atoi(getenv("TEAMKEYS_AUDIT_RETENTION_DAYS", "0")); err == nil && days > 0 {
 		c.AuditRetentionDays = days

@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
@@ -16,7 +17,40 @@ import (
 //	team key pair pk=TEAMKEY#<teamId>           sk=TEAMKEY  publicKey privateKeyCiphertext (teamkeypair.go: made once, never changed)
 //	replay item   pk=IDEMPOTENCY#<recordId>     sk=IDEMPOTENCY  requestHash status answer ttl (DynamoDB TTL)
 //	(key item)                                              secretSha256=<hex>  (BySecretHash, sparse: keys issued since the tksk_ format)
-//	audit record  pk=AUDIT#<teamId>             sk=<time, ms>#<eventId>  action, actor, what changed, ttl (DynamoDB TTL)
+//	audit record  pk=AUDIT#<teamId>#<shard>     sk=<time, ms>#<eventId>  action, actor, what changed, ttl (DynamoDB TTL)
+//	                                            gsi3pk=AUDITMEMBER#<teamId>#<memberId>   gsi3sk=<sk>  (ByMemberAudit; records naming a member)
+//	                                            gsi4pk=AUDITKEY#<teamId>#<accessKeyId>   gsi4sk=<sk>  (ByKeyAudit; records naming a key)
+//	policy copy   pk=POLICY#<teamId>#<shard>    sk=POLICY   as the policy item
+//
+// Sharding (policy.go, audit.go), so that no item or partition takes every
+// change of a team:
+//   - A team's key policy is policyCopies identical copies, shard 0 to 63.
+//     SetPolicy writes them all in one transaction; a generate or rotation
+//     condition-checks only the copy of its member's shard (FNV-1a of the
+//     member id), Policy reads any one copy.
+//   - A team's audit records spread over auditShards partitions, shard 0 to
+//     15 by FNV-1a of the event id. ListAudit queries every shard at once
+//     and merges them newest first under one cursor (a sort key: every
+//     shard sorts the same way). A member's or a key's records are one
+//     Query of ByMemberAudit or ByKeyAudit (template parameter
+//     AuditIndexes; until an index exists, a filter over the shards).
+//
+// Upgrade from the unsharded layout (pk=POLICY#<teamId>, pk=AUDIT#<teamId>
+// above, which today's release wrote):
+//   - Policy: when the copy read is absent, Policy falls back to the legacy
+//     POLICY#<teamId> item. The create's check of the member's copy then
+//     holds the copy absent (or equal to the policy read), so a SetPolicy
+//     in between, which writes every copy and deletes the legacy item in
+//     its one transaction, fails the check and the create retries on the
+//     copies. The legacy item is never condition-checked: a copy, once
+//     written, is never deleted, so the copy's absence says no policy
+//     change has happened since the read. (While a deploy of this release
+//     rolls out, the old release's SetPolicy writes only the legacy item:
+//     don't change a policy then.)
+//   - Audit: AUDIT#<teamId> is one more shard of ListAudit's merge, with a
+//     filter for a member's or a key's history (its records carry no gsi3
+//     or gsi4 attributes, so no index holds them), until its records
+//     expire (AuditRetentionDays).
 //
 // A key is found by its id with one strongly consistent GetItem; lists Query
 // the ByTeam index, which does not project the secret's ciphertext; the
@@ -69,6 +103,9 @@ const (
 	prefixPolicy = "POLICY#"
 	prefixReplay = "IDEMPOTENCY#"
 	prefixAudit  = "AUDIT#"
+	// The audit indexes' partitions (gsi3pk, gsi4pk): never a pk.
+	prefixAuditMember = "AUDITMEMBER#"
+	prefixAuditKey    = "AUDITKEY#"
 )
 
 func keyPK(accessKeyID string) string { return prefixKey + accessKeyID }
@@ -211,12 +248,29 @@ func replayPK(recordID string) string { return prefixReplay + recordID }
 // fraction digits, so that sort keys sort as times do.
 const auditTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
+// auditPK is the legacy, unsharded partition of a team's audit records.
 func auditPK(teamID string) string { return prefixAudit + teamID }
+
+func auditShardPK(teamID string, shard int) string {
+	return auditPK(teamID) + "#" + strconv.Itoa(shard)
+}
+
+func auditMemberPK(teamID, memberID string) string {
+	return prefixAuditMember + teamID + "#" + memberID
+}
+
+func auditKeyPK(teamID, accessKeyID string) string {
+	return prefixAuditKey + teamID + "#" + accessKeyID
+}
 
 // auditItem is an audit record as stored.
 type auditItem struct {
 	PK              string `dynamodbav:"pk"`
 	SK              string `dynamodbav:"sk"`
+	GSI3PK          string `dynamodbav:"gsi3pk,omitempty"`
+	GSI3SK          string `dynamodbav:"gsi3sk,omitempty"`
+	GSI4PK          string `dynamodbav:"gsi4pk,omitempty"`
+	GSI4SK          string `dynamodbav:"gsi4sk,omitempty"`
 	EventID         string `dynamodbav:"eventId"`
 	Time            string `dynamodbav:"time"`
 	TeamID          string `dynamodbav:"teamId"`
@@ -240,13 +294,19 @@ type auditItem struct {
 
 func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
 	at := r.Time.UTC().Format(auditTimeLayout)
-	it := auditItem{PK: auditPK(r.TeamID), SK: at + "#" + r.EventID, EventID: r.EventID, Time: at, TeamID: r.TeamID,
+	it := auditItem{PK: auditShardPK(r.TeamID, shardOf(r.EventID, auditShards)), SK: at + "#" + r.EventID, EventID: r.EventID, Time: at, TeamID: r.TeamID,
 		MemberID: r.MemberID, AccessKeyID: r.AccessKeyID, Action: r.Action, ActorType: r.Actor.Type, ActorSub: r.Actor.Sub,
 		ActorSourceIP: r.Actor.SourceIP, ActorUserAgent: r.Actor.UserAgent, RequestID: r.RequestID,
 		StatusBefore: string(r.StatusBefore), StatusAfter: string(r.StatusAfter), RotatedFrom: r.RotatedFrom,
 		MaxLifetimeDays: r.MaxLifetimeDays, LeakURL: r.Leak.URL, LeakSource: r.Leak.Source, TTL: r.Time.Add(retention).Unix()}
 	if r.ExpiresAt != nil {
 		it.ExpiresAt = r.ExpiresAt.UTC().Format(timestampLayout)
+	}
+	if r.MemberID != "" {
+		it.GSI3PK, it.GSI3SK = auditMemberPK(r.TeamID, r.MemberID), it.SK
+	}
+	if r.AccessKeyID != "" {
+		it.GSI4PK, it.GSI4SK = auditKeyPK(r.TeamID, r.AccessKeyID), it.SK
 	}
 	return it
 }

@@ -51,12 +51,13 @@ type Store struct {
 	now   func() time.Time
 	// auditRetention is how long audit records are kept (DynamoDB TTL).
 	auditRetention time.Duration
+	auditIndexes   AuditIndexes
 }
 
 // New returns a Store on table.
 func New(db DynamoDB, table string) *Store {
 	return &Store{db: db, table: table, retry: defaultConflictRetry, now: time.Now,
-		auditRetention: accesskey.DefaultAuditDays * 24 * time.Hour}
+		auditRetention: accesskey.DefaultAuditDays * 24 * time.Hour, auditIndexes: AuditIndexes{Member: true, Key: true}}
 }
 
 // WithAuditRetention returns a copy of s whose audit records expire days
@@ -96,7 +97,7 @@ func (s *Store) Create(ctx context.Context, k accesskey.Key, sealed accesskey.Se
 	if err != nil {
 		return err
 	}
-	policyCheck, err := s.txPolicyCheck(k.TeamID, policy)
+	policyCheck, err := s.txPolicyCheck(k.TeamID, k.MemberID, policy)
 	if err != nil {
 		return err
 	}
@@ -205,7 +206,7 @@ func (s *Store) Rotate(ctx context.Context, r accesskey.Rotation) error {
 	if err != nil {
 		return err
 	}
-	policyCheck, err := s.txPolicyCheck(r.New.TeamID, r.Policy)
+	policyCheck, err := s.txPolicyCheck(r.New.TeamID, r.New.MemberID, r.Policy)
 	if err != nil {
 		return err
 	}
@@ -429,59 +430,6 @@ func (s *Store) slotsTaken(ctx context.Context, teamID, memberID string) (int, e
 	return c.KeyCount, nil
 }
 
-// ListAudit returns up to limit of a team's audit records, newest first,
-// from after (nil for the first page), with one Query: those of memberID
-// and of accessKeyID only, when given (a filter, so a page may hold fewer
-// than limit records and still have a next one). Records past their
-// retention are left out, DynamoDB's TTL deletion being lazy.
-func (s *Store) ListAudit(ctx context.Context, teamID, memberID, accessKeyID string, limit int, after map[string]string) ([]accesskey.AuditRecord, map[string]string, error) {
-	if after != nil && after[attrPK] != auditPK(teamID) {
-		return nil, nil, accesskey.Invalid("nextToken", "does not belong to this listing")
-	}
-	b := expression.NewBuilder().WithKeyCondition(expression.Key(attrPK).Equal(expression.Value(auditPK(teamID))))
-	filter := expression.Name(attrTTL).GreaterThan(expression.Value(s.now().Unix()))
-	if memberID != "" {
-		filter = filter.And(expression.Name(attrMemberID).Equal(expression.Value(memberID)))
-	}
-	if accessKeyID != "" {
-		filter = filter.And(expression.Name("accessKeyId").Equal(expression.Value(accessKeyID)))
-	}
-	expr, err := b.WithFilter(filter).Build()
-	if err != nil {
-		return nil, nil, err
-	}
-	input := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		KeyConditionExpression:    expr.KeyCondition(),
-		FilterExpression:          expr.Filter(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(limit)),
-		ConsistentRead:            aws.Bool(true),
-	}
-	if after != nil {
-		input.ExclusiveStartKey = cursorAttributes(after)
-	}
-	out, err := s.db.Query(ctx, input)
-	if err != nil {
-		return nil, nil, fmt.Errorf("query audit records: %w", awsclient.Classify(err))
-	}
-	var items []auditItem
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return nil, nil, fmt.Errorf("unmarshal audit records: %w", err)
-	}
-	records := make([]accesskey.AuditRecord, 0, len(items))
-	for _, it := range items {
-		records = append(records, it.record())
-	}
-	var next map[string]string
-	if len(out.LastEvaluatedKey) > 0 {
-		next = cursorFromAttributes(out.LastEvaluatedKey)
-	}
-	return records, next, nil
-}
-
 // ExpiredKeys returns up to limit keys that have expired at now, from the
 // sparse ByExpiry index (eventually consistent on AWS: the delete that
 // follows checks again).
@@ -512,55 +460,6 @@ func (s *Store) ExpiredKeys(ctx context.Context, now time.Time, limit int) ([]ac
 		refs = append(refs, accesskey.Ref{TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: strings.TrimPrefix(it.PK, prefixKey)})
 	}
 	return refs, nil
-}
-
-// Policy returns the team's key policy (strongly consistent); a team
-// without one has no lifetime bound.
-func (s *Store) Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            policyKey(teamID),
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return accesskey.KeyPolicy{}, fmt.Errorf("get key policy of %s: %w", teamID, awsclient.Classify(err))
-	}
-	var it policyItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return accesskey.KeyPolicy{}, fmt.Errorf("unmarshal key policy of %s: %w", teamID, err)
-	}
-	p := accesskey.KeyPolicy{MaxLifetimeDays: it.MaxLifetimeDays, UpdatedBy: it.UpdatedBy}
-	if it.UpdatedAt != "" {
-		t, err := time.Parse(timestampLayout, it.UpdatedAt)
-		if err != nil {
-			return accesskey.KeyPolicy{}, fmt.Errorf("key policy of %s: updatedAt: %w", teamID, err)
-		}
-		p.UpdatedAt = &t
-	}
-	return p, nil
-}
-
-// SetPolicy replaces the team's key policy, with its audit record, in one
-// transaction. Keys made before keep their expiry.
-func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy, audit accesskey.Audit) error {
-	it := policyItem{PK: policyPK(teamID), SK: skPolicy, TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedBy: p.UpdatedBy}
-	if p.UpdatedAt != nil {
-		it.UpdatedAt = p.UpdatedAt.UTC().Format(timestampLayout)
-	}
-	item, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return fmt.Errorf("marshal key policy: %w", err)
-	}
-	rec := audit.Record(accesskey.AuditPolicyChanged, accesskey.Ref{TeamID: teamID})
-	rec.MaxLifetimeDays = p.MaxLifetimeDays
-	actions, _, err := s.withRecords([]types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: item}}}, nil, rec)
-	if err != nil {
-		return err
-	}
-	if _, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions}); err != nil {
-		return fmt.Errorf("put key policy of %s: %w", teamID, err)
-	}
-	return nil
 }
 
 // SetStatus sets a key's status and returns the key as it now is. It reads
@@ -876,27 +775,6 @@ func (s *Store) txDeleteKey(ref accesskey.Ref, also *expression.ConditionBuilder
 	}}, nil
 }
 
-// txPolicyCheck holds a transaction to the team's key policy as it was read:
-// a key's expiry was computed from it.
-func (s *Store) txPolicyCheck(teamID string, p accesskey.KeyPolicy) (types.TransactWriteItem, error) {
-	days := expression.Name(attrMaxLifetimeDays)
-	cond := expression.AttributeNotExists(days)
-	if p.MaxLifetimeDays != nil {
-		cond = days.Equal(expression.Value(*p.MaxLifetimeDays))
-	}
-	e, err := expression.NewBuilder().WithCondition(cond).Build()
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	return types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-		TableName:                 &s.table,
-		Key:                       policyKey(teamID),
-		ConditionExpression:       e.Condition(),
-		ExpressionAttributeNames:  e.Names(),
-		ExpressionAttributeValues: e.Values(),
-	}}, nil
-}
-
 // expiredAt is the condition that a key item has expired at now.
 func expiredAt(now time.Time) expression.ConditionBuilder {
 	at := expression.Name(attrExpiresAt)
@@ -927,13 +805,6 @@ func itemKey(accessKeyID string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		attrPK: &types.AttributeValueMemberS{Value: keyPK(accessKeyID)},
 		attrSK: &types.AttributeValueMemberS{Value: skKey},
-	}
-}
-
-func policyKey(teamID string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		attrPK: &types.AttributeValueMemberS{Value: policyPK(teamID)},
-		attrSK: &types.AttributeValueMemberS{Value: skPolicy},
 	}
 }
 

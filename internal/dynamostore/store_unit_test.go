@@ -288,7 +288,7 @@ func TestStoreCreateTransaction(t *testing.T) {
 		t.Fatalf("transaction has %d actions, want 4", len(items))
 	}
 	// And the change's audit record, in the same transaction.
-	if rec := unitStringAttrs(items[3].Put.Item); rec["pk"] != "AUDIT#t1" || rec["action"] != "AccessKeyCreated" || rec["accessKeyId"] != k.AccessKeyID ||
+	if rec := unitStringAttrs(items[3].Put.Item); !strings.HasPrefix(rec["pk"], "AUDIT#t1#") || rec["action"] != "AccessKeyCreated" || rec["accessKeyId"] != k.AccessKeyID ||
 		rec["statusAfter"] != "Active" || rec["actorType"] != "user" || rec["actorSub"] != "alice" {
 		t.Errorf("action 4 = %v, want the key's creation record", rec)
 	}
@@ -298,8 +298,8 @@ func TestStoreCreateTransaction(t *testing.T) {
 		}
 	}
 	// Last: the team's key policy is still the one the expiry came from.
-	if cc := items[2].ConditionCheck; cc == nil || unitStringAttrs(cc.Key)["pk"] != "POLICY#t1" || aws.ToString(cc.ConditionExpression) == "" {
-		t.Errorf("action 3 = %+v, want a ConditionCheck of the team's policy item", items[2])
+	if cc := items[2].ConditionCheck; cc == nil || unitStringAttrs(cc.Key)["pk"] != dynamostore.PolicyCopyPK("t1", k.MemberID) || aws.ToString(cc.ConditionExpression) == "" {
+		t.Errorf("action 3 = %+v, want a ConditionCheck of the member's copy of the team's policy", items[2])
 	}
 
 	// First: take a slot on the member's counter, conditionally.
@@ -590,7 +590,7 @@ func TestStoreSetStatus(t *testing.T) {
 					t.Errorf("Update values %v do not hold the team, the member, the status read and the new one", upd.ExpressionAttributeValues)
 				}
 				rec := unitStringAttrs(audit.Item)
-				if rec["pk"] != "AUDIT#t1" || rec["action"] != "AccessKeyDisabled" || rec["statusBefore"] != "Active" ||
+				if !strings.HasPrefix(rec["pk"], "AUDIT#t1#") || rec["action"] != "AccessKeyDisabled" || rec["statusBefore"] != "Active" ||
 					rec["statusAfter"] != "Inactive" || rec["actorSub"] != "alice" || rec["requestId"] != "req-1" {
 					t.Errorf("audit record %v", rec)
 				}
@@ -799,7 +799,7 @@ func TestStoreDisableLeaked(t *testing.T) {
 					t.Errorf("Update values %v do not hold the team, the member, the status %s and Inactive", upd.ExpressionAttributeValues, before)
 				}
 				rec := unitStringAttrs(items[1].Put.Item)
-				if rec["pk"] != "AUDIT#"+unitRef.TeamID || rec["action"] != "AccessKeyLeaked" || rec["statusBefore"] != before ||
+				if !strings.HasPrefix(rec["pk"], "AUDIT#"+unitRef.TeamID+"#") || rec["action"] != "AccessKeyLeaked" || rec["statusBefore"] != before ||
 					rec["statusAfter"] != "Inactive" || rec["leakUrl"] != "https://github.com/o/r" || rec["leakSource"] != "content" {
 					t.Errorf("audit record %v", rec)
 				}

@@ -43,7 +43,8 @@ func Init() Env {
 
 // Store is the keys table's store, on a DynamoDB client of its own.
 func (e Env) Store() *dynamostore.Store {
-	return dynamostore.New(dynamodb.NewFromConfig(e.AWS), e.Config.Table).WithAuditRetention(e.Config.AuditRetentionDays)
+	return dynamostore.New(dynamodb.NewFromConfig(e.AWS), e.Config.Table).WithAuditRetention(e.Config.AuditRetentionDays).
+		WithAuditIndexes(dynamostore.AuditIndexesNamed(e.Config.AuditIndexes))
 }
 
 // Must ends the init when err is not nil.

@@ -5,6 +5,7 @@ package tabledef
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/awslabs/goformation/v7"
 	cfndynamodb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	"github.com/awslabs/goformation/v7/intrinsics"
 )
 
 // tableLogicalID is the table's resource name in template.yaml.
@@ -33,15 +35,9 @@ var parseTemplate sync.Mutex
 // CreateTableInput reads the table's definition from the CloudFormation
 // template, so that the local table and the deployed one cannot drift apart.
 func CreateTableInput(templateYAML []byte, tableName string) (*dynamodb.CreateTableInput, error) {
-	parseTemplate.Lock() // goformation writes a package-level map while parsing
-	tmpl, err := goformation.ParseYAML(templateYAML)
-	parseTemplate.Unlock()
+	table, err := keysTable(templateYAML)
 	if err != nil {
-		return nil, fmt.Errorf("parse template: %w", err)
-	}
-	table, err := tmpl.GetDynamoDBTableWithName(tableLogicalID)
-	if err != nil {
-		return nil, fmt.Errorf("template: %w", err)
+		return nil, err
 	}
 	input := &dynamodb.CreateTableInput{
 		TableName:   aws.String(tableName),
@@ -72,6 +68,126 @@ func CreateTableInput(templateYAML []byte, tableName string) (*dynamodb.CreateTa
 		input.GlobalSecondaryIndexes = append(input.GlobalSecondaryIndexes, index)
 	}
 	return input, nil
+}
+
+// keysTable reads the table's properties. Its Fn::If entries (the audit
+// indexes, AuditIndexes) are resolved here first, on the parameters'
+// defaults, AWS::NoValue dropping the entry: goformation resolves an Fn::If
+// only with EvaluateConditions, which also turns every resource with a
+// Condition into that condition's value.
+func keysTable(templateYAML []byte) (*cfndynamodb.Table, error) {
+	parseTemplate.Lock() // goformation writes a package-level map while parsing
+	defer parseTemplate.Unlock()
+	raw, err := intrinsics.ProcessYAML(templateYAML, &intrinsics.ProcessorOptions{NoProcess: true})
+	if err != nil {
+		return nil, fmt.Errorf("parse template: %w", err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("parse template: %w", err)
+	}
+	ResolveTableIfs(doc)
+	resolved, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("parse template: %w", err)
+	}
+	tmpl, err := goformation.ParseJSON(resolved)
+	if err != nil {
+		return nil, fmt.Errorf("parse template: %w", err)
+	}
+	table, err := tmpl.GetDynamoDBTableWithName(tableLogicalID)
+	if err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	return table, nil
+}
+
+// ResolveTableIfs replaces every Fn::If of the table's resource in doc (a
+// template, unprocessed) by its branch on the parameters' defaults, an
+// AWS::NoValue entry of a list dropped.
+func ResolveTableIfs(doc map[string]any) {
+	resources, _ := doc["Resources"].(map[string]any)
+	if table, ok := resources[tableLogicalID].(map[string]any); ok {
+		conditions, _ := doc["Conditions"].(map[string]any)
+		parameters, _ := doc["Parameters"].(map[string]any)
+		resources[tableLogicalID] = resolveIfs(table, conditions, parameters)
+	}
+}
+
+// resolveIfs replaces every Fn::If in v by its branch.
+func resolveIfs(v any, conditions, parameters map[string]any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		if args, ok := v["Fn::If"].([]any); ok && len(v) == 1 && len(args) == 3 {
+			name, _ := args[0].(string)
+			if truth(conditions[name], conditions, parameters) {
+				return resolveIfs(args[1], conditions, parameters)
+			}
+			return resolveIfs(args[2], conditions, parameters)
+		}
+		out := make(map[string]any, len(v))
+		for k, x := range v {
+			out[k] = resolveIfs(x, conditions, parameters)
+		}
+		return out
+	case []any:
+		out := make([]any, 0, len(v))
+		for _, x := range v {
+			x = resolveIfs(x, conditions, parameters)
+			if !isNoValue(x) {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	return v
+}
+
+func isNoValue(v any) bool {
+	m, ok := v.(map[string]any)
+	return ok && len(m) == 1 && m["Ref"] == "AWS::NoValue"
+}
+
+// truth evaluates a condition of Fn::Equals, Fn::Not, Fn::And, Fn::Or,
+// Condition and Ref (a parameter's default).
+func truth(c any, conditions, parameters map[string]any) bool {
+	m, _ := c.(map[string]any)
+	args, _ := m["Fn::Equals"].([]any)
+	switch {
+	case len(args) == 2:
+		return fmt.Sprint(value(args[0], parameters)) == fmt.Sprint(value(args[1], parameters))
+	case m["Condition"] != nil:
+		name, _ := m["Condition"].(string)
+		return truth(conditions[name], conditions, parameters)
+	}
+	for op, x := range m {
+		list, _ := x.([]any)
+		switch op {
+		case "Fn::Not":
+			return len(list) == 1 && !truth(list[0], conditions, parameters)
+		case "Fn::And", "Fn::Or":
+			all, anyOf := true, false
+			for _, e := range list {
+				t := truth(e, conditions, parameters)
+				all, anyOf = all && t, anyOf || t
+			}
+			return (op == "Fn::And" && all) || (op == "Fn::Or" && anyOf)
+		}
+	}
+	return false
+}
+
+func value(v any, parameters map[string]any) any {
+	if m, ok := v.(map[string]any); ok {
+		if name, ok := m["Ref"].(string); ok {
+			p, _ := parameters[name].(map[string]any)
+			if d, ok := p["Default"]; ok {
+				return d
+			}
+			return ""
+		}
+	}
+	return v
 }
 
 func keySchema(in []cfndynamodb.Table_KeySchema) []types.KeySchemaElement {
