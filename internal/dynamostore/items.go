@@ -10,12 +10,15 @@ import (
 // The table's layout (template.yaml's KeysTable):
 //
 //	key item      pk=KEY#<accessKeyId>          sk=KEY      gsi1pk=TEAM#<teamId>  gsi1sk=MEMBER#<memberId>#<createdAt>#<accessKeyId>
-//	                                                        gsi2pk=EXPIRY         gsi2sk=<expiresAt>#<accessKeyId>   (only a key that expires)
+//	                                                        gsi2pk=EXPIRY#<shard> gsi2sk=<expiresAt>#<accessKeyId>   (only a key that expires; shard: expiry.go)
+//	                                                        (gsi2pk=EXPIRY, unsharded: written before the shards; still swept)
 //	counter item  pk=MEMBER#<teamId>#<memberId> sk=COUNTER  keyCount=<n>
 //	policy item   pk=POLICY#<teamId>            sk=POLICY   maxLifetimeDays=<n> (absent: none)
 //	replay item   pk=IDEMPOTENCY#<recordId>     sk=IDEMPOTENCY  requestHash status answer ttl (DynamoDB TTL)
 //	(key item)                                              secretSha256=<hex>  (BySecretHash, sparse: keys issued since the tksk_ format)
 //	audit record  pk=AUDIT#<teamId>             sk=<time, ms>#<eventId>  action, actor, what changed, ttl (DynamoDB TTL)
+//	(key item)                                              leakUrl=<url>  (the last leak report's URL: a report repeated is not recorded again)
+//	sweep lease   pk=SWEEPLEASE                 sk=SWEEPLEASE  leaseOwner leaseUntil (epoch ms): one expiry sweep at a time (expiry.go)
 //
 // A key is found by its id with one strongly consistent GetItem; lists Query
 // the ByTeam index, which does not project the secret's ciphertext; the
@@ -143,7 +146,7 @@ func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem
 	}
 	if k.ExpiresAt != nil {
 		it.ExpiresAt = k.ExpiresAt.UTC().Format(timestampLayout)
-		it.GSI2PK = expiryPartition
+		it.GSI2PK = expiryPartitionOf(k.AccessKeyID)
 		it.GSI2SK = expirySortKey(it.ExpiresAt, k.AccessKeyID)
 	}
 	return it

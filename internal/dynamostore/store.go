@@ -320,7 +320,7 @@ func (s *Store) txRetireKey(old accesskey.Key, newID string, expiresAt time.Time
 		WithUpdate(expression.
 			Set(expression.Name(attrRotatedTo), expression.Value(newID)).
 			Set(expression.Name(attrExpiresAt), expression.Value(at)).
-			Set(expression.Name(attrGSI2PK), expression.Value(expiryPartition)).
+			Set(expression.Name(attrGSI2PK), expression.Value(expiryPartitionOf(old.AccessKeyID))).
 			Set(expression.Name(attrGSI2SK), expression.Value(expirySortKey(at, old.AccessKeyID)))).
 		WithCondition(ownedBy(old.Ref()).And(cond)).
 		Build()
@@ -480,38 +480,6 @@ func (s *Store) ListAudit(ctx context.Context, teamID, memberID, accessKeyID str
 		next = cursorFromAttributes(out.LastEvaluatedKey)
 	}
 	return records, next, nil
-}
-
-// ExpiredKeys returns up to limit keys that have expired at now, from the
-// sparse ByExpiry index (eventually consistent on AWS: the delete that
-// follows checks again).
-func (s *Store) ExpiredKeys(ctx context.Context, now time.Time, limit int) ([]accesskey.Ref, error) {
-	expr, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key(attrGSI2PK).Equal(expression.Value(expiryPartition)).
-			And(expression.Key(attrGSI2SK).LessThan(expression.Value(expiredBy(now))))).Build()
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 aws.String(indexByExpiry),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		Limit:                     aws.Int32(int32(limit)),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("query expired keys: %w", awsclient.Classify(err))
-	}
-	var items []keyItem
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return nil, fmt.Errorf("unmarshal expired keys: %w", err)
-	}
-	refs := make([]accesskey.Ref, 0, len(items))
-	for _, it := range items {
-		refs = append(refs, accesskey.Ref{TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: strings.TrimPrefix(it.PK, prefixKey)})
-	}
-	return refs, nil
 }
 
 // Policy returns the team's key policy (strongly consistent); a team
