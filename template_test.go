@@ -238,6 +238,10 @@ var writes = map[string][]string{
 	// memberId) and notRotated (rotatedTo, expiresAt). Not status, not the
 	// secret: a retired key keeps working until its expiry.
 	"RetireKey": {"pk", "sk", "teamId", "memberId", "rotatedTo", "expiresAt", "gsi2pk", "gsi2sk"},
+	// AcquireSweepLease, ReleaseSweepLease (the sweep, one run at a time):
+	// UpdateItem of the lease item, SET leaseOwner, leaseUntil, condition
+	// attribute_not_exists(pk) OR leaseUntil (take), leaseOwner (release).
+	"SweepLease": {"pk", "sk", "leaseOwner", "leaseUntil"},
 	// Create, Rotate with an Idempotency-Key (txPutReplay): Put of the
 	// replay record, the transaction's last action, condition
 	// attribute_not_exists(pk) OR ttl < :now. ttl is the table's TTL
@@ -285,6 +289,7 @@ const (
 	policyItems  = "POLICY#*"
 	replayItems  = "IDEMPOTENCY#*"
 	auditItems   = "AUDIT#*"
+	leaseItems   = "SWEEPLEASE"
 )
 
 // The encryption contexts a kms: statement may admit (internal/seal): a
@@ -392,9 +397,11 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:PutItem", items: policyItems, writes: "PutPolicy", returnValues: "NONE"},
 			auditGrant,
 		},
-		// The expired keys from the sparse index, each deleted with its
-		// slot freed and its audit record in one transaction.
+		// The sweep's lease taken and released; the expired keys from the
+		// sparse index, each deleted with its slot freed and its audit
+		// record in one transaction.
 		"SweepExpiredKeys": {
+			{action: "dynamodb:UpdateItem", items: leaseItems, writes: "SweepLease", returnValues: "NONE"},
 			{action: "dynamodb:Query", on: "ByExpiry"},
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 			{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
