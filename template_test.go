@@ -219,12 +219,16 @@ var writes = map[string][]string{
 	// Delete, DeleteExpired (the sweep), DeleteMemberKeys (each key
 	// through Delete): ADD keyCount -1, condition on keyCount.
 	"FreeSlot": {"pk", "sk", "keyCount"},
-	// SetStatus, DisableLeaked: SET status, condition ownedBy (pk, teamId,
-	// memberId) and the status read (GetKey first; for DisableLeaked, the
-	// BySecretHash index), in a transaction with its audit
+	// SetStatus: SET status, condition ownedBy (pk, teamId,
+	// memberId) and the status read (GetKey first), in a transaction with its audit
 	// record, ReturnValues NONE. No lastUse, no ciphertext, no counter, no
 	// index key.
 	"SetStatus": {"pk", "sk", "teamId", "memberId", "status"},
+	// DisableLeaked (writeLeakDisable): SET status and leakUrl, condition
+	// ownedBy (pk, teamId, memberId), the status read (the BySecretHash
+	// index) and, from Inactive, leakUrl (absent or another), in a
+	// transaction with its audit record, ReturnValues NONE.
+	"LeakDisable": {"pk", "sk", "teamId", "memberId", "status", "leakUrl"},
 	// RecordUse: SET lastUsedAt, lastUsedIp, lastUsedScheme, condition
 	// ownedBy and lastUsedAt. Not status: a verifier cannot enable a key.
 	// teamId and memberId only because the condition reads them; a key
@@ -277,6 +281,9 @@ var reads = map[string][]string{
 	// and rotateRefusal (RotateKey): GetItem of one key item, projected to
 	// pk and the shown attributes.
 	"ShownKey": append([]string{"pk", "sk"}, shownAttributes...),
+	// leakRecorded (DisableLeaked, when both its conditions failed):
+	// GetItem of one key item, projected to its owner, status and leakUrl.
+	"LeakState": {"pk", "sk", "teamId", "memberId", "status", "leakUrl"},
 	// slotsTaken (DeleteMemberKeys: OffboardMember, MemberRemoved):
 	// GetItem of a member's counter item, projected to keyCount.
 	"SlotCount": {"pk", "sk", "keyCount"},
@@ -437,12 +444,15 @@ func TestLeastPrivilege(t *testing.T) {
 		"OffboardMember": offboardGrants,
 		"MemberRemoved":  offboardGrants,
 		// A leaked secret's key from the BySecretHash index (whose key,
-		// its status: no GetItem), then the same transaction as
-		// DisableKey's: its status and the AccessKeyLeaked record. No
-		// KMS: the secret is hashed, never opened.
+		// its status), then one transaction: its status and last leak URL
+		// and the AccessKeyLeaked record; only when that fails twice, the
+		// key's owner, status and leak URL by a projected GetItem (a
+		// repeated report, or a key gone). No KMS: the secret is hashed,
+		// never opened.
 		"LeakReport": {
 			{action: "dynamodb:Query", on: "BySecretHash"},
-			{action: "dynamodb:UpdateItem", items: keyItems, writes: "SetStatus", returnValues: "NONE"},
+			{action: "dynamodb:UpdateItem", items: keyItems, writes: "LeakDisable", returnValues: "NONE"},
+			{action: "dynamodb:GetItem", items: keyItems, reads: "LeakState"},
 			auditGrant,
 		},
 		// The table's stream read for it by its mapping (never an item of

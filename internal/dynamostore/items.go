@@ -124,6 +124,8 @@ type keyItem struct {
 	SecretCiphertext []byte `dynamodbav:"secretCiphertext,omitempty"`
 	// SecretSHA256 traces a leaked secret to its key; never the secret.
 	SecretSHA256 string `dynamodbav:"secretSha256,omitempty"`
+	// LeakURL is the URL of the last leak reported for the key (leak.go).
+	LeakURL string `dynamodbav:"leakUrl,omitempty"`
 }
 
 func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem {

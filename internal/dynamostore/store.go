@@ -577,20 +577,7 @@ func (s *Store) writeStatus(ctx context.Context, ref accesskey.Ref, rec accesske
 	if err != nil {
 		return false, err
 	}
-	actions, _, err := s.withRecords([]types.TransactWriteItem{s.txUpdate(itemKey(ref.AccessKeyID), e)}, nil, rec)
-	if err != nil {
-		return false, err
-	}
-	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
-	switch {
-	case err != nil:
-		return false, fmt.Errorf("%s %s: %w", rec.Action, ref.AccessKeyID, err)
-	case failed == 0:
-		return false, nil
-	case failed != noConditionFailed:
-		return false, fmt.Errorf("%s %s: condition %d failed", rec.Action, ref.AccessKeyID, failed)
-	}
-	return true, nil
+	return s.writeKeyUpdate(ctx, ref, e, rec)
 }
 
 // Get returns a key and its secret's ciphertext with one strongly consistent
@@ -1053,9 +1040,11 @@ const indexBySecretHash = "BySecretHash"
 // status projected; eventually consistent on AWS), and of teamID only when
 // teamID is not empty. The status and the AccessKeyLeaked audit record are
 // one transaction, held to the key's team and member and to the status
-// read. A key already Inactive is written Inactive again, with its record:
-// every report is on the record, statusBefore telling a repeat. It returns
-// the key's ref and whether a key matched; no match writes nothing.
+// read. A key already Inactive is written Inactive again, with its record,
+// unless the leak's URL is the one last recorded for it (leak.go): a
+// report repeated (GitHub retries) writes nothing; a new URL is on the
+// record, statusBefore telling a repeat. It returns the key's ref and
+// whether a key matched; no match writes nothing.
 func (s *Store) DisableLeaked(ctx context.Context, secretSHA256, teamID string, leak accesskey.Leak, audit accesskey.Audit) (accesskey.Ref, bool, error) {
 	expr, err := expression.NewBuilder().WithKeyCondition(
 		expression.Key(attrSecretSHA256).Equal(expression.Value(secretSHA256))).Build()
@@ -1092,8 +1081,8 @@ func (s *Store) DisableLeaked(ctx context.Context, secretSHA256, teamID string, 
 			return ref, done, err
 		}
 	}
-	// Gone (deleted) meanwhile: nothing left to disable.
-	return accesskey.Ref{}, false, nil
+	// Already disabled for this very leak, or gone (deleted) meanwhile.
+	return s.leakRecorded(ctx, ref, leak)
 }
 
 func otherStatus(st accesskey.Status) accesskey.Status {
@@ -1103,11 +1092,12 @@ func otherStatus(st accesskey.Status) accesskey.Status {
 	return accesskey.StatusActive
 }
 
-// disableLeaked writes the key's status Inactive, held to its owner and to
-// the status before, with its AccessKeyLeaked record; false when the
-// condition failed.
+// disableLeaked writes the key's status Inactive and the leak's URL, held
+// to its owner and to the status before (and, before Inactive, to another
+// URL: leak.go), with its AccessKeyLeaked record; false when the condition
+// failed.
 func (s *Store) disableLeaked(ctx context.Context, ref accesskey.Ref, before accesskey.Status, leak accesskey.Leak, audit accesskey.Audit) (bool, error) {
 	rec := audit.Record(accesskey.AuditKeyLeaked, ref)
 	rec.StatusBefore, rec.StatusAfter, rec.Leak = before, accesskey.StatusInactive, leak
-	return s.writeStatus(ctx, ref, rec)
+	return s.writeLeakDisable(ctx, ref, rec)
 }
