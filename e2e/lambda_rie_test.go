@@ -1372,7 +1372,7 @@ func testRIESweep(t *testing.T, rie, bootstrap string) {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&res); err != nil {
-			t.Fatalf("sweep (%s): not {\"deleted\",\"gone\"} (%v): %s", what, err, raw)
+			t.Fatalf("sweep (%s): not {\"deleted\",\"gone\",\"failed\",\"busy\",\"cutShort\"} (%v): %s", what, err, raw)
 		}
 		return res
 	}
@@ -1435,8 +1435,11 @@ func testRIESweep(t *testing.T, rie, bootstrap string) {
 
 // sweepResult is the sweep's answer.
 type sweepResult struct {
-	Deleted int `json:"deleted"`
-	Gone    int `json:"gone"`
+	Deleted  int  `json:"deleted"`
+	Gone     int  `json:"gone"`
+	Failed   int  `json:"failed"`
+	Busy     bool `json:"busy"`
+	CutShort bool `json:"cutShort"`
 }
 
 // putKeyItem puts the item of a new key of member in team t1 straight into

@@ -78,10 +78,13 @@ func TestSweepAcrossShards(t *testing.T) {
 		}
 	}
 
+	began := time.Now()
 	res, err := sweep.Run(context.Background(), dynamostore.New(tb.DB, tb.Name), now, quiet)
+	took := time.Since(began)
 	if err != nil || res != (sweep.Result{Deleted: 240}) {
 		t.Fatalf("sweep: %+v, %v; want 240 deleted", res, err)
 	}
+	t.Logf("240 expired keys over %d partitions removed in %v (DynamoDB Local: %.0f/s)", len(partitions), took, 240/took.Seconds())
 	for _, id := range ids {
 		if tb.RawItem("KEY#"+id, "KEY") != nil {
 			t.Fatalf("expired key %s is still there", id)
