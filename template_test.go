@@ -229,12 +229,16 @@ var writes = map[string][]string{
 	// Delete, DeleteExpired (the sweep), DeleteMemberKeys (each key
 	// through Delete): ADD keyCount -1, condition on keyCount.
 	"FreeSlot": {"pk", "sk", "keyCount"},
-	// SetStatus, DisableLeaked: SET status, condition ownedBy (pk, teamId,
-	// memberId) and the status read (GetKey first; for DisableLeaked, the
-	// BySecretHash index), in a transaction with its audit
+	// SetStatus: SET status, condition ownedBy (pk, teamId,
+	// memberId) and the status read (GetKey first), in a transaction with its audit
 	// record, ReturnValues NONE. No lastUse, no ciphertext, no counter, no
 	// index key.
 	"SetStatus": {"pk", "sk", "teamId", "memberId", "status"},
+	// DisableLeaked (writeLeakDisable): SET status and leakUrl, condition
+	// ownedBy (pk, teamId, memberId), the status read (the BySecretHash
+	// index) and, from Inactive, leakUrl (absent or another), in a
+	// transaction with its audit record, ReturnValues NONE.
+	"LeakDisable": {"pk", "sk", "teamId", "memberId", "status", "leakUrl"},
 	// RecordUse: SET lastUsedAt, lastUsedIp, lastUsedScheme, condition
 	// ownedBy and lastUsedAt. Not status: a verifier cannot enable a key.
 	// teamId and memberId only because the condition reads them; a key
@@ -248,6 +252,10 @@ var writes = map[string][]string{
 	// memberId) and notRotated (rotatedTo, expiresAt). Not status, not the
 	// secret: a retired key keeps working until its expiry.
 	"RetireKey": {"pk", "sk", "teamId", "memberId", "rotatedTo", "expiresAt", "gsi2pk", "gsi2sk"},
+	// AcquireSweepLease, ReleaseSweepLease (the sweep, one run at a time):
+	// UpdateItem of the lease item, SET leaseOwner, leaseUntil, condition
+	// attribute_not_exists(pk) OR leaseUntil (take), leaseOwner (release).
+	"SweepLease": {"pk", "sk", "leaseOwner", "leaseUntil"},
 	// Create, Rotate with an Idempotency-Key (txPutReplay): Put of the
 	// replay record, the transaction's last action, condition
 	// attribute_not_exists(pk) OR ttl < :now. ttl is the table's TTL
@@ -292,6 +300,9 @@ var reads = map[string][]string{
 	// and rotateRefusal (RotateKey): GetItem of one key item, projected to
 	// pk and the shown attributes.
 	"ShownKey": append([]string{"pk", "sk"}, shownAttributes...),
+	// leakRecorded (DisableLeaked, when both its conditions failed):
+	// GetItem of one key item, projected to its owner, status and leakUrl.
+	"LeakState": {"pk", "sk", "teamId", "memberId", "status", "leakUrl"},
 	// slotsTaken (DeleteMemberKeys: OffboardMember, MemberRemoved):
 	// GetItem of a member's counter item, projected to keyCount.
 	"SlotCount": {"pk", "sk", "keyCount"},
@@ -305,6 +316,7 @@ const (
 	replayItems  = "IDEMPOTENCY#*"
 	auditItems   = "AUDIT#*"
 	teamKeyItems = "TEAMKEY#*"
+	leaseItems   = "SWEEPLEASE"
 )
 
 // The encryption contexts a kms: statement may admit (internal/seal): a
@@ -425,9 +437,11 @@ func TestLeastPrivilege(t *testing.T) {
 			{action: "dynamodb:DeleteItem", items: policyItems, returnValues: "NONE"},
 			auditGrant,
 		},
-		// The expired keys from the sparse index, each deleted with its
-		// slot freed and its audit record in one transaction.
+		// The sweep's lease taken and released; the expired keys from the
+		// sparse index, each deleted with its slot freed and its audit
+		// record in one transaction.
 		"SweepExpiredKeys": {
+			{action: "dynamodb:UpdateItem", items: leaseItems, writes: "SweepLease", returnValues: "NONE"},
 			{action: "dynamodb:Query", on: "ByExpiry"},
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 			{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
@@ -462,12 +476,15 @@ func TestLeastPrivilege(t *testing.T) {
 		"OffboardMember": offboardGrants,
 		"MemberRemoved":  offboardGrants,
 		// A leaked secret's key from the BySecretHash index (whose key,
-		// its status: no GetItem), then the same transaction as
-		// DisableKey's: its status and the AccessKeyLeaked record. No
-		// KMS: the secret is hashed, never opened.
+		// its status), then one transaction: its status and last leak URL
+		// and the AccessKeyLeaked record; only when that fails twice, the
+		// key's owner, status and leak URL by a projected GetItem (a
+		// repeated report, or a key gone). No KMS: the secret is hashed,
+		// never opened.
 		"LeakReport": {
 			{action: "dynamodb:Query", on: "BySecretHash"},
-			{action: "dynamodb:UpdateItem", items: keyItems, writes: "SetStatus", returnValues: "NONE"},
+			{action: "dynamodb:UpdateItem", items: keyItems, writes: "LeakDisable", returnValues: "NONE"},
+			{action: "dynamodb:GetItem", items: keyItems, reads: "LeakState"},
 			auditGrant,
 		},
 		// The table's stream read for it by its mapping (never an item of

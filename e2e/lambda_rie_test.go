@@ -968,7 +968,7 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	if err1 != nil || err2 != nil || !expiresAt.Equal(createdAt.AddDate(0, 0, 90)) {
 		t.Fatalf("generate under a 90-day policy: createdAt %v, expiresAt %v, want 90 days apart", bob["createdAt"], bob["expiresAt"])
 	}
-	if item := s.Item("KEY#"+bobID, "KEY"); item["expiresAt"] != bob["expiresAt"] || item["gsi2pk"] != "EXPIRY" ||
+	if item := s.Item("KEY#"+bobID, "KEY"); item["expiresAt"] != bob["expiresAt"] || !strings.HasPrefix(fmt.Sprint(item["gsi2pk"]), "EXPIRY#") ||
 		item["gsi2sk"] != fmt.Sprintf("%s#%s", bob["expiresAt"], bobID) || item["memberId"] != "bob" {
 		t.Fatalf("item of bob's key %s: expiresAt %v, gsi2pk %v, gsi2sk %v", bobID, item["expiresAt"], item["gsi2pk"], item["gsi2sk"])
 	}
@@ -1004,8 +1004,8 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		t.Fatalf("rotated key under a 90-day policy: createdAt %s, expiresAt %v, want 90 days apart", k4.CreatedAt, k4.ExpiresAt)
 	}
 	if item := s.Item("KEY#"+k4.AccessKeyID, "KEY"); item["rotatedFrom"] != k3.AccessKeyID || item["expiresAt"] != *k4.ExpiresAt ||
-		item["gsi2pk"] != "EXPIRY" || item["rotatedTo"] != nil {
-		t.Fatalf("item of the rotated key %s: rotatedFrom %v, expiresAt %v, gsi2pk %v, rotatedTo %v; want %s, %s, EXPIRY, none",
+		!strings.HasPrefix(fmt.Sprint(item["gsi2pk"]), "EXPIRY#") || item["rotatedTo"] != nil {
+		t.Fatalf("item of the rotated key %s: rotatedFrom %v, expiresAt %v, gsi2pk %v, rotatedTo %v; want %s, %s, EXPIRY#<shard>, none",
 			k4.AccessKeyID, item["rotatedFrom"], item["expiresAt"], item["gsi2pk"], item["rotatedTo"], k3.AccessKeyID, *k4.ExpiresAt)
 	}
 	if bytes.Contains(r.Body, []byte("secretCiphertext")) || bytes.Contains(r.Body, []byte("secretSha256")) {
@@ -1035,9 +1035,9 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	if err != nil || oldExpires.Before(before.Add(time.Hour)) || oldExpires.After(after.Add(time.Hour)) {
 		t.Fatalf("bob's rotated key expires at %v, want an hour after the rotation (%s to %s)", old["expiresAt"], before.Add(time.Hour), after.Add(time.Hour))
 	}
-	if old["rotatedTo"] != bob2.AccessKeyID || old["gsi2pk"] != "EXPIRY" || old["gsi2sk"] != fmt.Sprintf("%s#%s", old["expiresAt"], bobID) ||
+	if old["rotatedTo"] != bob2.AccessKeyID || !strings.HasPrefix(fmt.Sprint(old["gsi2pk"]), "EXPIRY#") || old["gsi2sk"] != fmt.Sprintf("%s#%s", old["expiresAt"], bobID) ||
 		old["status"] != "Active" || old["memberId"] != "bob" {
-		t.Fatalf("item of bob's rotated key %s: rotatedTo %v, gsi2pk %v, gsi2sk %v, status %v; want %s, EXPIRY, <expiresAt>#<id>, Active",
+		t.Fatalf("item of bob's rotated key %s: rotatedTo %v, gsi2pk %v, gsi2sk %v, status %v; want %s, EXPIRY#<shard>, <expiresAt>#<id>, Active",
 			bobID, old["rotatedTo"], old["gsi2pk"], old["gsi2sk"], old["status"], bob2.AccessKeyID)
 	}
 	if item := s.Item("KEY#"+bob2.AccessKeyID, "KEY"); item["rotatedFrom"] != bobID || item["memberId"] != "bob" || item["status"] != "Active" {
@@ -1372,7 +1372,7 @@ func testRIESweep(t *testing.T, rie, bootstrap string) {
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&res); err != nil {
-			t.Fatalf("sweep (%s): not {\"deleted\",\"gone\"} (%v): %s", what, err, raw)
+			t.Fatalf("sweep (%s): not {\"deleted\",\"gone\",\"failed\",\"busy\",\"cutShort\"} (%v): %s", what, err, raw)
 		}
 		return res
 	}
@@ -1436,8 +1436,11 @@ func testRIESweep(t *testing.T, rie, bootstrap string) {
 
 // sweepResult is the sweep's answer.
 type sweepResult struct {
-	Deleted int `json:"deleted"`
-	Gone    int `json:"gone"`
+	Deleted  int  `json:"deleted"`
+	Gone     int  `json:"gone"`
+	Failed   int  `json:"failed"`
+	Busy     bool `json:"busy"`
+	CutShort bool `json:"cutShort"`
 }
 
 // putKeyItem puts the item of a new key of member in team t1 straight into

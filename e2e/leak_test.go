@@ -41,12 +41,21 @@ func (g *gitHub) sign(t *testing.T, body string) string {
 	return g.Sign(t, []byte(body))
 }
 
+// leakURL is where the tests' reports say a token was found.
+const leakURL = "https://github.com/octo/repo/blob/abc/config.yml"
+
 // report is a signed report of tokens, as GitHub sends one.
 func (g *gitHub) report(t *testing.T, tokens ...string) request {
 	t.Helper()
+	return g.reportAt(t, leakURL, tokens...)
+}
+
+// reportAt is a signed report of tokens found at url.
+func (g *gitHub) reportAt(t *testing.T, url string, tokens ...string) request {
+	t.Helper()
 	var items []leak.Token
 	for _, tok := range tokens {
-		items = append(items, leak.Token{Token: tok, Type: "teamkeys_secret_access_key", URL: "https://github.com/octo/repo/blob/abc/config.yml", Source: "content"})
+		items = append(items, leak.Token{Token: tok, Type: "teamkeys_secret_access_key", URL: url, Source: "content"})
 	}
 	b, _ := json.Marshal(items)
 	return g.signed(t, string(b))
@@ -92,8 +101,9 @@ func leakRecords(t *testing.T, s *stack, key createdKey) []auditEvent {
 
 // TestGitHubLeakReport: a report signed by GitHub's key disables the key of
 // a reported secret (one Query, one transaction), and the very next request
-// signed with it is 401 KeyDisabled; reported again it stays disabled and
-// is recorded again; a checksum-failing token costs no DynamoDB call, a
+// signed with it is 401 KeyDisabled; reported again from the same URL (GitHub
+// retrying) it stays disabled and nothing more is recorded, from another URL
+// that report is recorded; a checksum-failing token costs no DynamoDB call, a
 // valid-format one of no key one Query, and both are false positives; an
 // unsigned, wrongly signed, unknown-key, malformed or oversized report is
 // refused with nothing read or changed.
@@ -193,7 +203,9 @@ func TestGitHubLeakReport(t *testing.T) {
 		}
 	})
 
-	t.Run("reported twice", func(t *testing.T) {
+	// GitHub retries a report it got no answer to: the same URL again
+	// (here twice in one report) matches, and records nothing more.
+	t.Run("reported again, same URL", func(t *testing.T) {
 		fb := feedbackOf(t, s.Do(gh.report(t, key.SecretAccessKey, key.SecretAccessKey)))
 		if len(fb) != 2 || fb[0].Label != leak.LabelTruePositive || fb[1].Label != leak.LabelTruePositive {
 			t.Fatalf("feedback %+v", fb)
@@ -201,18 +213,29 @@ func TestGitHubLeakReport(t *testing.T) {
 		if st := keyStatus(t, s, key); st != "Inactive" {
 			t.Fatalf("key %s", st)
 		}
+		if recs := leakRecords(t, s, key); len(recs) != 1 {
+			t.Fatalf("%d AccessKeyLeaked records, want 1 (a repeated report records nothing): %+v", len(recs), recs)
+		}
+	})
+
+	t.Run("reported again, another URL", func(t *testing.T) {
+		other := "https://github.com/octo/fork/blob/def/config.yml"
+		fb := feedbackOf(t, s.Do(gh.reportAt(t, other, key.SecretAccessKey)))
+		if len(fb) != 1 || fb[0].Label != leak.LabelTruePositive {
+			t.Fatalf("feedback %+v", fb)
+		}
 		recs := leakRecords(t, s, key) // newest first
 		if len(recs) != 2 {
-			t.Fatalf("%d AccessKeyLeaked records, want 2 (once per report; a token repeated in one report once): %+v", len(recs), recs)
+			t.Fatalf("%d AccessKeyLeaked records, want 2 (one per URL): %+v", len(recs), recs)
 		}
 		first, again := recs[1], recs[0]
-		if first.Changes.StatusBefore != "Active" || first.Changes.StatusAfter != "Inactive" ||
-			again.Changes.StatusBefore != "Inactive" || again.Changes.StatusAfter != "Inactive" {
+		if first.Changes.StatusBefore != "Active" || first.Changes.StatusAfter != "Inactive" || first.Leak == nil || first.Leak.URL != leakURL ||
+			again.Changes.StatusBefore != "Inactive" || again.Changes.StatusAfter != "Inactive" || again.Leak == nil || again.Leak.URL != other {
 			t.Fatalf("records %+v", recs)
 		}
 		for _, r := range recs {
 			if r.Actor.Type != accesskey.ActorTypeLeakReport || r.Actor.Sub != "github" || r.Leak == nil ||
-				r.Leak.URL != "https://github.com/octo/repo/blob/abc/config.yml" || r.Leak.Source != "content" || r.MemberID != "alice" {
+				r.Leak.Source != "content" || r.MemberID != "alice" {
 				t.Fatalf("record %+v", r)
 			}
 		}

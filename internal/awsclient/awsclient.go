@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -57,6 +58,9 @@ func LoadLocal(ctx context.Context) (aws.Config, error) {
 // hanging until the function's timeout. The emulators on a busy laptop or CI
 // machine (DynamoDB Local creating a table on disk) get more time.
 const (
+	// maxIdleConnsPerHost is the connections to one endpoint kept open
+	// between calls: at least the most calls a function keeps in flight.
+	maxIdleConnsPerHost  = 64
 	lambdaRequestTimeout = 5 * time.Second
 	localRequestTimeout  = 30 * time.Second
 )
@@ -77,6 +81,11 @@ func newConfig(creds aws.CredentialsProvider, requestTimeout time.Duration) aws.
 		},
 		HTTPClient: awshttp.NewBuildableClient().WithTimeout(requestTimeout).WithDialerOptions(func(d *net.Dialer) {
 			d.Timeout = 2 * time.Second
+		}).WithTransportOptions(func(tr *http.Transport) {
+			// The sweep and the leak report keep up to 32 calls in
+			// flight: past the SDK's default of 10 idle connections,
+			// each call would open (and handshake) a connection anew.
+			tr.MaxIdleConnsPerHost = maxIdleConnsPerHost
 		}),
 		ConfigSources: []any{envEndpoints{}},
 	}

@@ -288,7 +288,8 @@ func numberAttr(av types.AttributeValue) (int, bool) {
 }
 
 // checkExpiry checks a key item's expiry against its ByExpiry attributes:
-// both absent, or gsi2pk EXPIRY and gsi2sk <expiresAt>#<id>. It returns a
+// both absent, or gsi2pk its shard's EXPIRY#<n> (or the unsharded EXPIRY
+// written before the shards) and gsi2sk <expiresAt>#<id>. It returns a
 // violation and false when they disagree; else a zero violation whose
 // Detail is "expired" when the key has expired at now.
 func checkExpiry(pk string, item map[string]types.AttributeValue, now time.Time) (Violation, bool) {
@@ -307,7 +308,7 @@ func checkExpiry(pk string, item map[string]types.AttributeValue, now time.Time)
 		bad.Detail = "key item " + pk + " has an unreadable expiresAt"
 		return bad, false
 	}
-	if g2pk != expiryPartition || g2sk != expirySortKey(exp, strings.TrimPrefix(pk, prefixKey)) {
+	if keyID := strings.TrimPrefix(pk, prefixKey); g2pk != expiryPartitionOf(keyID) && g2pk != expiryPartition || g2sk != expirySortKey(exp, keyID) {
 		bad.Detail = "key item " + pk + " expires but its ByExpiry attributes do not say so"
 		return bad, false
 	}

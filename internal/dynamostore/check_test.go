@@ -154,6 +154,16 @@ func TestExpiryChecks(t *testing.T) {
 		if expiresAt != "" {
 			item["expiresAt"] = s(expiresAt)
 		}
+		id := strings.TrimPrefix(item["pk"].(*types.AttributeValueMemberS).Value, "KEY#")
+		switch g2pk {
+		case "<shard>":
+			g2pk = expiryPartitionOf(id)
+		case "<another shard>":
+			g2pk = expiryPartitionOf(id + "x")
+			if g2pk == expiryPartitionOf(id) {
+				g2pk = expiryPartitionOf(id + "y")
+			}
+		}
 		if g2pk != "" {
 			item["gsi2pk"] = s(g2pk)
 		}
@@ -172,6 +182,9 @@ func TestExpiryChecks(t *testing.T) {
 		{"never expires", expiring("", "", ""), "", 0},
 		{"expires later, indexed", expiring(future, "EXPIRY", future+"#<id>"), "", 0},
 		{"expired, indexed", expiring(past, "EXPIRY", past+"#<id>"), "", 1},
+		{"expires later, indexed in its shard", expiring(future, "<shard>", future+"#<id>"), "", 0},
+		{"expired, indexed in its shard", expiring(past, "<shard>", past+"#<id>"), "", 1},
+		{"indexed in another shard", expiring(future, "<another shard>", future+"#<id>"), ExpiryUnindexed, 0},
 		{"expires, not indexed", expiring(future, "", ""), ExpiryUnindexed, 0},
 		{"indexed under another time", expiring(future, "EXPIRY", past+"#<id>"), ExpiryUnindexed, 0},
 		{"indexed without an expiry", expiring("", "EXPIRY", past+"#<id>"), ExpiryUnindexed, 0},

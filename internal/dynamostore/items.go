@@ -11,7 +11,8 @@ import (
 // The table's layout (template.yaml's KeysTable):
 //
 //	key item      pk=KEY#<accessKeyId>          sk=KEY      gsi1pk=TEAM#<teamId>  gsi1sk=MEMBER#<memberId>#<createdAt>#<accessKeyId>
-//	                                                        gsi2pk=EXPIRY         gsi2sk=<expiresAt>#<accessKeyId>   (only a key that expires)
+//	                                                        gsi2pk=EXPIRY#<shard> gsi2sk=<expiresAt>#<accessKeyId>   (only a key that expires; shard: expiry.go)
+//	                                                        (gsi2pk=EXPIRY, unsharded: written before the shards; still swept)
 //	counter item  pk=MEMBER#<teamId>#<memberId> sk=COUNTER  keyCount=<n>
 //	policy item   pk=POLICY#<teamId>            sk=POLICY   maxLifetimeDays=<n> (absent: none)
 //	team key pair pk=TEAMKEY#<teamId>           sk=TEAMKEY  publicKey privateKeyCiphertext (teamkeypair.go: made once, never changed)
@@ -21,6 +22,8 @@ import (
 //	                                            gsi3pk=AUDITMEMBER#<teamId>#<memberId>   gsi3sk=<sk>  (ByMemberAudit; records naming a member)
 //	                                            gsi4pk=AUDITKEY#<teamId>#<accessKeyId>   gsi4sk=<sk>  (ByKeyAudit; records naming a key)
 //	policy copy   pk=POLICY#<teamId>#<shard>    sk=POLICY   as the policy item
+//	(key item)                                              leakUrl=<url>  (the last leak report's URL: a report repeated is not recorded again)
+//	sweep lease   pk=SWEEPLEASE                 sk=SWEEPLEASE  leaseOwner leaseUntil (epoch ms): one expiry sweep at a time (expiry.go)
 //
 // Sharding (policy.go, audit.go), so that no item or partition takes every
 // change of a team:
@@ -159,6 +162,8 @@ type keyItem struct {
 	SecretCiphertext []byte `dynamodbav:"secretCiphertext,omitempty"`
 	// SecretSHA256 traces a leaked secret to its key; never the secret.
 	SecretSHA256 string `dynamodbav:"secretSha256,omitempty"`
+	// LeakURL is the URL of the last leak reported for the key (leak.go).
+	LeakURL string `dynamodbav:"leakUrl,omitempty"`
 }
 
 func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem {
@@ -181,7 +186,7 @@ func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem
 	}
 	if k.ExpiresAt != nil {
 		it.ExpiresAt = k.ExpiresAt.UTC().Format(timestampLayout)
-		it.GSI2PK = expiryPartition
+		it.GSI2PK = expiryPartitionOf(k.AccessKeyID)
 		it.GSI2SK = expirySortKey(it.ExpiresAt, k.AccessKeyID)
 	}
 	return it

@@ -321,7 +321,7 @@ func (s *Store) txRetireKey(old accesskey.Key, newID string, expiresAt time.Time
 		WithUpdate(expression.
 			Set(expression.Name(attrRotatedTo), expression.Value(newID)).
 			Set(expression.Name(attrExpiresAt), expression.Value(at)).
-			Set(expression.Name(attrGSI2PK), expression.Value(expiryPartition)).
+			Set(expression.Name(attrGSI2PK), expression.Value(expiryPartitionOf(old.AccessKeyID))).
 			Set(expression.Name(attrGSI2SK), expression.Value(expirySortKey(at, old.AccessKeyID)))).
 		WithCondition(ownedBy(old.Ref()).And(cond)).
 		Build()
@@ -430,38 +430,6 @@ func (s *Store) slotsTaken(ctx context.Context, teamID, memberID string) (int, e
 	return c.KeyCount, nil
 }
 
-// ExpiredKeys returns up to limit keys that have expired at now, from the
-// sparse ByExpiry index (eventually consistent on AWS: the delete that
-// follows checks again).
-func (s *Store) ExpiredKeys(ctx context.Context, now time.Time, limit int) ([]accesskey.Ref, error) {
-	expr, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key(attrGSI2PK).Equal(expression.Value(expiryPartition)).
-			And(expression.Key(attrGSI2SK).LessThan(expression.Value(expiredBy(now))))).Build()
-	if err != nil {
-		return nil, err
-	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 aws.String(indexByExpiry),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		Limit:                     aws.Int32(int32(limit)),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("query expired keys: %w", awsclient.Classify(err))
-	}
-	var items []keyItem
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return nil, fmt.Errorf("unmarshal expired keys: %w", err)
-	}
-	refs := make([]accesskey.Ref, 0, len(items))
-	for _, it := range items {
-		refs = append(refs, accesskey.Ref{TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: strings.TrimPrefix(it.PK, prefixKey)})
-	}
-	return refs, nil
-}
-
 // SetStatus sets a key's status and returns the key as it now is. It reads
 // the key (strongly consistent, no ciphertext), then writes the status and
 // the change's audit record in one transaction that holds the status to
@@ -508,20 +476,7 @@ func (s *Store) writeStatus(ctx context.Context, ref accesskey.Ref, rec accesske
 	if err != nil {
 		return false, err
 	}
-	actions, _, err := s.withRecords([]types.TransactWriteItem{s.txUpdate(itemKey(ref.AccessKeyID), e)}, nil, rec)
-	if err != nil {
-		return false, err
-	}
-	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
-	switch {
-	case err != nil:
-		return false, fmt.Errorf("%s %s: %w", rec.Action, ref.AccessKeyID, err)
-	case failed == 0:
-		return false, nil
-	case failed != noConditionFailed:
-		return false, fmt.Errorf("%s %s: condition %d failed", rec.Action, ref.AccessKeyID, failed)
-	}
-	return true, nil
+	return s.writeKeyUpdate(ctx, ref, e, rec)
 }
 
 // Get returns a key and its secret's ciphertext with one strongly consistent
@@ -956,9 +911,11 @@ const indexBySecretHash = "BySecretHash"
 // status projected; eventually consistent on AWS), and of teamID only when
 // teamID is not empty. The status and the AccessKeyLeaked audit record are
 // one transaction, held to the key's team and member and to the status
-// read. A key already Inactive is written Inactive again, with its record:
-// every report is on the record, statusBefore telling a repeat. It returns
-// the key's ref and whether a key matched; no match writes nothing.
+// read. A key already Inactive is written Inactive again, with its record,
+// unless the leak's URL is the one last recorded for it (leak.go): a
+// report repeated (GitHub retries) writes nothing; a new URL is on the
+// record, statusBefore telling a repeat. It returns the key's ref and
+// whether a key matched; no match writes nothing.
 func (s *Store) DisableLeaked(ctx context.Context, secretSHA256, teamID string, leak accesskey.Leak, audit accesskey.Audit) (accesskey.Ref, bool, error) {
 	expr, err := expression.NewBuilder().WithKeyCondition(
 		expression.Key(attrSecretSHA256).Equal(expression.Value(secretSHA256))).Build()
@@ -995,8 +952,8 @@ func (s *Store) DisableLeaked(ctx context.Context, secretSHA256, teamID string, 
 			return ref, done, err
 		}
 	}
-	// Gone (deleted) meanwhile: nothing left to disable.
-	return accesskey.Ref{}, false, nil
+	// Already disabled for this very leak, or gone (deleted) meanwhile.
+	return s.leakRecorded(ctx, ref, leak)
 }
 
 func otherStatus(st accesskey.Status) accesskey.Status {
@@ -1006,11 +963,12 @@ func otherStatus(st accesskey.Status) accesskey.Status {
 	return accesskey.StatusActive
 }
 
-// disableLeaked writes the key's status Inactive, held to its owner and to
-// the status before, with its AccessKeyLeaked record; false when the
-// condition failed.
+// disableLeaked writes the key's status Inactive and the leak's URL, held
+// to its owner and to the status before (and, before Inactive, to another
+// URL: leak.go), with its AccessKeyLeaked record; false when the condition
+// failed.
 func (s *Store) disableLeaked(ctx context.Context, ref accesskey.Ref, before accesskey.Status, leak accesskey.Leak, audit accesskey.Audit) (bool, error) {
 	rec := audit.Record(accesskey.AuditKeyLeaked, ref)
 	rec.StatusBefore, rec.StatusAfter, rec.Leak = before, accesskey.StatusInactive, leak
-	return s.writeStatus(ctx, ref, rec)
+	return s.writeLeakDisable(ctx, ref, rec)
 }

@@ -58,6 +58,8 @@ type fakeStore struct {
 	// lookups counts its calls.
 	leaked  map[string]accesskey.Ref
 	lookups int
+	// leakErr, if set, fails DisableLeaked for the hashes it says.
+	leakErr func(hash string) error
 }
 
 func (s *fakeStore) DisableLeaked(_ context.Context, hash, teamID string, _ accesskey.Leak, audit accesskey.Audit) (accesskey.Ref, bool, error) {
@@ -65,6 +67,11 @@ func (s *fakeStore) DisableLeaked(_ context.Context, hash, teamID string, _ acce
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lookups++
+	if s.leakErr != nil {
+		if err := s.leakErr(hash); err != nil {
+			return accesskey.Ref{}, false, err
+		}
+	}
 	ref, ok := s.leaked[hash]
 	if !ok || (teamID != "" && ref.TeamID != teamID) {
 		return accesskey.Ref{}, false, nil

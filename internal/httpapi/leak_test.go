@@ -2,9 +2,12 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/leak"
@@ -71,5 +74,83 @@ func TestGitHubReportRefused(t *testing.T) {
 				t.Fatalf("%d lookups", h.store.lookups)
 			}
 		})
+	}
+}
+
+// githubReport sends tokens as one signed GitHub report.
+func githubReport(t *testing.T, h *harness, tokens []leak.Token) (events.APIGatewayV2HTTPRequest, events.APIGatewayV2HTTPResponse) {
+	t.Helper()
+	body, _ := json.Marshal(tokens)
+	return h.do(t, request{method: "POST", path: "/v1/leaks/github", body: string(body), contentType: "application/json", claims: map[string]string{},
+		headers: map[string]string{"github-public-key-identifier": h.github.KeyID, "github-public-key-signature": h.github.Sign(t, body)}})
+}
+
+// A report of leak.MaxReportTokens tokens, looked up many at a time, is
+// answered with one entry per token in the report's order, each distinct
+// token looked up once.
+func TestGitHubReportOfMaxTokens(t *testing.T) {
+	h := newHarness(t)
+	h.store.leaked = map[string]accesskey.Ref{}
+	tokens := make([]leak.Token, leak.MaxReportTokens)
+	want := make([]string, len(tokens))
+	distinct := 0
+	for i := range tokens {
+		tok := accesskey.NewSecret()
+		switch {
+		case i%100 == 99: // the token 50 places before, again
+			tok = tokens[i-50].Token
+		case i%7 == 0:
+			h.store.leaked[accesskey.SecretSHA256(tok)] = accesskey.Ref{TeamID: "t1", MemberID: fmt.Sprint("m", i), AccessKeyID: fmt.Sprintf("TKAK%020d", i)}
+			distinct++
+		default:
+			distinct++
+		}
+		tokens[i] = leak.Token{Token: tok, Type: "teamkeys", URL: "https://github.com/o/r", Source: "content"}
+		want[i] = leak.LabelFalsePositive
+		if _, ours := h.store.leaked[accesskey.SecretSHA256(tok)]; ours {
+			want[i] = leak.LabelTruePositive
+		}
+	}
+	_, resp := githubReport(t, h, tokens)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("report: %d %s", resp.StatusCode, resp.Body)
+	}
+	var fb []leak.Feedback
+	if err := json.Unmarshal([]byte(resp.Body), &fb); err != nil {
+		t.Fatal(err)
+	}
+	if len(fb) != len(tokens) {
+		t.Fatalf("%d feedback entries, want %d", len(fb), len(tokens))
+	}
+	for i, f := range fb {
+		if f.TokenRaw != tokens[i].Token || f.Label != want[i] {
+			t.Fatalf("feedback[%d] = %s for %q, want %s for %q", i, f.Label, f.TokenRaw, want[i], tokens[i].Token)
+		}
+	}
+	if h.store.lookups != distinct {
+		t.Errorf("%d lookups, want %d (each distinct token once)", h.store.lookups, distinct)
+	}
+}
+
+// A lookup that fails fails the report (503, nothing of the store's error
+// in the body): GitHub retries it, and the keys already disabled for the
+// same URL are skipped then (the store's concern).
+func TestGitHubReportStoreFailure(t *testing.T) {
+	h := newHarness(t)
+	tokens := make([]leak.Token, 100)
+	for i := range tokens {
+		tokens[i] = leak.Token{Token: accesskey.NewSecret(), Type: "teamkeys", URL: "https://github.com/o/r"}
+	}
+	bad := accesskey.SecretSHA256(tokens[42].Token)
+	h.store.leakErr = func(hash string) error {
+		if hash == bad {
+			return fmt.Errorf("query secret hash: %w: throttled", accesskey.ErrUnavailable)
+		}
+		return nil
+	}
+	ev, resp := githubReport(t, h, tokens)
+	assertError(t, resp, http.StatusServiceUnavailable, "ServiceUnavailable", ev.RequestContext.RequestID)
+	if strings.Contains(resp.Body, "throttled") {
+		t.Fatalf("the store's error in the answer: %s", resp.Body)
 	}
 }
