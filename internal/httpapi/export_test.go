@@ -39,3 +39,6 @@ func NewAll(d AllDeps) http.Handler {
 		sealer: d.Sealer, pageTokens: d.PageTokens, verifier: d.Verifier, policyCache: newPolicyCache(), leaks: d.Store, githubKeys: d.GitHubKeys}
 	return a.handler(Routes)
 }
+
+// ReportColumns are the credential report's CSV header.
+var ReportColumns = reportColumns
