@@ -23,13 +23,13 @@ import (
 // How much can one Query page become once rendered? An index item holds
 // every value a row shows (team and member ids twice: in gsi1pk/gsi1sk and
 // in their own attributes), plus pk, sk, gsi1pk, gsi1sk and the attribute
-// names, about 220 bytes at least; a row adds its field names, ageDays and
-// daysSinceLastUse, at most about 440 bytes besides the values it shares
-// with the item (JSON with every optional field; CSV less). A value can
+// names: 220 bytes at least, 286 with every optional field and the
+// shortest ids, whose row is 414 bytes of JSON (175 of CSV). A value can
 // grow when rendered: JSON escapes '"' and '\' (2 bytes for 1; HTML
 // escaping is off, and a description has no control, format or
 // line-separator characters), CSV doubles '"' and quotes the cell. So a
-// row is at most 2x the index item it comes from (fixed parts: 440 / 220),
+// row is at most 2x the index item it comes from (the worst measured:
+// 1.97x, a creator made of quotes; TestReportRowsAtMostTwiceTheirItems),
 // and one Query page (1 MB, plus the item that crosses the limit: a few KB)
 // renders to at most reportQueryPageBytes. The handler adds Query pages
 // while what it has built plus one more such page stays within
@@ -46,10 +46,12 @@ const (
 	// 1 MB, plus 64 KB for the crossing item and the envelope.
 	reportQueryPageBytes = 2*(1<<20) + 64<<10
 	// reportMaxQueryPages bounds the Queries of one response, for time: a
-	// Query of 1 MB takes well under a second, the function has 10 s.
-	// (A row is never much smaller than its item, so the byte bound
-	// stops first: about 2 to 5 Query pages per response.)
-	reportMaxQueryPages = 8
+	// Query of 1 MB takes 0.1 to 0.3 s and its decoding a few hundred ms
+	// more at 256 MB of memory (a fraction of a vCPU), so 5 of them stay
+	// well inside the function's 10 s. JSON reaches the byte bound first
+	// (2 or 3 Query pages); CSV leaves out the description, so its pages
+	// are often these 5.
+	reportMaxQueryPages = 5
 )
 
 // reportColumns are the credential report's columns, in order.

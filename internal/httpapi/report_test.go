@@ -340,3 +340,27 @@ func TestCredentialReportQuery(t *testing.T) {
 		assertError(t, resp, 400, "ValidationError", ev.RequestContext.RequestID)
 	}
 }
+
+// TestCredentialReportQueriesPerPage: however small the rows, a page reads
+// at most 5 Query pages (for time).
+func TestCredentialReportQueriesPerPage(t *testing.T) {
+	keys := make([]accesskey.Key, 1000)
+	for i := range keys {
+		keys[i] = accesskey.Key{AccessKeyID: fmt.Sprintf("TKAK%020d", i), TeamID: "t1", MemberID: "m", Status: accesskey.StatusActive,
+			CreatedAt: harnessNow, CreatedBy: "a"}
+	}
+	h := newHarness(t)
+	queries := 0
+	h.store.listTeam = func(team string, limit int, after map[string]string) ([]accesskey.Key, map[string]string, error) {
+		queries++
+		return queryPages(keys, 100)(team, limit, after)
+	}
+	p := getReportPage(t, h, "/v1/teams/t1/access-keys/report", "text/csv")
+	if p.status != 200 || len(p.ids) != 500 || queries != 5 || p.link == "" {
+		t.Fatalf("first page: %d, %d keys after %d Queries, Link %q", p.status, len(p.ids), queries, p.link)
+	}
+	p = getReportPage(t, h, p.link, "text/csv")
+	if p.status != 200 || len(p.ids) != 500 || queries != 10 || p.link != "" {
+		t.Fatalf("second page: %d, %d keys after %d Queries, Link %q", p.status, len(p.ids), queries, p.link)
+	}
+}
