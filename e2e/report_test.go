@@ -6,85 +6,126 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
-	"github.com/teamkeys/teamkeys/internal/dynamostore"
 )
 
-// TestCredentialReportOf1000Keys: a team of 1,000 keys (500 members, two
-// each) on the real table: the report has every key once, as CSV and as
-// JSON, read with one Query per 100 keys.
-func TestCredentialReportOf1000Keys(t *testing.T) {
+// TestCredentialReportOf5000Keys: a team of 5,000 keys (2,500 members, two
+// each; long descriptions and creators, so that the index holds several
+// 1 MB Query pages of them), real key items written straight to the real
+// table (BatchWriteItem: 5,000 Creates take a minute on a busy machine): the report comes in pages
+// of whole Query pages, each under 5 MB, as CSV and as JSON; following the
+// Link header (and nextToken) gives every key exactly once and no other
+// team's; every CSV page starts with the header row; the last page has no
+// Link and a null nextToken.
+func TestCredentialReportOf5000Keys(t *testing.T) {
 	s := newStack(t)
-	store := dynamostore.New(s.DB, s.Name)
 	created := time.Now().Add(-48 * time.Hour).UTC().Truncate(time.Second)
-	var wg sync.WaitGroup
-	errs := make(chan error, 500)
-	work := make(chan int)
-	for range 8 {
-		wg.Go(func() {
-			for m := range work {
-				for range 2 {
-					k := accesskey.Key{AccessKeyID: accesskey.NewAccessKeyID(), TeamID: "t1", MemberID: fmt.Sprintf("m%03d", m),
-						Status: accesskey.StatusActive, CreatedAt: created, CreatedBy: "admin"}
-					if err := store.Create(context.Background(), k, accesskey.SealedSecret{Ciphertext: []byte("ct")}, accesskey.KeyPolicy{}, accesskey.Audit{Actor: accesskey.SystemActor("test"), At: time.Now()}); err != nil {
-						errs <- err
-						return
-					}
-				}
-			}
-		})
+	creator := "admin-" + strings.Repeat("x", 700) // a long JWT subject
+	description := strings.Repeat("鍵", accesskey.MaxDescriptionLength)
+	keys := make([]accesskey.Key, 5000)
+	for i := range keys {
+		keys[i] = accesskey.Key{AccessKeyID: accesskey.NewAccessKeyID(), TeamID: "t1", MemberID: fmt.Sprintf("m%04d", i/2),
+			Status: accesskey.StatusActive, CreatedAt: created, CreatedBy: creator, Description: description}
 	}
-	for m := range 500 {
-		work <- m
-	}
-	close(work)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	seedStart := time.Now()
+	if err := s.PutKeys(context.Background(), keys, accesskey.SealedSecret{Ciphertext: []byte("ct")}); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("5,000 key items written in %v", time.Since(seedStart))
 	other := s.Generate("t2", "zed", "") // another team's key is not in the report
 	admin := s.Token("admin", "t1", accesskey.RoleAdmin)
 
-	s.Calls.Take()
-	resp := s.Do(request{Method: "GET", Path: "/v1/teams/t1/access-keys/report", Token: admin})
-	if resp.Status != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
-		t.Fatalf("report: %.300s", resp)
+	for _, format := range []string{"csv", "json"} {
+		t.Run(format, func(t *testing.T) {
+			s.Calls.Take()
+			path := "/v1/teams/t1/access-keys/report"
+			accept := map[string]string{"csv": "text/csv", "json": "application/json"}[format]
+			seen := map[string]bool{}
+			var sizes []int
+			for path != "" {
+				resp := s.Do(request{Method: "GET", Path: path, Token: admin, Header: map[string]string{"Accept": accept}})
+				if resp.Status != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), accept) {
+					t.Fatalf("page %d: %.300s", len(sizes)+1, resp)
+				}
+				sizes = append(sizes, len(resp.Body))
+				if len(resp.Body) >= 5_000_000 {
+					t.Errorf("page %d is %d bytes", len(sizes), len(resp.Body))
+				}
+				next := nextPage(t, path, resp.Header.Get("Link"))
+				var ids []string
+				if format == "json" {
+					var page struct {
+						TeamID string
+						Keys   []struct {
+							AccessKeyID string
+							AgeDays     int
+						}
+						NextToken *string
+					}
+					if err := json.Unmarshal(resp.Body, &page); err != nil || page.TeamID != "t1" {
+						t.Fatalf("JSON page %d: %v", len(sizes), err)
+					}
+					if (page.NextToken == nil) != (next == "") || page.NextToken != nil && !strings.Contains(next, url.Values{"nextToken": {*page.NextToken}}.Encode()) {
+						t.Fatalf("JSON page %d: nextToken %v, Link to %q", len(sizes), page.NextToken, next)
+					}
+					for _, k := range page.Keys {
+						if k.AgeDays != 2 {
+							t.Fatalf("JSON row %+v", k)
+						}
+						ids = append(ids, k.AccessKeyID)
+					}
+				} else {
+					rows, err := csv.NewReader(strings.NewReader(string(resp.Body))).ReadAll()
+					if err != nil || len(rows) == 0 || rows[0][0] != "memberId" || rows[0][1] != "accessKeyId" {
+						t.Fatalf("CSV page %d does not start with the header: %v", len(sizes), err)
+					}
+					for _, r := range rows[1:] {
+						if r[2] != "Active" || r[9] != "2" || r[10] != "" || r[4] != creator {
+							t.Fatalf("row %v", r)
+						}
+						ids = append(ids, r[1])
+					}
+				}
+				for _, id := range ids {
+					if seen[id] || id == other.AccessKeyID {
+						t.Fatalf("key %s twice, or another team's", id)
+					}
+					seen[id] = true
+				}
+				path = next
+			}
+			calls := s.Calls.Take()
+			t.Logf("%s: %d pages of %v bytes, %d DynamoDB Queries", format, len(sizes), sizes, calls["DynamoDB.Query"])
+			if len(seen) != 5000 || len(sizes) < 2 {
+				t.Fatalf("%d keys in %d pages; want 5000 in several", len(seen), len(sizes))
+			}
+			if len(calls) != 1 {
+				t.Errorf("the report made %v, Queries only expected", calls)
+			}
+		})
 	}
-	if got := s.Calls.Take(); got["DynamoDB.Query"] != 10 && got["DynamoDB.Query"] != 11 || len(got) != 1 {
-		t.Fatalf("the report made %v, want 10 (or 11) Queries of 100", got)
-	}
-	rows, err := csv.NewReader(strings.NewReader(string(resp.Body))).ReadAll()
-	if err != nil || len(rows) != 1001 {
-		t.Fatalf("%d rows, %v", len(rows), err)
-	}
-	seen := map[string]bool{}
-	for _, r := range rows[1:] {
-		if seen[r[1]] || r[2] != "Active" || r[9] != "2" || r[10] != "" || r[1] == other.AccessKeyID {
-			t.Fatalf("row %v (seen before: %v)", r, seen[r[1]])
-		}
-		seen[r[1]] = true
-	}
+}
 
-	resp = s.Do(request{Method: "GET", Path: "/v1/teams/t1/access-keys/report", Token: admin, Header: map[string]string{"Accept": "application/json"}})
-	var report struct {
-		TeamID string
-		Keys   []struct {
-			AccessKeyID string
-			AgeDays     int
-		}
+// nextPage is the path and query of the Link header's next page, resolved
+// against the request's path ("" when there is none).
+func nextPage(t *testing.T, path, link string) string {
+	t.Helper()
+	if link == "" {
+		return ""
 	}
-	if err := json.Unmarshal(resp.Body, &report); err != nil || report.TeamID != "t1" || len(report.Keys) != 1000 {
-		t.Fatalf("JSON report: %d keys, %v", len(report.Keys), err)
+	target, ok := strings.CutSuffix(link, `>; rel="next"`)
+	if !ok || !strings.HasPrefix(target, "<") {
+		t.Fatalf("Link %q", link)
 	}
-	for _, k := range report.Keys {
-		if !seen[k.AccessKeyID] || k.AgeDays != 2 {
-			t.Fatalf("JSON row %+v", k)
-		}
+	base, _ := url.Parse(path)
+	ref, err := url.Parse(target[1:])
+	if err != nil || ref.Host != "" {
+		t.Fatalf("Link %q is not relative: %v", link, err)
 	}
+	return base.ResolveReference(ref).String()
 }

@@ -36,6 +36,8 @@ type fakeAPI struct {
 	answers  map[string]fakeAnswer
 	requests []string
 	headers  []http.Header
+	// answerHeaders are more headers of an answer, by the answers' key.
+	answerHeaders map[string]map[string]string
 }
 
 type fakeAnswer struct {
@@ -49,12 +51,22 @@ func newFakeAPI(t *testing.T, answers map[string]fakeAnswer) *fakeAPI {
 		f.mu.Lock()
 		f.requests = append(f.requests, r.Method+" "+r.URL.Path)
 		f.headers = append(f.headers, r.Header.Clone())
-		a, ok := f.answers[r.Method+" "+r.URL.Path]
+		// The answer for the path and its query, else for the path.
+		key := r.Method + " " + r.URL.Path + "?" + r.URL.RawQuery
+		a, ok := f.answers[key]
+		if !ok {
+			key = r.Method + " " + r.URL.Path
+			a, ok = f.answers[key]
+		}
+		header := f.answerHeaders[key]
 		f.mu.Unlock()
 		if !ok {
 			a = fakeAnswer{404, `{"error":{"code":"NotFound","message":"no such route","requestId":"r-404"}}`}
 		}
 		w.Header().Set("Content-Type", "application/json")
+		for name, v := range header {
+			w.Header().Set(name, v)
+		}
 		w.WriteHeader(a.status)
 		_, _ = w.Write([]byte(a.body))
 	}))
@@ -135,8 +147,9 @@ func TestSecretFlagWarns(t *testing.T) {
 // report is CSV unless told; version is text unless told.
 func TestOutputSelection(t *testing.T) {
 	api := newFakeAPI(t, map[string]fakeAnswer{
-		"GET " + keysPath + "/" + fakeKeyID:   {200, fakeKey},
-		"GET /v1/teams/t1/access-keys/report": {200, `{"teamId":"t1","generatedAt":"2026-12-02T10:00:00Z","keys":[]}`},
+		"GET " + keysPath + "/" + fakeKeyID:              {200, fakeKey},
+		"GET /v1/teams/t1/access-keys/report":            {200, `{"teamId":"t1","generatedAt":"2026-12-02T10:00:00Z","keys":[],"nextToken":null}`},
+		"GET /v1/teams/t1/access-keys/report?format=csv": {200, "memberId,accessKeyId\n"},
 	})
 	get := []string{"keys", "get", "alice", fakeKeyID}
 	cases := []struct {

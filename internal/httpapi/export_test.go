@@ -1,8 +1,12 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
+	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/leak"
@@ -39,3 +43,25 @@ func NewAll(d AllDeps) http.Handler {
 		sealer: d.Sealer, pageTokens: d.PageTokens, verifier: d.Verifier, policyCache: newPolicyCache(), leaks: d.Store, githubKeys: d.GitHubKeys}
 	return a.handler(Routes)
 }
+
+// ReportColumns are the credential report's CSV header.
+var ReportColumns = reportColumns
+
+// ReportRowBytes are the bytes of k's row in the JSON report (with its
+// comma) and in the CSV report (with its line end).
+func ReportRowBytes(k accesskey.Key, now time.Time) (jsonBytes, csvBytes int) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	row := reportRow(k, now)
+	_ = enc.Encode(row)
+	jsonBytes = b.Len() // the newline stands for the comma
+	b.Reset()
+	w := csv.NewWriter(&b)
+	_ = w.Write(csvRecord(row))
+	w.Flush()
+	return jsonBytes, b.Len()
+}
+
+// ReportQueryPageBytes is the most one Query page of 1 MB renders to.
+const ReportQueryPageBytes = reportQueryPageBytes

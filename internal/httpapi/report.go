@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -12,9 +14,45 @@ import (
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 )
 
-// reportPageSize is how many keys the report reads per Query: the report
-// is written a page at a time, never held whole.
-const reportPageSize = 100
+// The report is paged: each response is built whole in memory, then
+// written, so that a failure on any page is an error answer (never a 200
+// with rows missing), and each stays far below Lambda's 6 MB response.
+//
+// A page is one or more full Query pages of the ByTeam index (the store's
+// ListTeam with no limit: DynamoDB stops a Query at 1 MB of index items).
+// How much can one Query page become once rendered? An index item holds
+// every value a row shows (team and member ids twice: in gsi1pk/gsi1sk and
+// in their own attributes), plus pk, sk, gsi1pk, gsi1sk and the attribute
+// names: 220 bytes at least, 286 with every optional field and the
+// shortest ids, whose row is 414 bytes of JSON (175 of CSV). A value can
+// grow when rendered: JSON escapes '"' and '\' (2 bytes for 1; HTML
+// escaping is off, and a description has no control, format or
+// line-separator characters), CSV doubles '"' and quotes the cell. So a
+// row is at most 2x the index item it comes from (the worst measured:
+// 1.97x, a creator made of quotes; TestReportRowsAtMostTwiceTheirItems),
+// and one Query page (1 MB, plus the item that crosses the limit: a few KB)
+// renders to at most reportQueryPageBytes. The handler adds Query pages
+// while what it has built plus one more such page stays within
+// reportMaxBytes, and at least one. The one value this bound does not hold
+// for is createdBy made of control characters (JSON writes \u0000, 6 bytes
+// for 1): a JWT subject, which issuers make printable. Should a page still
+// pass reportMaxBytes, its last Query page is dropped (and read again on the
+// next page), unless it is the only one.
+const (
+	// reportMaxBytes bounds a response's body: under 5 MB, with room for
+	// the headers and the nextToken below Lambda's 6 MB.
+	reportMaxBytes = 5_000_000
+	// reportQueryPageBytes is the most one Query page renders to: 2x its
+	// 1 MB, plus 64 KB for the crossing item and the envelope.
+	reportQueryPageBytes = 2*(1<<20) + 64<<10
+	// reportMaxQueryPages bounds the Queries of one response, for time: a
+	// Query of 1 MB takes 0.1 to 0.3 s and its decoding a few hundred ms
+	// more at 256 MB of memory (a fraction of a vCPU), so 5 of them stay
+	// well inside the function's 10 s. JSON reaches the byte bound first
+	// (2 or 3 Query pages); CSV leaves out the description, so its pages
+	// are often these 5.
+	reportMaxQueryPages = 5
+)
 
 // reportColumns are the credential report's columns, in order.
 var reportColumns = []string{"memberId", "accessKeyId", "status", "createdAt", "createdBy", "expiresAt",
@@ -27,76 +65,133 @@ type reportRowJSON struct {
 	DaysSinceLastUse *int `json:"daysSinceLastUse"`
 }
 
-// report writes the team's credential report: one row per key, like IAM's
-// credential report but per team and current (read as it is written, no
-// generation delay). CSV unless the client accepts application/json first.
+// report writes one page of the team's credential report: one row per
+// key, like IAM's credential report but per team and current (read as it
+// is written, no generation delay). CSV unless the query's format or, with
+// none, the client's Accept ranks application/json first. A page that is
+// not the last names the next one: nextToken in JSON, and in both formats
+// a Link header (RFC 8288, rel="next") whose target is relative to the
+// request's URL ("report?format=...&nextToken=..."), so that it holds
+// behind any host, stage or base path.
 func (a *api) report(w http.ResponseWriter, r *http.Request) error {
 	t, err := a.authorize(r, accesskey.ActionListTeam, false, false)
 	if err != nil {
 		return err
 	}
+	asJSON, after, scope, err := a.reportQuery(r, t.ref.TeamID)
+	if err != nil {
+		return err
+	}
 	now := a.Now().UTC()
-	// All of its values: the Lambda adapter splits a header on commas.
-	asJSON := prefersJSON(strings.Join(r.Header.Values("Accept"), ","))
-	var (
-		csvw    *csv.Writer
-		started bool
-	)
-	var after map[string]string
-	for {
-		keys, next, err := a.lister.ListTeam(r.Context(), t.ref.TeamID, reportPageSize, after)
+	var body bytes.Buffer
+	if asJSON {
+		body.WriteString(`{"teamId":` + strconv.Quote(t.ref.TeamID) + `,"generatedAt":"` + now.Format(time.RFC3339) + `","keys":[`)
+	} else {
+		csvw := csv.NewWriter(&body)
+		_ = csvw.Write(reportColumns)
+		csvw.Flush()
+	}
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	rows := 0
+	next := after
+	for pages := 0; pages < reportMaxQueryPages && (pages == 0 || body.Len()+reportQueryPageBytes <= reportMaxBytes); pages++ {
+		keys, cursor, err := a.lister.ListTeam(r.Context(), t.ref.TeamID, 0, next)
 		if err != nil {
-			if started {
-				// The header is out: end the body short; the client sees a
-				// truncated report, and the log has why.
-				a.Log.Error("credential report cut short", "requestId", RequestID(r.Context()), "error", err.Error())
-				return nil
-			}
 			return err
 		}
-		if !started {
-			started = true
-			h := w.Header()
-			h.Set("Cache-Control", "no-store")
-			if asJSON {
-				h.Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusOK)
-				_, _ = w.Write([]byte(`{"teamId":` + strconv.Quote(t.ref.TeamID) + `,"generatedAt":"` + now.Format(time.RFC3339) + `","keys":[`))
-			} else {
-				h.Set("Content-Type", "text/csv; charset=utf-8")
-				h.Set("Content-Disposition", `attachment; filename="teamkeys-`+t.ref.TeamID+`-credential-report.csv"`)
-				w.WriteHeader(http.StatusOK)
-				csvw = csv.NewWriter(w)
-				_ = csvw.Write(reportColumns)
-			}
-		}
-		for i, k := range keys {
+		mark, markRows := body.Len(), rows
+		csvw := csv.NewWriter(&body)
+		for _, k := range keys {
 			row := reportRow(k, now)
 			if asJSON {
-				b, _ := json.Marshal(row)
-				if i > 0 || after != nil {
-					_, _ = w.Write([]byte(","))
+				if rows > 0 {
+					body.WriteByte(',')
 				}
-				_, _ = w.Write(b)
-				continue
+				_ = enc.Encode(row)           // a struct of strings and ints always encodes
+				body.Truncate(body.Len() - 1) // Encode's newline
+			} else {
+				_ = csvw.Write(csvRecord(row))
 			}
-			_ = csvw.Write(csvRecord(row))
+			rows++
 		}
-		if csvw != nil {
-			csvw.Flush()
+		csvw.Flush()
+		if pages > 0 && body.Len() > reportMaxBytes {
+			// Past the bound (see above): this Query page goes to the next
+			// response.
+			body.Truncate(mark)
+			rows = markRows
+			break
 		}
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
+		next = cursor
 		if next == nil {
 			break
 		}
-		after = next
+	}
+	var token string
+	if next != nil {
+		token = a.pageTokens.Encode(scope, next)
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if token != "" {
+		q := url.Values{"format": {"csv"}, "nextToken": {token}}
+		if asJSON {
+			q.Set("format", "json")
+		}
+		h.Set("Link", "<report?"+q.Encode()+`>; rel="next"`)
 	}
 	if asJSON {
-		_, _ = w.Write([]byte("]}\n"))
+		body.WriteString(`],"nextToken":`)
+		if token != "" {
+			body.WriteString(strconv.Quote(token))
+		} else {
+			body.WriteString("null")
+		}
+		body.WriteString("}\n")
+		h.Set("Content-Type", "application/json")
+	} else {
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		h.Set("Content-Disposition", `attachment; filename="teamkeys-`+t.ref.TeamID+`-credential-report.csv"`)
 	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body.Bytes())
 	return nil
+}
+
+// reportQuery reads the report's query: format (csv or json; without it
+// the Accept header decides) and nextToken, each at most once.
+func (a *api) reportQuery(r *http.Request, teamID string) (asJSON bool, after map[string]string, scope string, err error) {
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return false, nil, "", accesskey.Invalid("query", "is malformed")
+	}
+	for _, name := range []string{"format", "nextToken"} {
+		if len(query[name]) > 1 {
+			return false, nil, "", accesskey.Invalid(name, "must be given at most once")
+		}
+	}
+	switch query.Get("format") {
+	case "csv":
+	case "json":
+		asJSON = true
+	case "":
+		if query.Has("format") {
+			return false, nil, "", accesskey.Invalid("format", "must be csv or json")
+		}
+		// All of its values: the Lambda adapter splits a header on commas.
+		asJSON = prefersJSON(strings.Join(r.Header.Values("Accept"), ","))
+	default:
+		return false, nil, "", accesskey.Invalid("format", "must be csv or json")
+	}
+	scope = "report:" + teamID
+	if query.Has("nextToken") {
+		after, err = a.pageTokens.Decode(scope, query.Get("nextToken"))
+		if err != nil {
+			return false, nil, "", accesskey.Invalid("nextToken", "is not a token this report issued")
+		}
+	}
+	return asJSON, after, scope, nil
 }
 
 func reportRow(k accesskey.Key, now time.Time) reportRowJSON {

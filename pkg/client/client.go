@@ -144,6 +144,8 @@ type call struct {
 	expect  int // the success status
 	decodes any // where the success body goes (nil: none)
 	raw     *[]byte
+	// respHeader, if set, receives the success answer's header.
+	respHeader *http.Header
 }
 
 // do sends c, retrying as RetryPolicy allows, and decodes the answer.
@@ -244,6 +246,9 @@ func (c *Client) attempt(ctx context.Context, k call) (*http.Response, []byte, e
 func (c *Client) decode(resp *http.Response, body []byte, k call) error {
 	if k.raw != nil {
 		*k.raw = body
+	}
+	if k.respHeader != nil {
+		*k.respHeader = resp.Header
 	}
 	if k.decodes == nil {
 		return nil

@@ -21,6 +21,7 @@ type answer struct {
 	body       string
 	retryAfter string
 	hangUp     bool
+	header     map[string]string // more headers (Content-Type: JSON unless set)
 }
 
 // seen is one request the fake server received.
@@ -56,6 +57,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Request-Id", "hdr-id")
+	for name, v := range a.header {
+		w.Header().Set(name, v)
+	}
 	w.WriteHeader(a.status)
 	io.WriteString(w, a.body)
 }

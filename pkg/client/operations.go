@@ -80,21 +80,24 @@ func (c *Client) TeamAccessKeys(ctx context.Context, teamID string) iter.Seq2[Ac
 	}
 }
 
-// CredentialReport returns the team's credential report as JSON (operation
-// credentialReport); CredentialReportCSV returns it as the service writes
-// its CSV.
+// CredentialReport returns the team's whole credential report as JSON
+// (operation credentialReport), every page read and their keys joined
+// (NextToken nil); CredentialReportPages reads it a page at a time, and
+// CredentialReportCSV as CSV (report.go).
 func (c *Client) CredentialReport(ctx context.Context, teamID string) (*CredentialReport, error) {
-	var out CredentialReport
-	err := c.do(ctx, call{method: http.MethodGet, safety: readOnly, path: teamPath(teamID) + "/access-keys/report", expect: http.StatusOK, decodes: &out})
-	return result(&out, err)
-}
-
-// CredentialReportCSV returns the team's credential report as CSV (the
-// credentialReport operation's text/csv answer).
-func (c *Client) CredentialReportCSV(ctx context.Context, teamID string) ([]byte, error) {
-	var out []byte
-	err := c.do(ctx, call{method: http.MethodGet, safety: readOnly, path: teamPath(teamID) + "/access-keys/report", accept: "text/csv", expect: http.StatusOK, raw: &out})
-	return out, err
+	var whole *CredentialReport
+	for page, err := range c.CredentialReportPages(ctx, teamID) {
+		if err != nil {
+			return nil, err
+		}
+		if whole == nil {
+			whole = page
+			continue
+		}
+		whole.Keys = append(whole.Keys, page.Keys...)
+	}
+	whole.NextToken = nil
+	return whole, nil
 }
 
 // DisableAccessKey makes a key inactive (operation disableAccessKey).

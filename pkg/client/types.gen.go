@@ -313,6 +313,24 @@ func (e WhoAmIScheme) Valid() bool {
 	}
 }
 
+// Defines values for CredentialReportParamsFormat.
+const (
+	Csv  CredentialReportParamsFormat = "csv"
+	Json CredentialReportParamsFormat = "json"
+)
+
+// Valid indicates whether the value is a known member of the CredentialReportParamsFormat enum.
+func (e CredentialReportParamsFormat) Valid() bool {
+	switch e {
+	case Csv:
+		return true
+	case Json:
+		return true
+	default:
+		return false
+	}
+}
+
 // AccessKey An access key, without its secret.
 type AccessKey struct {
 	// AccessKeyId Example: TKAKABCDEFGHIJKLMNOPQRST
@@ -448,9 +466,14 @@ type CreatedAccessKeyStatus string
 
 // CredentialReport defines model for CredentialReport.
 type CredentialReport struct {
-	GeneratedAt time.Time   `json:"generatedAt"`
-	Keys        []ReportRow `json:"keys"`
-	TeamId      Id          `json:"teamId"`
+	GeneratedAt time.Time `json:"generatedAt"`
+
+	// Keys The keys of this page.
+	Keys []ReportRow `json:"keys"`
+
+	// NextToken Pass as `nextToken` (with `format=json`) to get the next page; null on the last page.
+	NextToken *string `json:"nextToken"`
+	TeamId    Id      `json:"teamId"`
 }
 
 // Description Free text that the caller chose for the key, without control, format (bidirectional, zero-width) or line-separator characters (Unicode Cc, Cf, Zl, Zp); empty when none was given.
@@ -732,6 +755,18 @@ type ListTeamAccessKeysParams struct {
 	// NextToken The `nextToken` of the previous page, as it was returned.
 	NextToken *NextToken `form:"nextToken,omitempty" json:"nextToken,omitempty"`
 }
+
+// CredentialReportParams defines parameters for CredentialReport.
+type CredentialReportParams struct {
+	// Format `csv` or `json`; without it, the `Accept` header decides (CSV by default). The `Link` of each page names the format of the page.
+	Format *CredentialReportParamsFormat `form:"format,omitempty" json:"format,omitempty"`
+
+	// NextToken The `nextToken` of the previous page, as it was returned.
+	NextToken *NextToken `form:"nextToken,omitempty" json:"nextToken,omitempty"`
+}
+
+// CredentialReportParamsFormat defines parameters for CredentialReport.
+type CredentialReportParamsFormat string
 
 // ListAuditEventsParams defines parameters for ListAuditEvents.
 type ListAuditEventsParams struct {

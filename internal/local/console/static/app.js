@@ -47,23 +47,30 @@
   }
 
   async function send(path, init) {
+    const { text } = await sendRaw(path, init);
+    if (!text) return null;
+    try { return JSON.parse(text); } catch { return null; }
+  }
+
+  // sendRaw answers a success's response and body text, or throws an
+  // ApiError in the API's error shape.
+  async function sendRaw(path, init) {
     let resp;
+    let text;
     try {
       resp = await fetch(path, { ...init, cache: 'no-store', credentials: 'omit', redirect: 'error' });
+      text = await resp.text();
     } catch {
       throw new ApiError(0, 'NetworkError', 'The local server did not answer. Is make run still going?', '');
     }
-    const requestId = resp.headers.get('x-request-id') || '';
-    const text = await resp.text();
-    let data = null;
-    if (text) {
-      try { data = JSON.parse(text); } catch { data = null; }
-    }
     if (!resp.ok) {
+      const requestId = resp.headers.get('x-request-id') || '';
+      let data = null;
+      try { data = JSON.parse(text); } catch { data = null; }
       const e = (data && data.error) || {};
       throw new ApiError(resp.status, e.code || 'HTTP' + resp.status, e.message || resp.statusText, e.requestId || requestId);
     }
-    return data;
+    return { resp, text };
   }
 
   const teamPath = () => '/v1/teams/' + encodeURIComponent(session.teamId);
@@ -298,6 +305,85 @@
       return o;
     }));
   }
+
+  // ------------------------------------------------------------ report
+
+  // nextLink is the target of a Link header's rel="next", resolved against
+  // the URL of the page that sent it (the API names it relative to that).
+  function nextLink(link, base) {
+    for (const part of (link || '').split(',')) {
+      const m = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
+      if (m && /(^|;)\s*rel\s*=\s*"?next"?\s*(;|$)/i.test(m[2])) {
+        const u = new URL(m[1], new URL(base, location.href));
+        if (u.origin !== location.origin) throw new ApiError(0, 'BadLink', 'The report named a next page on another site.', '');
+        return u.pathname + u.search;
+      }
+    }
+    return null;
+  }
+
+  // csvRows counts the records of CSV text (a quoted cell may hold a line
+  // break).
+  function csvRows(text) {
+    let rows = 0;
+    let quoted = false;
+    for (const c of text) {
+      if (c === '"') quoted = !quoted;
+      else if (c === '\n' && !quoted) rows++;
+    }
+    return rows;
+  }
+
+  // The credential report comes a page at a time (each under 5 MB): follow
+  // every page's Link into one .csv, its header row once, saying how far
+  // it is. A page that fails fails the download: nothing is saved.
+  $('report-download').addEventListener('click', async () => {
+    if (!session) return;
+    clearError();
+    const btn = $('report-download');
+    btn.disabled = true;
+    const parts = [];
+    let header = null;
+    let pages = 0;
+    let rows = 0;
+    const progress = () => pages + (pages === 1 ? ' page, ' : ' pages, ') + rows.toLocaleString('en-US') + (rows === 1 ? ' key' : ' keys');
+    let url = teamPath() + '/access-keys/report?format=csv';
+    say('Credential report: reading…');
+    try {
+      while (url) {
+        const { resp, text } = await sendRaw(url, { headers: { Accept: 'text/csv', Authorization: 'Bearer ' + session.token } });
+        const nl = text.indexOf('\n');
+        if (nl < 0 || (header !== null && text.slice(0, nl + 1) !== header)) {
+          throw new ApiError(0, 'BadReport', 'A page of the report did not start with its header row.', resp.headers.get('x-request-id') || '');
+        }
+        if (header === null) {
+          header = text.slice(0, nl + 1);
+          parts.push(header);
+        }
+        const body = text.slice(nl + 1);
+        parts.push(body);
+        pages++;
+        rows += csvRows(body);
+        say('Credential report: ' + progress() + '…');
+        url = nextLink(resp.headers.get('link'), url);
+      }
+      const name = 'teamkeys-' + session.teamId + '-credential-report.csv';
+      const href = URL.createObjectURL(new Blob(parts, { type: 'text/csv' }));
+      const a = document.createElement('a');
+      a.href = href;
+      a.download = name;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(href), 1000);
+      say('Downloaded ' + name + ': ' + progress() + '.');
+    } catch (err) {
+      say('Credential report not downloaded: ' + progress() + ' read before the error.');
+      showError(err);
+    } finally {
+      btn.disabled = false;
+    }
+  });
 
   $('keys-refresh').addEventListener('click', async () => {
     clearError();
