@@ -85,6 +85,10 @@ type Snapshot struct {
 	// TxItems counts, per item (table and primary key), the
 	// TransactWriteItems calls that touched it (ConditionCheck included).
 	TxItems map[string]int
+	// PeakInFlight is the most DynamoDB calls that were in flight at once
+	// (counted before the meter serialises writes): how parallel the
+	// workload is, for a ceiling set by latency.
+	PeakInFlight int
 }
 
 // Calls returns the calls of op ("KMS.Decrypt"), or of every operation of a
@@ -181,10 +185,11 @@ type Meter struct {
 
 	writeMu sync.Mutex // one metered write (and its images) at a time
 
-	mu      sync.Mutex
-	schemas map[string]*schema
-	scope   string
-	snap    Snapshot
+	mu       sync.Mutex
+	schemas  map[string]*schema
+	scope    string
+	snap     Snapshot
+	inFlight int
 }
 
 // New returns a Meter that reads key schemas and items' images with raw, a
@@ -236,6 +241,8 @@ func (m *Meter) middleware(service string) func(*middleware.Stack) error {
 					m.recordOp(op, nil, err)
 					return out, md, err
 				}
+				m.enter()
+				defer m.leave()
 				in.Parameters = withConsumedCapacity(in.Parameters)
 				writes := m.writesOf(ctx, in.Parameters)
 				if len(writes) == 0 {
@@ -261,6 +268,19 @@ func (m *Meter) middleware(service string) func(*middleware.Stack) error {
 				return out, md, err
 			}), middleware.Before)
 	}
+}
+
+func (m *Meter) enter() {
+	m.mu.Lock()
+	m.inFlight++
+	m.snap.PeakInFlight = max(m.snap.PeakInFlight, m.inFlight)
+	m.mu.Unlock()
+}
+
+func (m *Meter) leave() {
+	m.mu.Lock()
+	m.inFlight--
+	m.mu.Unlock()
 }
 
 // withConsumedCapacity returns a copy of a DynamoDB input that asks for
