@@ -137,10 +137,10 @@ func (b *bench) parallel(ctx context.Context, n int, do func(i int) error) error
 	return firstErr
 }
 
-// call sends a request to the local API as the team's admin and fails
+// call sends a request to the local API as the team's owner and fails
 // unless the answer is a 2xx; it returns the body.
 func (b *bench) call(ctx context.Context, team, method, path string, body any, header map[string]string) ([]byte, error) {
-	token, err := b.st.Mint("admin", team, accesskey.RoleAdmin)
+	token, err := b.st.Mint("owner", team, accesskey.RoleOwner)
 	if err != nil {
 		return nil, err
 	}

@@ -15,8 +15,8 @@
 //	         full scale: the cache hit rates are the full-scale ones)
 //	onboard  -onboard members of one team given a key each (GenerateKey)
 //	rotate   -rotate of them rotated (RotateKey)
-//	storm    -storm changes in that team: disables, enables, and one key
-//	         policy change in ten
+//	storm    -storm changes in that team: disables, then enables; and
+//	         -storm-policies key policy changes, measured apart
 //	expiry   -expiry-keys expiring keys in -expiry-teams teams (the
 //	         creation shows which partitions every team writes), then
 //	         removed by the expiry sweep
@@ -63,6 +63,7 @@ type options struct {
 	tailKeys, tailTeams, tailEnvs int
 	tailWarm, tailSeconds         float64
 	onboard, rotate, storm        int
+	stormPolicies                 int
 	expiryKeys, expiryTeams       int
 	workers                       int
 	callLatency                   time.Duration
@@ -83,7 +84,8 @@ func main() {
 	flag.Float64Var(&o.tailSeconds, "tail-seconds", 300, "tail: virtual seconds counted")
 	flag.IntVar(&o.onboard, "onboard", 1000, "onboard: members of one team given a key each")
 	flag.IntVar(&o.rotate, "rotate", 500, "rotate: keys of that team rotated (at most -onboard)")
-	flag.IntVar(&o.storm, "storm", 1000, "storm: changes in that team (disable, enable, policy)")
+	flag.IntVar(&o.storm, "storm", 1000, "storm: status changes in that team (disables, then enables, of the keys not rotated)")
+	flag.IntVar(&o.stormPolicies, "storm-policies", 20, "storm: key policy changes in that team, measured apart")
 	flag.IntVar(&o.expiryKeys, "expiry-keys", 1000, "expiry: expiring keys, removed by the sweep")
 	flag.IntVar(&o.expiryTeams, "expiry-teams", 20, "expiry: teams they belong to")
 	flag.IntVar(&o.workers, "workers", 4, "concurrent clients driving a mix")

@@ -63,7 +63,7 @@ func (r *result) print(l meter.Limits) {
 	}
 	fmt.Printf("%d %s (%s)\n\n", r.requests, r.unit, when)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "  operation\tcalls\tper request\terrors\tcapacity reported\t\n")
+	fmt.Fprintf(tw, "  operation\tcalls\tper request\tfailed\tcapacity reported\t\n")
 	ops := make([]string, 0, len(r.snap.Ops))
 	for op := range r.snap.Ops {
 		ops = append(ops, op)
