@@ -107,12 +107,29 @@ func (r *result) print(l meter.Limits) {
 	tw.Flush()
 	low := r.lowest()
 	fmt.Printf("  => %s: %s %s/s, bound by %s (%s)\n", r.scope, meter.Rate(low.Rate), r.unit, low.Limit, low.Where)
+	if r.scope != "the service" {
+		fmt.Printf("  => the service (every team together, the account's KMS quota): %s %s/s\n", meter.Rate(r.serviceCeiling()), r.unit)
+	}
+}
+
+// serviceCeiling is what every team together may reach: the KMS quota is
+// the account's (a partition of one key or team is not shared).
+func (r *result) serviceCeiling() float64 {
+	if r.scope == "the service" {
+		return r.lowest().Rate
+	}
+	for _, c := range r.ceilings {
+		if strings.HasPrefix(c.Limit, "KMS") {
+			return c.Rate
+		}
+	}
+	return r.lowest().Rate
 }
 
 // printMarkdown writes the summary table of docs/SCALE.md.
 func printMarkdown(w io.Writer, rs []*result) {
-	fmt.Fprintln(w, "| Mix | Driven | DynamoDB calls / request | KMS calls / request | Busiest partition (share of its units) | Ceiling | Bound by |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| Mix | Driven | DynamoDB calls / request | KMS calls / request | Busiest partition (share of its units) | Ceiling | Bound by | Service (all teams) |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		busiest := "—"
 		// The busiest partition of the kind that binds first.
@@ -134,8 +151,9 @@ func printMarkdown(w io.Writer, rs []*result) {
 			driven += fmt.Sprintf(" in %v virtual", r.virtual)
 		}
 		low := r.lowest()
-		fmt.Fprintf(w, "| %s | %s | %.3f | %.4f | %s | %s %s/s (%s) | %s |\n", r.name, driven,
-			r.perRequest(float64(r.snap.Calls("DynamoDB"))), r.kmsPerRequest(), busiest, meter.Rate(low.Rate), r.unit, r.scope, low.Limit)
+		fmt.Fprintf(w, "| %s | %s | %.3f | %.4f | %s | %s %s/s (%s) | %s | %s/s |\n", r.name, driven,
+			r.perRequest(float64(r.snap.Calls("DynamoDB"))), r.kmsPerRequest(), busiest, meter.Rate(low.Rate), r.unit, r.scope, low.Limit,
+			meter.Rate(r.serviceCeiling()))
 	}
 }
 
