@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/teamkeys/teamkeys/bench/capacity/meter"
@@ -111,6 +112,32 @@ func (b *bench) tail(ctx context.Context) (*result, error) {
 	r.lastUsePerKey15 = float64(writes) / float64(len(keys)) * (15 * 60 / o.tailSeconds)
 	r.extra = append(r.extra, fmt.Sprintf("last-use writes: %d over %d keys in %gs virtual = %.2f per key per 15 minutes",
 		writes, len(keys), o.tailSeconds, r.lastUsePerKey15))
+	// KMS at full scale: a call for one key (its context names the key)
+	// happens as often per verification as here; a shared one (a team's
+	// key, cached per environment) as often per second as here, since the
+	// environments are as many: per verification it is divided by the full
+	// rate, not by the scaled one.
+	ids := map[string]bool{}
+	for _, k := range keys {
+		ids[k.AccessKeyID] = true
+	}
+	perKey, shared := 0, 0
+	for _, c := range r.snap.KMS {
+		if c.Names(ids) {
+			perKey++
+		} else {
+			shared++
+		}
+	}
+	r.kmsFullScale = float64(perKey)/float64(r.requests) + float64(shared)/o.tailSeconds/float64(o.tailTeams)/fullTailRate
+	r.extra = append(r.extra, fmt.Sprintf("KMS calls: %d for one key (context names it), %d shared (a team's); at full scale (10,000/s, 100 environments, one team) %.4f per verification",
+		perKey, shared, r.kmsFullScale))
+	for i, c := range r.ceilings {
+		if strings.HasPrefix(c.Limit, "KMS") {
+			r.ceilings[i].Rate = b.limits.KMSRequests / r.kmsFullScale
+			r.ceilings[i].Where = "the region's quota, at full scale"
+		}
+	}
 	// At full scale the per-request load on a team's partitions is the
 	// same; a key item's own partition is read K/200,000 as often.
 	r.extra = append(r.extra, fmt.Sprintf("full scale: the per-request costs above hold at 10,000/s over 200,000 keys; a key's own partition sees %gx fewer reads than here",

@@ -27,6 +27,7 @@ type result struct {
 	elapsed  time.Duration
 
 	lastUsePerKey15 float64 // tail: last-use writes per key per 15 minutes
+	kmsFullScale    float64 // tail: KMS calls per verification at full scale
 	teams           int     // expiry: teams that created expiring keys
 	everyTeam       []meter.Partition
 	team            *onboarded // onboard: the team, for rotate and storm
@@ -151,8 +152,12 @@ func printMarkdown(w io.Writer, rs []*result) {
 			driven += fmt.Sprintf(" in %v virtual", r.virtual)
 		}
 		low := r.lowest()
-		fmt.Fprintf(w, "| %s | %s | %.3f | %.4f | %s | %s %s/s (%s) | %s | %s/s |\n", r.name, driven,
-			r.perRequest(float64(r.snap.Calls("DynamoDB"))), r.kmsPerRequest(), busiest, meter.Rate(low.Rate), r.unit, r.scope, low.Limit,
+		kms := fmt.Sprintf("%.4f", r.kmsPerRequest())
+		if r.name == "tail" {
+			kms += fmt.Sprintf(" (full scale %.4f)", r.kmsFullScale)
+		}
+		fmt.Fprintf(w, "| %s | %s | %.3f | %s | %s | %s %s/s (%s) | %s | %s/s |\n", r.name, driven,
+			r.perRequest(float64(r.snap.Calls("DynamoDB"))), kms, busiest, meter.Rate(low.Rate), r.unit, r.scope, low.Limit,
 			meter.Rate(r.serviceCeiling()))
 	}
 }
@@ -190,7 +195,7 @@ func targets(rs []*result) []string {
 		case "hot":
 			check(low.Rate >= 100_000, "one hot key ≥ 100,000 verifications/s: predicted %s/s (bound by %s)", meter.Rate(low.Rate), low.Limit)
 		case "tail":
-			check(r.kmsPerRequest() <= 0.01, "long tail ≤ 0.01 KMS calls per verification: %.4f", r.kmsPerRequest())
+			check(r.kmsFullScale <= 0.01, "long tail ≤ 0.01 KMS calls per verification: %.4f at full scale", r.kmsFullScale)
 			check(r.lastUsePerKey15 <= 1, "last use ≤ 1 write per key per 15 minutes: %.2f", r.lastUsePerKey15)
 		case "onboard":
 			check(low.Rate >= 1000, "one team ≥ 1,000 creates/s: predicted %s/s (bound by %s)", meter.Rate(low.Rate), low.Limit)

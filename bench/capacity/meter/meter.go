@@ -89,6 +89,27 @@ type Snapshot struct {
 	// (counted before the meter serialises writes): how parallel the
 	// workload is, for a ceiling set by latency.
 	PeakInFlight int
+	// KMS lists every KMS call with its encryption context, so that a
+	// workload can tell the calls for one key (a context naming the key)
+	// from shared ones (a team's key, say).
+	KMS []KMSCall
+}
+
+// KMSCall is one KMS call.
+type KMSCall struct {
+	Op      string // "KMS.Decrypt"
+	Context map[string]string
+}
+
+// Names says whether one of the call's encryption context values is one of
+// ids.
+func (c KMSCall) Names(ids map[string]bool) bool {
+	for _, v := range c.Context {
+		if ids[v] {
+			return true
+		}
+	}
+	return false
 }
 
 // Calls returns the calls of op ("KMS.Decrypt"), or of every operation of a
@@ -239,6 +260,9 @@ func (m *Meter) middleware(service string) func(*middleware.Stack) error {
 				if service != "DynamoDB" {
 					out, md, err := next.HandleInitialize(ctx, in)
 					m.recordOp(op, nil, err)
+					m.mu.Lock()
+					m.snap.KMS = append(m.snap.KMS, KMSCall{Op: op, Context: encryptionContext(in.Parameters)})
+					m.mu.Unlock()
 					return out, md, err
 				}
 				m.enter()
@@ -281,6 +305,27 @@ func (m *Meter) leave() {
 	m.mu.Lock()
 	m.inFlight--
 	m.mu.Unlock()
+}
+
+// encryptionContext is a KMS input's encryption context, if it has one.
+func encryptionContext(params any) map[string]string {
+	switch v := params.(type) {
+	case *kms.DecryptInput:
+		return v.EncryptionContext
+	case *kms.EncryptInput:
+		return v.EncryptionContext
+	case *kms.GenerateDataKeyInput:
+		return v.EncryptionContext
+	case *kms.GenerateDataKeyWithoutPlaintextInput:
+		return v.EncryptionContext
+	case *kms.GenerateDataKeyPairInput:
+		return v.EncryptionContext
+	case *kms.GenerateDataKeyPairWithoutPlaintextInput:
+		return v.EncryptionContext
+	case *kms.ReEncryptInput:
+		return v.SourceEncryptionContext
+	}
+	return nil
 }
 
 // withConsumedCapacity returns a copy of a DynamoDB input that asks for

@@ -277,3 +277,30 @@ func TestCeilings(t *testing.T) {
 		t.Errorf("Rate: got %q", got)
 	}
 }
+
+// TestKMSContexts: each KMS call is listed with its encryption context, so
+// a workload can tell a call for one key from a shared one.
+func TestKMSContexts(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := awsclient.LoadLocal(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := meter.New(dynamodb.NewFromConfig(cfg))
+	keys := kms.NewFromConfig(cfg, m.KMS)
+	enc, err := keys.Encrypt(ctx, &kms.EncryptInput{KeyId: aws.String(config.DefaultKMSKeyID), Plaintext: []byte("x"),
+		EncryptionContext: map[string]string{"key": "K1", "team": "T1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, EncryptionContext: map[string]string{"key": "K1", "team": "T1"}}); err != nil {
+		t.Fatal(err)
+	}
+	got := m.Take()
+	if len(got.KMS) != 2 || got.KMS[0].Op != "KMS.Encrypt" || got.KMS[1].Op != "KMS.Decrypt" {
+		t.Fatalf("got KMS calls %v, want an Encrypt and a Decrypt", got.KMS)
+	}
+	if !got.KMS[1].Names(map[string]bool{"K1": true}) || got.KMS[1].Names(map[string]bool{"K2": true}) {
+		t.Errorf("the Decrypt's context %v: Names should find K1 only", got.KMS[1].Context)
+	}
+}
