@@ -144,33 +144,44 @@ func (b *bench) call(ctx context.Context, team, method, path string, body any, h
 	if err != nil {
 		return nil, err
 	}
-	var rd io.Reader
+	var raw []byte
 	if body != nil {
-		raw, err := json.Marshal(body)
+		if raw, err = json.Marshal(body); err != nil {
+			return nil, err
+		}
+	}
+	// A 503 (the emulators slow on a busy machine) is retried, as a client
+	// would, a few times; the retries are counted and printed.
+	for attempt := 1; ; attempt++ {
+		var rd io.Reader
+		if raw != nil {
+			rd = bytes.NewReader(raw)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, b.st.URL+path, rd)
 		if err != nil {
 			return nil, err
 		}
-		rd = bytes.NewReader(raw)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if rd != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		r := b.st.Try(req)
+		if r.Err != nil {
+			return nil, fmt.Errorf("%s %s: %w", method, path, r.Err)
+		}
+		if r.Status == http.StatusServiceUnavailable && attempt < 5 {
+			b.retried.Add(1)
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+			continue
+		}
+		if r.Status/100 != 2 {
+			return nil, fmt.Errorf("%s %s: %d %s", method, path, r.Status, r.Body)
+		}
+		return r.Body, nil
 	}
-	req, err := http.NewRequestWithContext(ctx, method, b.st.URL+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	r := b.st.Try(req)
-	if r.Err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, path, r.Err)
-	}
-	if r.Status/100 != 2 {
-		return nil, fmt.Errorf("%s %s: %d %s", method, path, r.Status, r.Body)
-	}
-	return r.Body, nil
 }
 
 // create generates a key for team/member through the API.

@@ -43,6 +43,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -124,6 +125,8 @@ type bench struct {
 	quiet  *slog.Logger
 	limits meter.Limits
 	team   *onboarded // the onboard mix's team, for rotate and storm
+	// retried counts the API requests retried after a 503.
+	retried atomic.Int64
 }
 
 func run(o options) (missed []string, err error) {
@@ -198,6 +201,9 @@ func run(o options) (missed []string, err error) {
 		}
 		b.team = team
 		r.elapsed = time.Since(t0)
+		if n := b.retried.Swap(0); n > 0 {
+			r.extra = append(r.extra, fmt.Sprintf("%d API requests answered 503 and were retried (their calls are counted)", n))
+		}
 		r.print(limits)
 		results = append(results, r)
 	}
