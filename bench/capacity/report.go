@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -156,9 +157,9 @@ func printMarkdown(w io.Writer, rs []*result) {
 		if r.name == "tail" {
 			kms += fmt.Sprintf(" (full scale %.4f)", r.kmsFullScale)
 		}
-		fmt.Fprintf(w, "| %s | %s | %.3f | %s | %s | %s %s/s (%s) | %s | %s/s |\n", r.name, driven,
+		fmt.Fprintf(w, "| %s | %s | %.3f | %s | %s | %s %s/s (%s) | %s | %s |\n", r.name, driven,
 			r.perRequest(float64(r.snap.Calls("DynamoDB"))), kms, busiest, meter.Rate(low.Rate), r.unit, r.scope, low.Limit,
-			meter.Rate(r.serviceCeiling()))
+			serviceRate(r.serviceCeiling()))
 	}
 }
 
@@ -213,4 +214,11 @@ func targets(rs []*result) []string {
 		}
 	}
 	return missed
+}
+
+func serviceRate(r float64) string {
+	if math.IsInf(r, 1) {
+		return "no shared limit"
+	}
+	return meter.Rate(r) + "/s"
 }
