@@ -17,9 +17,9 @@
 //	rotate   -rotate of them rotated (RotateKey)
 //	storm    -storm changes in that team: disables, then enables; and
 //	         -storm-policies key policy changes, measured apart
-//	expiry   -expiry-keys expiring keys in -expiry-teams teams (the
-//	         creation shows which partitions every team writes), then
-//	         removed by the expiry sweep
+//	expiry   -expiry-keys expiring keys in -expiry-teams teams (each
+//	         team's first create shows which partitions every team
+//	         writes), then removed by the expiry sweep
 //
 // Verifications go through verifier.Verify with a fake clock (Options.Now),
 // requests signed at the clock's time: a mix's time-based caches behave as
@@ -75,7 +75,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.IntVar(&o.hotEnvs, "hot-envs", 10, "hot: verifier instances (Lambda environments)")
+	flag.IntVar(&o.hotEnvs, "hot-envs", 10, "hot: verifier instances (Lambda environments); a cached read costs each one read in the short window: raise -hot-n with it")
 	flag.IntVar(&o.hotN, "hot-n", 5000, "hot: verifications driven")
 	flag.Float64Var(&o.hotRate, "hot-rate", 100000, "hot: virtual verifications per second")
 	flag.IntVar(&o.tailKeys, "tail-keys", 100, "tail: keys (the issue's 200,000 scaled down; the rate scales with them, so the cache hit rates depend on -tail-envs alone)")
