@@ -253,6 +253,23 @@ bench-coldstart: $(LAMBDA_RIE_BIN) ## cold-start init time and binary size of ev
 	$(subst GOARCH=$(LAMBDA_GOARCH) ,GOARCH=$$arch ,$(LAMBDA_BUILD)) -o $(BENCH_COLDSTART_DIR)/hello/bootstrap ./bench/coldstart/hello
 	go run ./bench/coldstart -dir $(BENCH_COLDSTART_DIR) -rie $(LAMBDA_RIE_BIN) -runs $(BENCH_COLDSTART_RUNS)
 
+# Capacity meter (issue 18): workload mixes through the real handlers on
+# DynamoDB Local and local-kms it starts, every SDK call recorded by
+# partition (bench/capacity/meter); prints each mix's calls, busiest
+# partition and predicted ceiling under DynamoDB's, KMS's and Lambda's
+# limits, and the markdown table of docs/SCALE.md. Never fails on a target;
+# capacity-check does (not part of .ci/run). CAPACITY_FLAGS resize the
+# mixes: go run ./bench/capacity -h.
+CAPACITY_FLAGS ?=
+
+.PHONY: capacity
+capacity: tools ## capacity meter: each workload mix's calls, busiest partition and predicted ceiling (docs/SCALE.md)
+	TEAMKEYS_CACHE=$(CACHE) go run ./bench/capacity $(CAPACITY_FLAGS)
+
+.PHONY: capacity-check
+capacity-check: tools ## capacity meter asserting issue 18's targets: fails listing each one missed
+	TEAMKEYS_CACHE=$(CACHE) go run ./bench/capacity -assert $(CAPACITY_FLAGS)
+
 .PHONY: soak
 soak: tools ## 32 clients, 20,000 mixed operations, 100 members: no 5xx, invariants hold, no growth
 	go run ./bench/soak -clients 32 -ops 20000 -members 100
