@@ -109,7 +109,9 @@ func TestUnknownKeyCached(t *testing.T) {
 		wantErr(t, err, accesskey.ErrUnknownKey)
 	}
 	f.wantCalls(t, 1, 0)
-	f.keys.set(func(k *fakeKeys) { k.keys[aliceID] = accesskey.Key{AccessKeyID: aliceID, TeamID: "t1", MemberID: "alice", Status: accesskey.StatusActive} })
+	f.keys.set(func(k *fakeKeys) {
+		k.keys[aliceID] = accesskey.Key{AccessKeyID: aliceID, TeamID: "t1", MemberID: "alice", Status: accesskey.StatusActive}
+	})
 	f.pastItemCache()
 	_, err := f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
 	wantErr(t, err, nil)
