@@ -208,3 +208,45 @@ func rotate(t *testing.T, s *stack, admin string, key createdKey, body string) {
 func refOf(k createdKey) accesskey.Ref {
 	return accesskey.Ref{TeamID: k.TeamID, MemberID: k.MemberID, AccessKeyID: k.AccessKeyID}
 }
+
+// boundWait bounds how long a test waits for a change to show through the
+// local server's verifier: generously more than the 1 s bound
+// (verifier.MaxKeyCacheTTL), for a busy machine.
+const boundWait = 10 * time.Second
+
+// refusedWithinTheBound sends requests until one is refused with code. A
+// warm process may admit a changed key for up to 1 s after the change's
+// answer (TestChangesObeyedWithinOneSecond proves the bound): meanwhile
+// only an admission (200) is allowed.
+func refusedWithinTheBound(t *testing.T, send func() response, code string) {
+	t.Helper()
+	deadline := time.Now().Add(boundWait)
+	for {
+		resp := send()
+		if resp.Status == http.StatusUnauthorized && resp.ErrorCode(t) == code {
+			return
+		}
+		if resp.Status != http.StatusOK || time.Now().After(deadline) {
+			t.Fatalf("waited up to %v for 401 %s (a warm verifier obeys a change within 1 s): %s", boundWait, code, resp)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// admittedWithinTheBound sends requests until one is admitted (200), and
+// returns it: meanwhile only 401 with code (the state before the change) is
+// allowed.
+func admittedWithinTheBound(t *testing.T, send func() response, code string) response {
+	t.Helper()
+	deadline := time.Now().Add(boundWait)
+	for {
+		resp := send()
+		if resp.Status == http.StatusOK {
+			return resp
+		}
+		if resp.Status != http.StatusUnauthorized || resp.ErrorCode(t) != code || time.Now().After(deadline) {
+			t.Fatalf("waited up to %v for 200 (a warm verifier obeys a change within 1 s): %s", boundWait, resp)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

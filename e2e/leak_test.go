@@ -91,8 +91,10 @@ func leakRecords(t *testing.T, s *stack, key createdKey) []auditEvent {
 }
 
 // TestGitHubLeakReport: a report signed by GitHub's key disables the key of
-// a reported secret (one Query, one transaction), and the very next request
-// signed with it is 401 KeyDisabled; reported again it stays disabled and
+// a reported secret (one Query, one transaction), and the next request
+// signed with it is 401 KeyDisabled (the key never signed before, so no
+// verifier has its item cached; a warm one obeys within 1 s:
+// TestChangesObeyedWithinOneSecond); reported again it stays disabled and
 // is recorded again; a checksum-failing token costs no DynamoDB call, a
 // valid-format one of no key one Query, and both are false positives; an
 // unsigned, wrongly signed, unknown-key, malformed or oversized report is
