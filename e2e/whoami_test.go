@@ -233,8 +233,9 @@ func TestWhoAmISignedByTheHelper(t *testing.T) {
 }
 
 // TestVerificationCalls: 1 GetItem and 1 Decrypt for a key whose secret is
-// not cached yet; 1 GetItem and no KMS call once it is. The last-use write
-// happens at most once a minute per key, and the lists show it.
+// not cached yet; at most 1 GetItem (none while the item read is less than
+// 1 s old) and no KMS call once it is. The last-use write happens at most
+// once per 15 minutes per key, and the lists show it.
 func TestVerificationCalls(t *testing.T) {
 	s := newStack(t)
 	key := s.Generate("t1", "alice", "")
@@ -268,9 +269,11 @@ func TestVerificationCalls(t *testing.T) {
 		wantWhoAmI(t, s.Send(sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signature.SchemeSigV4)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if got := s.Calls.Take(); got["DynamoDB.GetItem"] != 3 || len(got) != 1 {
-		t.Fatalf("three cached verifications made %v, want 3 GetItem only", got)
+	got := s.Calls.Take()
+	if got["DynamoDB.GetItem"] > 3 || len(got) > 1 || (len(got) == 1 && got["DynamoDB.GetItem"] == 0) {
+		t.Fatalf("three cached verifications made %v, want at most 3 GetItem (one per second at most) and nothing else", got)
 	}
+	t.Logf("three verifications with the secret cached made %v (GetItem only when the item read was 1 s old)", got)
 }
 
 // TestCopiedCiphertextIsRefused: a secret is bound to its key. Bob's
