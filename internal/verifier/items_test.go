@@ -260,22 +260,26 @@ func TestSlowReadIsNotStale(t *testing.T) {
 }
 
 // TestLastUseSkippedWhenTheItemIsRecent: no write is sent while the item
-// read says the key was used within the interval (by any process), and one
-// is once it says otherwise.
+// read says the key was used within the interval (by any process), plus
+// this process's spread (at most LastUseSpread), and one is once it says
+// otherwise.
 func TestLastUseSkippedWhenTheItemIsRecent(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
+		spread   time.Duration
 		lastUsed time.Duration // before now; 0: never used
 		writes   int
 	}{
-		{"never used", 0, 1},
-		{"used a second ago elsewhere", time.Second, 0},
-		{"used a moment short of the interval ago", accesskey.LastUseInterval - time.Second, 0},
-		{"used the interval ago", accesskey.LastUseInterval, 1},
-		{"used in the future (another clock)", -time.Minute, 0},
+		{"never used", 0, 0, 1},
+		{"used a second ago elsewhere", 0, time.Second, 0},
+		{"used a moment short of the interval ago", -1, accesskey.LastUseInterval - time.Second, 0},
+		{"used the interval ago, no spread: the table would refuse it", -1, accesskey.LastUseInterval, 0},
+		{"used a second more than the interval ago, no spread", -1, accesskey.LastUseInterval + time.Second, 1},
+		{"used the interval and the whole spread ago", 0, accesskey.LastUseInterval + time.Minute, 1},
+		{"used in the future (another clock)", 0, -time.Minute, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFixture(t, verifier.Options{})
+			f := newFixture(t, verifier.Options{LastUseSpread: tc.spread})
 			if tc.lastUsed != 0 {
 				at := f.clock.Now().Add(-tc.lastUsed)
 				f.setKey(aliceID, func(k *accesskey.Key) { k.LastUsedAt = &at })
@@ -287,6 +291,93 @@ func TestLastUseSkippedWhenTheItemIsRecent(t *testing.T) {
 			f.v.Wait()
 			if calls := f.usage.recorded(); len(calls) != tc.writes {
 				t.Fatalf("%d RecordUse calls %+v, want %d", len(calls), calls, tc.writes)
+			}
+		})
+	}
+}
+
+// sharedUsage is the table's last use, written by every environment: as
+// the store does, it keeps whole seconds and takes a write only when the
+// stored use is absent or more than the interval older; every write sent
+// is counted.
+type sharedUsage struct {
+	keys            *fakeKeys
+	sent, succeeded int
+}
+
+func (u *sharedUsage) RecordUse(_ context.Context, ref accesskey.Ref, at time.Time, _, _ string) (bool, error) {
+	ok := false
+	u.keys.set(func(k *fakeKeys) {
+		u.sent++
+		key := k.keys[ref.AccessKeyID]
+		at := at.Truncate(time.Second)
+		if key.LastUsedAt == nil || key.LastUsedAt.Before(at.Add(-accesskey.LastUseInterval)) {
+			key.LastUsedAt = &at
+			k.keys[ref.AccessKeyID] = key
+			u.succeeded++
+			ok = true
+		}
+	})
+	return ok, nil
+}
+
+// TestLastUseAcrossEnvironments: one hot key, verified every 700 ms in
+// each of 10 environments, each at its own phase (so each one's item copy
+// is up to 1 s old when another writes, as under concurrent load), sends about one last-use write per 15 minutes in
+// all, not one per environment: each environment sees the others' writes in
+// the item it reads, and the spread lets one write first. Without the
+// spread, every environment whose copy predates the first write sends one
+// when the interval ends (all but one refused by the table's condition).
+func TestLastUseAcrossEnvironments(t *testing.T) {
+	const envs, rounds = 10, 2
+	for _, tc := range []struct {
+		name      string
+		spread    time.Duration
+		maxWrites int // sent in all
+	}{
+		// The first use, then one per interval, and a few more where
+		// spreads fall within a second of each other (10 draws over a
+		// minute).
+		{"with the spread", 0, 1 + 3*rounds},
+		// The control: stale copies do show in this simulation.
+		{"without: every environment at each interval's end", -1, envs * (rounds + 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, verifier.Options{})
+			usage := &sharedUsage{keys: f.keys}
+			var vs []*verifier.Verifier
+			for range envs {
+				vs = append(vs, verifier.New(f.keys, f.opener, usage, verifier.Options{Now: f.clock.Now, LastUseSpread: tc.spread}))
+			}
+			// Every 70 ms one environment verifies, in turn: each one every
+			// 700 ms, so that it reads its item every other time, at its
+			// own phase.
+			tick := 0
+			run := func(d time.Duration) {
+				for range d / (70 * time.Millisecond) {
+					v := vs[tick%envs]
+					tick++
+					if _, err := v.Verify(context.Background(), f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret), "203.0.113.10"); err != nil {
+						t.Fatal(err)
+					}
+					v.Wait()
+					f.clock.Advance(70 * time.Millisecond)
+				}
+			}
+			run(5 * time.Second) // the first use
+			for range rounds {
+				// Nothing happens between (the item says the key was used
+				// recently): on to a few seconds before the interval ends,
+				// then past it and the whole spread.
+				f.clock.Advance(accesskey.LastUseInterval - 10*time.Second)
+				run(75 * time.Second)
+			}
+			t.Logf("%d environments, one hot key, %d intervals: %d last-use writes sent, %d succeeded", envs, rounds, usage.sent, usage.succeeded)
+			if usage.sent > tc.maxWrites || usage.succeeded != 1+rounds {
+				t.Fatalf("%d writes sent (%d succeeded), want at most %d sent and %d succeeded", usage.sent, usage.succeeded, tc.maxWrites, 1+rounds)
+			}
+			if tc.spread < 0 && usage.sent == usage.succeeded {
+				t.Fatal("without the spread no environment sent a write with a stale copy: the simulation tells nothing")
 			}
 		})
 	}

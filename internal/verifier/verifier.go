@@ -69,6 +69,7 @@ type Verifier struct {
 	now     func() time.Time
 
 	usageBudget time.Duration
+	usageSpread spread
 	// pending tracks the last-use writes in flight, for Wait.
 	pending sync.WaitGroup
 	// recorded remembers when this process last recorded each key's use,
@@ -97,8 +98,16 @@ type Options struct {
 	DecryptsPerKey int
 	DecryptPeriod  time.Duration
 	UsageBudget    time.Duration // how long a last-use write may take; 0 means 2 s
-	Log            *slog.Logger
-	Now            func() time.Time
+	// LastUseSpread is how much longer than accesskey.LastUseInterval, at
+	// most, this process waits for another's last-use write before writing
+	// itself, when the item it read shows a use: a delay drawn per key and
+	// per process, so that when the interval ends on a key in use in many
+	// processes, one writes first and the others see its write (within
+	// KeyCacheTTL) instead of all sending a write the table refuses. 0
+	// means 1 minute; negative: none.
+	LastUseSpread time.Duration
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 // MaxCacheTTL bounds how long a decrypted secret stays in memory.
@@ -111,6 +120,9 @@ func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 	}
 	if opts.KeyCacheTTL == 0 || opts.KeyCacheTTL > MaxKeyCacheTTL {
 		opts.KeyCacheTTL = MaxKeyCacheTTL
+	}
+	if opts.LastUseSpread == 0 {
+		opts.LastUseSpread = time.Minute
 	}
 	if opts.UsageBudget <= 0 {
 		opts.UsageBudget = 2 * time.Second
@@ -144,6 +156,7 @@ func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 		now:         opts.Now,
 		recorded:    map[string]time.Time{},
 		usageBudget: opts.UsageBudget,
+		usageSpread: newSpread(opts.LastUseSpread),
 	}
 	if opts.KeyCacheTTL > 0 {
 		v.items = newItemCache(opts.CacheSize, opts.KeyCacheTTL)
@@ -248,8 +261,8 @@ func (v *Verifier) secret(ctx context.Context, ref accesskey.Ref, ciphertext []b
 // conditional write keeps it correct whenever it lands.
 //
 // No write is sent when the item just read (at most KeyCacheTTL old) says
-// the key was used within accesskey.LastUseInterval, whichever process
-// wrote it: the table's condition would refuse it, and a refused write
+// the key was used within accesskey.LastUseInterval (plus this process's
+// spread for the key), whichever process wrote it: the table's condition would refuse it, and a refused write
 // costs a write unit all the same. The per-process map is the second guard,
 // for the writes this process sent that its item copy does not show yet.
 func (v *Verifier) recordUse(ctx context.Context, key accesskey.Key, sourceIP, scheme string) {
@@ -257,7 +270,9 @@ func (v *Verifier) recordUse(ctx context.Context, key accesskey.Key, sourceIP, s
 		return
 	}
 	at := v.now()
-	if key.LastUsedAt != nil && at.Sub(*key.LastUsedAt) < accesskey.LastUseInterval {
+	// The table keeps whole seconds and takes a write only when the stored
+	// use is more than the interval older than the write's.
+	if key.LastUsedAt != nil && !at.Truncate(time.Second).After(key.LastUsedAt.Add(accesskey.LastUseInterval+v.usageSpread.of(key.AccessKeyID))) {
 		return
 	}
 	ref := key.Ref()
