@@ -262,8 +262,8 @@ func (v *Verifier) secret(ctx context.Context, ref accesskey.Ref, ciphertext []b
 //
 // No write is sent when the item just read (at most KeyCacheTTL old) says
 // the key was used within accesskey.LastUseInterval (plus this process's
-// spread for the key), whichever process wrote it: the table's condition would refuse it, and a refused write
-// costs a write unit all the same. The per-process map is the second guard,
+// spread for the key), whichever process wrote it: the table's condition
+// would refuse it, and a refused write costs a write unit all the same. The per-process map is the second guard,
 // for the writes this process sent that its item copy does not show yet.
 func (v *Verifier) recordUse(ctx context.Context, key accesskey.Key, sourceIP, scheme string) {
 	if v.usage == nil {
