@@ -100,10 +100,12 @@ func leakRecords(t *testing.T, s *stack, key createdKey) []auditEvent {
 }
 
 // TestGitHubLeakReport: a report signed by GitHub's key disables the key of
-// a reported secret (one Query, one transaction), and the very next request
-// signed with it is 401 KeyDisabled; reported again from the same URL (GitHub
-// retrying) it stays disabled and nothing more is recorded, from another URL
-// that report is recorded; a checksum-failing token costs no DynamoDB call, a
+// a reported secret (one Query, one transaction), and the next request
+// signed with it is 401 KeyDisabled (the key never signed before, so no
+// verifier has its item cached; a warm one obeys within 1 s:
+// TestChangesObeyedWithinOneSecond); reported again from the same URL
+// (GitHub retrying) it stays disabled and nothing more is recorded, from
+// another URL that report is recorded; a checksum-failing token costs no DynamoDB call, a
 // valid-format one of no key one Query, and both are false positives; an
 // unsigned, wrongly signed, unknown-key, malformed or oversized report is
 // refused with nothing read or changed.

@@ -140,8 +140,9 @@ func TestWhoAmISignedBySDK(t *testing.T) {
 	}
 }
 
-// TestWhoAmIFollowsTheKeysStatus: a disable refuses the very next request,
-// an enable lets the one after through, a delete makes the key unknown.
+// TestWhoAmIFollowsTheKeysStatus: a disable refuses the key within 1 s
+// (its item may be cached that long), an enable admits it again, a delete
+// makes it unknown.
 func TestWhoAmIFollowsTheKeysStatus(t *testing.T) {
 	s := newStack(t)
 	key := s.Generate("t1", "alice", "")
@@ -153,15 +154,15 @@ func TestWhoAmIFollowsTheKeysStatus(t *testing.T) {
 	wantWhoAmI(t, whoami(), key, signature.SchemeSigV4)
 
 	s.Do(request{Method: "POST", Path: keyPath + "/disable", Token: admin})
-	wantRefusal(t, whoami(), "KeyDisabled")
+	refusedWithinTheBound(t, whoami, "KeyDisabled")
 	// KeyDisabled only for a right signature: a wrong one tells nothing.
 	wantRefusal(t, s.Send(sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, strings.Repeat("y", 43), time.Now())), "InvalidSignature")
 
 	s.Do(request{Method: "POST", Path: keyPath + "/enable", Token: admin})
-	wantWhoAmI(t, whoami(), key, signature.SchemeSigV4)
+	wantWhoAmI(t, admittedWithinTheBound(t, whoami, "KeyDisabled"), key, signature.SchemeSigV4)
 
 	s.Do(request{Method: "DELETE", Path: keyPath, Token: admin})
-	wantRefusal(t, whoami(), "UnknownKey")
+	refusedWithinTheBound(t, whoami, "UnknownKey")
 }
 
 // TestWhoAmISignedByCurl: curl's own --aws-sigv4, a client nobody here wrote.
@@ -233,8 +234,9 @@ func TestWhoAmISignedByTheHelper(t *testing.T) {
 
 // TestVerificationCalls: 2 GetItems (the key, its team's key pair) and 1
 // Decrypt (the team's private key) for a key whose secret is not cached yet;
-// 1 GetItem and no KMS call once it is. The last-use write
-// happens at most once a minute per key, and the lists show it.
+// at most 1 GetItem (none while the item read is less than 1 s old) and no
+// KMS call once it is. The last-use write happens at most once per 15
+// minutes per key, and the lists show it.
 func TestVerificationCalls(t *testing.T) {
 	s := newStack(t)
 	key := s.Generate("t1", "alice", "")
@@ -268,9 +270,11 @@ func TestVerificationCalls(t *testing.T) {
 		wantWhoAmI(t, s.Send(sdkSigned(t, s, "GET", "/v1/whoami", "", key.AccessKeyID, key.SecretAccessKey, time.Now())), key, signature.SchemeSigV4)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if got := s.Calls.Take(); got["DynamoDB.GetItem"] != 3 || len(got) != 1 {
-		t.Fatalf("three cached verifications made %v, want 3 GetItem only", got)
+	got := s.Calls.Take()
+	if got["DynamoDB.GetItem"] > 3 || len(got) > 1 || (len(got) == 1 && got["DynamoDB.GetItem"] == 0) {
+		t.Fatalf("three cached verifications made %v, want at most 3 GetItem (one per second at most) and nothing else", got)
 	}
+	t.Logf("three verifications with the secret cached made %v (GetItem only when the item read was 1 s old)", got)
 }
 
 // TestCopiedCiphertextIsRefused: a secret is bound to its key. Bob's

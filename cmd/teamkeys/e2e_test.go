@@ -219,9 +219,16 @@ func TestEveryCommandEndToEnd(t *testing.T) {
 	if got.Status != "Inactive" || !strings.Contains(res.stderr, "[y/N]") {
 		t.Fatalf("disable confirmed: %s", res)
 	}
-	res = want(t, alice.exec(t, "whoami"), exitFailure)
-	if !strings.HasPrefix(res.stderr, "error: KeyDisabled: ") {
-		t.Fatalf("whoami with a disabled key: %s", res)
+	// Refused within 1 s (the server may have the key's item cached that
+	// long): until then only an admission is allowed; waited up to 10 s.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		res = alice.exec(t, "whoami")
+		if res.code == exitFailure && strings.HasPrefix(res.stderr, "error: KeyDisabled: ") {
+			break
+		}
+		if res.code != exitOK || time.Now().After(deadline) {
+			t.Fatalf("whoami with a disabled key, within 1 s (waited up to 10 s): %s", res)
+		}
 	}
 	row = oneRow(t, want(t, admin.exec(t, "keys", "enable", "alice", k1.AccessKeyId, "-o", "table"), exitOK))
 	if row["STATUS"] != "Active" {

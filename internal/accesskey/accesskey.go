@@ -25,8 +25,9 @@ const IDPrefix = "TKAK"
 // 5 bits each, 100 random bits. Secrets are in secret.go.
 const idRandomChars = 20
 
-// LastUseInterval is how often at most a key's last use is recorded.
-const LastUseInterval = time.Minute
+// LastUseInterval is how often at most a key's last use is written, across
+// every process that verifies it.
+const LastUseInterval = 15 * time.Minute
 
 // Status is the state of a key. Only an Active key verifies a signature.
 type Status string

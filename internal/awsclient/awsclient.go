@@ -95,6 +95,31 @@ func newConfig(creds aws.CredentialsProvider, requestTimeout time.Duration) aws.
 	return cfg
 }
 
+// Fail-fast retries for the verifier's clients (FailFast).
+const (
+	FailFastMaxAttempts = 2
+	FailFastMaxBackoff  = 50 * time.Millisecond
+)
+
+// FailFast returns cfg with a retryer for a hot path that must not wait:
+// at most FailFastMaxAttempts attempts (the first and one retry), the retry
+// after at most FailFastMaxBackoff, throttling included (the SDK's default
+// waits a second or more on a throttle). A throttled verification then
+// answers 503 within ~50 ms and frees its Lambda environment, instead of
+// holding it for seconds of backoff while more environments start. For
+// the clients of the Authorizer and WhoAmI only: the writes elsewhere keep
+// Load's patient retries.
+func FailFast(cfg aws.Config) aws.Config {
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = FailFastMaxAttempts
+			o.MaxBackoff = FailFastMaxBackoff
+			o.RateLimiter = ratelimit.None
+		})
+	}
+	return cfg
+}
+
 // envEndpoints gives each service client the endpoint named by
 // AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS),
 // the way config.LoadDefaultConfig would: every NewFromConfig asks its

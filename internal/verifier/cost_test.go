@@ -87,6 +87,7 @@ func TestCacheKeyedByEncryptionContext(t *testing.T) {
 				rewrite.set(&key)
 				k.keys[aliceID] = key
 			})
+			f.pastItemCache()
 			// KMS refuses the ciphertext under the new context.
 			f.opener.setErr(fmt.Errorf("kms decrypt: %w", accesskey.ErrSealedForAnotherKey))
 			res, err := f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
@@ -108,6 +109,7 @@ func TestDecryptMissesBounded(t *testing.T) {
 		f := newFixture(t, verifier.Options{})
 		f.keys.set(func(k *fakeKeys) { k.ciphertext[aliceID] = seal1(bobID, aliceSecret, 1) })
 		for range 5 {
+			f.pastItemCache()
 			_, err := f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
 			wantErr(t, err, accesskey.ErrInvalidSignature)
 		}
@@ -117,6 +119,7 @@ func TestDecryptMissesBounded(t *testing.T) {
 		f := newFixture(t, verifier.Options{DecryptsPerKey: 3})
 		for i := range 5 {
 			f.keys.set(func(k *fakeKeys) { k.ciphertext[aliceID] = seal1(aliceID, aliceSecret, i+1) })
+			f.pastItemCache()
 			_, err := f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
 			want := error(nil)
 			if i >= 3 {
@@ -150,6 +153,7 @@ func TestCacheIsLRU(t *testing.T) {
 		{aliceID, aliceSecret, 3},
 		{bobID, bobSecret, 4},
 	} {
+		f.pastItemCache()
 		_, err := f.verify(t, f.signed(t, signature.SchemeSigV4, step.id, step.secret))
 		wantErr(t, err, nil)
 		f.wantCalls(t, i+1, step.opens)

@@ -1,8 +1,14 @@
 // Package verifier checks a request signed with an access key: it finds the
-// key with one strongly consistent read, opens its secret (from a short-lived
-// in-memory cache, or with one KMS Decrypt), checks the signature, and only
-// then whether the key is active. A key's status is read on every request,
-// so a disable or a delete refuses the very next one.
+// key (its item, read strongly consistent, is reused for at most
+// MaxKeyCacheTTL, 1 s, per process; concurrent misses share one read), opens
+// its secret (from a short-lived in-memory cache, or with one KMS Decrypt),
+// checks the signature, and only then whether the key is active and not
+// expired. Expiry is checked against the clock on every request, so an
+// expired key is refused on time; every other change of a key (a disable, a
+// delete, a rotation's retirement, a leak's disable) is obeyed by every
+// warm process within 1 s of its answer. A key's last use is written at most
+// once per accesskey.LastUseInterval, and not at all while the item just
+// read says it was written within the interval.
 package verifier
 
 import (
@@ -57,10 +63,13 @@ type Verifier struct {
 	secrets *secretCache
 	budget  *decryptBudget
 	opening singleflight.Group // one Decrypt for concurrent misses of one entry
+	items   *itemCache         // nil: every request reads the key's item
+	reading singleflight.Group // one GetItem for concurrent misses of one key
 	log     *slog.Logger
 	now     func() time.Time
 
 	usageBudget time.Duration
+	usageSpread spread
 	// pending tracks the last-use writes in flight, for Wait.
 	pending sync.WaitGroup
 	// recorded remembers when this process last recorded each key's use,
@@ -78,14 +87,27 @@ type Options struct {
 	Signing   signature.Config
 	CacheTTL  time.Duration // at most 5 minutes; 0 means 5 minutes
 	CacheSize int           // entries; 0 means 10,000
+	// KeyCacheTTL is how long a key's item (status, expiry, sealed secret)
+	// serves requests without being read again: at most MaxKeyCacheTTL
+	// (1 s), which is also the default (0). Negative: no item cache, every
+	// request reads the item. Time is Now's.
+	KeyCacheTTL time.Duration
 	// DecryptsPerKey bounds the KMS Decrypt calls for one access key id per
 	// DecryptPeriod; past it, verification answers ErrUnavailable until the
 	// period ends. 0 means 30 per minute.
 	DecryptsPerKey int
 	DecryptPeriod  time.Duration
 	UsageBudget    time.Duration // how long a last-use write may take; 0 means 2 s
-	Log            *slog.Logger
-	Now            func() time.Time
+	// LastUseSpread is how much longer than accesskey.LastUseInterval, at
+	// most, this process waits for another's last-use write before writing
+	// itself, when the item it read shows a use: a delay drawn per key and
+	// per process, so that when the interval ends on a key in use in many
+	// processes, one writes first and the others see its write (within
+	// KeyCacheTTL) instead of all sending a write the table refuses. 0
+	// means 1 minute; negative: none.
+	LastUseSpread time.Duration
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 // MaxCacheTTL bounds how long a decrypted secret stays in memory.
@@ -95,6 +117,12 @@ const MaxCacheTTL = 5 * time.Minute
 func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 	if opts.CacheTTL <= 0 || opts.CacheTTL > MaxCacheTTL {
 		opts.CacheTTL = MaxCacheTTL
+	}
+	if opts.KeyCacheTTL == 0 || opts.KeyCacheTTL > MaxKeyCacheTTL {
+		opts.KeyCacheTTL = MaxKeyCacheTTL
+	}
+	if opts.LastUseSpread == 0 {
+		opts.LastUseSpread = time.Minute
 	}
 	if opts.UsageBudget <= 0 {
 		opts.UsageBudget = 2 * time.Second
@@ -117,7 +145,7 @@ func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 	if opts.Signing.Now == nil {
 		opts.Signing.Now = opts.Now
 	}
-	return &Verifier{
+	v := &Verifier{
 		keys:        keys,
 		opener:      opener,
 		usage:       usage,
@@ -128,7 +156,12 @@ func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 		now:         opts.Now,
 		recorded:    map[string]time.Time{},
 		usageBudget: opts.UsageBudget,
+		usageSpread: newSpread(opts.LastUseSpread),
 	}
+	if opts.KeyCacheTTL > 0 {
+		v.items = newItemCache(opts.CacheSize, opts.KeyCacheTTL)
+	}
+	return v
 }
 
 // Verify checks req and returns the key that signed it. Refusals wrap one of
@@ -144,7 +177,7 @@ func (v *Verifier) Verify(ctx context.Context, req signature.Request, sourceIP s
 	if err := v.signing.Precheck(parsed); err != nil {
 		return Result{}, err
 	}
-	key, ciphertext, err := v.keys.Get(ctx, parsed.AccessKeyID)
+	key, ciphertext, err := v.lookup(ctx, parsed.AccessKeyID)
 	if errors.Is(err, accesskey.ErrNotFound) {
 		return Result{}, fmt.Errorf("%w: %s", accesskey.ErrUnknownKey, parsed.AccessKeyID)
 	}
@@ -158,8 +191,9 @@ func (v *Verifier) Verify(ctx context.Context, req signature.Request, sourceIP s
 	if err := v.signing.Verify(req, parsed, secret); err != nil {
 		return Result{}, err
 	}
-	// Like KeyDisabled, only once the signature checked out. The key item
-	// is read on every request, so no cache outlives the expiry.
+	// Like KeyDisabled, only once the signature checked out. Checked
+	// against the clock on every request, however old the item read: no
+	// cache outlives the expiry.
 	if key.Expired(v.now()) {
 		return Result{}, fmt.Errorf("%w: %s", accesskey.ErrKeyExpired, key.AccessKeyID)
 	}
@@ -170,7 +204,7 @@ func (v *Verifier) Verify(ctx context.Context, req signature.Request, sourceIP s
 	if err != nil { // Verify has checked it already
 		return Result{}, err
 	}
-	v.recordUse(ctx, key.Ref(), sourceIP, parsed.Scheme)
+	v.recordUse(ctx, key, sourceIP, parsed.Scheme)
 	return Result{Key: key, Scheme: parsed.Scheme, SignedHeaders: parsed.SignedHeaders, PayloadHash: payloadHash}, nil
 }
 
@@ -225,11 +259,23 @@ func (v *Verifier) secret(ctx context.Context, ref accesskey.Ref, ciphertext []b
 // logged, never returned, and the response does not wait for it. On Lambda
 // the write may finish during the environment's next invocation; the
 // conditional write keeps it correct whenever it lands.
-func (v *Verifier) recordUse(ctx context.Context, ref accesskey.Ref, sourceIP, scheme string) {
+//
+// No write is sent when the item just read (at most KeyCacheTTL old) says
+// the key was used within accesskey.LastUseInterval (plus this process's
+// spread for the key), whichever process wrote it: the table's condition
+// would refuse it, and a refused write costs a write unit all the same. The per-process map is the second guard,
+// for the writes this process sent that its item copy does not show yet.
+func (v *Verifier) recordUse(ctx context.Context, key accesskey.Key, sourceIP, scheme string) {
 	if v.usage == nil {
 		return
 	}
 	at := v.now()
+	// The table keeps whole seconds and takes a write only when the stored
+	// use is more than the interval older than the write's.
+	if key.LastUsedAt != nil && !at.Truncate(time.Second).After(key.LastUsedAt.Add(accesskey.LastUseInterval+v.usageSpread.of(key.AccessKeyID))) {
+		return
+	}
+	ref := key.Ref()
 	v.recordedMu.Lock()
 	last, seen := v.recorded[ref.AccessKeyID]
 	if seen && at.Sub(last) < accesskey.LastUseInterval {

@@ -268,14 +268,29 @@ func (f *fixture) wantCalls(t *testing.T, gets, opens int) {
 	}
 }
 
-// TestCallsPerVerification: one strongly consistent Get per request, always
-// (the status is never cached), and one Open only when the secret is not
-// cached.
+// pastItemCache moves the clock to the instant the key items read so far
+// stop serving requests: the next request reads its key again.
+func (f *fixture) pastItemCache() { f.clock.Advance(verifier.MaxKeyCacheTTL) }
+
+// TestCallsPerVerification: one strongly consistent Get per key per
+// KeyCacheTTL (1 s), however many requests, and one Open only when the
+// secret is not cached (5 minutes).
 func TestCallsPerVerification(t *testing.T) {
 	for _, scheme := range []string{signature.SchemeSigV4, signature.SchemeZC2} {
 		t.Run(scheme, func(t *testing.T) {
 			f := newFixture(t, verifier.Options{})
-			for i, want := range []struct{ gets, opens int }{{1, 1}, {2, 1}, {3, 1}} {
+			for i, want := range []struct {
+				advance     time.Duration
+				gets, opens int
+			}{
+				{0, 1, 1},
+				{0, 1, 1},
+				{verifier.MaxKeyCacheTTL - time.Nanosecond, 1, 1}, // the item is 1 ns short of 1 s old
+				{time.Nanosecond, 2, 1},                           // 1 s old: read again
+				{time.Millisecond, 2, 1},
+				{verifier.MaxKeyCacheTTL, 3, 1},
+			} {
+				f.clock.Advance(want.advance)
 				res, err := f.verify(t, f.signed(t, scheme, aliceID, aliceSecret))
 				wantErr(t, err, nil)
 				if res.Key.AccessKeyID != aliceID || res.Key.TeamID != "t1" || res.Key.MemberID != "alice" || res.Scheme != scheme {
@@ -283,11 +298,21 @@ func TestCallsPerVerification(t *testing.T) {
 				}
 				f.wantCalls(t, want.gets, want.opens)
 			}
-			// Another key: its own Open.
+			// Another key: its own Get and Open.
 			_, err := f.verify(t, f.signed(t, scheme, bobID, bobSecret))
 			wantErr(t, err, nil)
 			f.wantCalls(t, 4, 2)
 		})
+	}
+}
+
+// TestNoItemCache: a negative KeyCacheTTL reads the item on every request.
+func TestNoItemCache(t *testing.T) {
+	f := newFixture(t, verifier.Options{KeyCacheTTL: -1})
+	for i := range 3 {
+		_, err := f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
+		wantErr(t, err, nil)
+		f.wantCalls(t, i+1, 1)
 	}
 }
 
@@ -303,15 +328,18 @@ func TestCacheKeyedByCiphertext(t *testing.T) {
 	// though it is still in the cache under the old ciphertext.
 	const newSecret = "Nn1Ee2Ww3Ss4Ee5Cc6Rr7Ee8Tt9Aa0Bb1Cc2Dd3Ee4F"
 	f.keys.set(func(k *fakeKeys) { k.ciphertext[aliceID] = seal1(aliceID, newSecret, 2) })
+	f.pastItemCache()
 	_, err = f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
 	wantErr(t, err, accesskey.ErrInvalidSignature)
 	f.wantCalls(t, 2, 2)
+	f.pastItemCache()
 	_, err = f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, newSecret))
 	wantErr(t, err, nil)
 	f.wantCalls(t, 3, 2)
 
 	// Re-sealed with the same secret: another ciphertext, another Open.
 	f.keys.set(func(k *fakeKeys) { k.ciphertext[aliceID] = seal1(aliceID, newSecret, 3) })
+	f.pastItemCache()
 	_, err = f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, newSecret))
 	wantErr(t, err, nil)
 	f.wantCalls(t, 4, 3)
@@ -469,6 +497,7 @@ func TestUnavailableUsesCache(t *testing.T) {
 	_, err := f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
 	wantErr(t, err, nil)
 	f.opener.setErr(fmt.Errorf("kms: %w", accesskey.ErrUnavailable))
+	f.pastItemCache()
 	_, err = f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
 	wantErr(t, err, nil)
 	f.wantCalls(t, 2, 1)
@@ -478,25 +507,10 @@ func TestUnavailableUsesCache(t *testing.T) {
 	f.wantCalls(t, 3, 2)
 	// KMS back: the next request opens the secret again.
 	f.opener.setErr(nil)
+	f.pastItemCache()
 	_, err = f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
 	wantErr(t, err, nil)
 	f.wantCalls(t, 4, 3)
-}
-
-// TestDisableTakesEffectAtOnce: the status is read on every request, so a
-// disable refuses the next request even with the secret cached, and an
-// enable admits it again.
-func TestDisableTakesEffectAtOnce(t *testing.T) {
-	f := newFixture(t, verifier.Options{})
-	_, err := f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
-	wantErr(t, err, nil)
-	disable(aliceID)(f)
-	_, err = f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
-	wantErr(t, err, accesskey.ErrKeyDisabled)
-	f.keys.set(func(k *fakeKeys) { delete(k.keys, aliceID) })
-	_, err = f.verify(t, f.signed(t, signature.SchemeSigV4, aliceID, aliceSecret))
-	wantErr(t, err, accesskey.ErrUnknownKey)
-	f.wantCalls(t, 3, 1)
 }
 
 // TestRequestRefusals: refusals that need no key lookup beyond the parse,
