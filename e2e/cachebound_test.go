@@ -121,7 +121,7 @@ func TestChangesObeyedWithinOneSecond(t *testing.T) {
 			}
 			clock := &fakeClock{now: time.Now()}
 			keys := &countedKeys{Store: store}
-			v := verifier.New(keys, seal.New(s.KMS, config.DefaultKMSKeyID), nil,
+			v := verifier.New(keys, seal.NewEnvelopeOpener(s.KMS, config.DefaultKMSKeyID, store), nil,
 				verifier.Options{Signing: signature.Config{Region: s.Config.SigningRegion}, Now: clock.Now})
 			verify := func() error {
 				t.Helper()
