@@ -24,12 +24,12 @@ import (
 // constructor's signature changes, this file is what to adapt.
 
 // newEnvironment is one Lambda execution environment of the verifier
-// (functions/whoami, functions/authorizer): its own store, sealer and
+// (functions/whoami, functions/authorizer): its own store, opener and
 // verifier, and so its own caches, on the metered clients, on the clock.
 func (b *bench) newEnvironment(now func() time.Time) *verifier.Verifier {
 	store := dynamostore.New(b.ddb, b.st.Config.Table)
-	sealer := seal.New(b.kms, b.st.Config.KMSKeyID)
-	return verifier.New(store, sealer, store, verifier.Options{
+	opener := seal.NewEnvelopeOpenerAt(b.kms, b.st.Config.KMSKeyID, store, now)
+	return verifier.New(store, opener, store, verifier.Options{
 		Signing: signature.Config{Region: b.st.Config.SigningRegion},
 		Log:     b.quiet,
 		Now:     now,

@@ -226,6 +226,12 @@ func NewEnvelopeOpener(client KMS, keyID string, pairs TeamKeyPairReader) *Envel
 	return newEnvelopeOpener(client, keyID, pairs, time.Now)
 }
 
+// NewEnvelopeOpenerAt is NewEnvelopeOpener on another clock: the capacity
+// meter drives the verifiers' caches in virtual time.
+func NewEnvelopeOpenerAt(client KMS, keyID string, pairs TeamKeyPairReader, now func() time.Time) *EnvelopeOpener {
+	return newEnvelopeOpener(client, keyID, pairs, now)
+}
+
 func newEnvelopeOpener(client KMS, keyID string, pairs TeamKeyPairReader, now func() time.Time) *EnvelopeOpener {
 	return &EnvelopeOpener{old: New(client, keyID), kms: client, keyID: keyID, pairs: pairs,
 		private: newLRU[hpke.PrivateKey](maxTeams, PrivateKeyTTL, now)}

@@ -4,9 +4,6 @@ import (
 	"time"
 )
 
-// NewEnvelopeOpenerAt is NewEnvelopeOpener with a clock.
-var NewEnvelopeOpenerAt = newEnvelopeOpener
-
 // EnvelopePrefix is the envelope's first bytes.
 func EnvelopePrefix() []byte { return envelopePrefix }
 
