@@ -10,7 +10,8 @@ import (
 
 // The table's layout (template.yaml's KeysTable):
 //
-//	key item      pk=KEY#<accessKeyId>          sk=KEY      gsi1pk=TEAM#<teamId>  gsi1sk=MEMBER#<memberId>#<createdAt>#<accessKeyId>
+//	key item      pk=KEY#<accessKeyId>          sk=KEY      gsi1pk=TEAM#<teamId>#<shard> gsi1sk=MEMBER#<memberId>#<createdAt>#<accessKeyId>   (shard: teamindex.go, by member)
+//	                                                        (gsi1pk=TEAM#<teamId>, unsharded: written before the shards; still listed)
 //	                                                        gsi2pk=EXPIRY#<shard> gsi2sk=<expiresAt>#<accessKeyId>   (only a key that expires; shard: expiry.go)
 //	                                                        (gsi2pk=EXPIRY, unsharded: written before the shards; still swept)
 //	counter item  pk=MEMBER#<teamId>#<memberId> sk=COUNTER  keyCount=<n>
@@ -37,6 +38,12 @@ import (
 //     shard sorts the same way). A member's or a key's records are one
 //     Query of ByMemberAudit or ByKeyAudit (template parameter
 //     AuditIndexes; until an index exists, a filter over the shards).
+//   - A team's ByTeam entries spread over teamShards partitions, shard 00
+//     to 15 by FNV-1a of the member id (teamindex.go): a member's keys
+//     share one, so its list is one Query (plus the unsharded partition
+//     of keys made before the shards); the team's list queries them all
+//     and merges them by sort key under one cursor; the credential report
+//     reads them one after another.
 //
 // Upgrade from the unsharded layout (pk=POLICY#<teamId>, pk=AUDIT#<teamId>
 // above, which today's release wrote):
@@ -171,7 +178,7 @@ func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem
 	it := keyItem{
 		PK:               keyPK(k.AccessKeyID),
 		SK:               skKey,
-		GSI1PK:           teamPartition(k.TeamID),
+		GSI1PK:           teamShardPartition(k.TeamID, k.MemberID),
 		GSI1SK:           memberSortPrefix(k.MemberID) + createdAt + "#" + k.AccessKeyID,
 		AccessKeyID:      k.AccessKeyID,
 		TeamID:           k.TeamID,

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -103,7 +104,37 @@ func (f *unitDB) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dy
 	if f.queryOut == nil {
 		return &dynamodb.QueryOutput{}, nil
 	}
+	if aws.ToString(in.IndexName) == "ByTeam" {
+		return byTeamPartition(f.queryOut, in), nil
+	}
 	return f.queryOut, nil
+}
+
+// byTeamPartition is the part of out in the ByTeam partition that in
+// queries (a team's keys spread over partitions, each queried alone): the
+// items whose gsi1pk is a value of the query's, and the LastEvaluatedKey
+// when it is one of them.
+func byTeamPartition(out *dynamodb.QueryOutput, in *dynamodb.QueryInput) *dynamodb.QueryOutput {
+	values := map[string]bool{}
+	for _, v := range in.ExpressionAttributeValues {
+		if s, ok := v.(*types.AttributeValueMemberS); ok {
+			values[s.Value] = true
+		}
+	}
+	inPartition := func(item map[string]types.AttributeValue) bool {
+		pk, ok := item["gsi1pk"].(*types.AttributeValueMemberS)
+		return ok && values[pk.Value]
+	}
+	part := &dynamodb.QueryOutput{}
+	for _, it := range out.Items {
+		if inPartition(it) {
+			part.Items = append(part.Items, it)
+		}
+	}
+	if inPartition(out.LastEvaluatedKey) {
+		part.LastEvaluatedKey = out.LastEvaluatedKey
+	}
+	return part
 }
 
 func (f *unitDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
@@ -335,7 +366,6 @@ func TestStoreCreateTransaction(t *testing.T) {
 	wantAttrs := map[string]string{
 		"pk":          "KEY#TKAKABCDEFGHIJKLMNOPQRST",
 		"sk":          "KEY",
-		"gsi1pk":      "TEAM#t1",
 		"accessKeyId": "TKAKABCDEFGHIJKLMNOPQRST",
 		"teamId":      "t1",
 		"memberId":    "bob",
@@ -349,6 +379,10 @@ func TestStoreCreateTransaction(t *testing.T) {
 		if got[name] != want {
 			t.Errorf("key item %s = %q, want %q", name, got[name], want)
 		}
+	}
+	// bob's ByTeam shard: one of the team's 16, two digits.
+	if !regexp.MustCompile(`^TEAM#t1#[01][0-9]$`).MatchString(got["gsi1pk"]) {
+		t.Errorf("key item gsi1pk = %q, want one of TEAM#t1#00..15", got["gsi1pk"])
 	}
 	if !strings.HasPrefix(got["gsi1sk"], "MEMBER#bob#") {
 		t.Errorf("key item gsi1sk = %q, want it under MEMBER#bob#", got["gsi1sk"])
@@ -401,12 +435,17 @@ func TestStoreCreateThenListRoundTrip(t *testing.T) {
 	if got := keys[1]; got.LastUsedAt == nil || !got.LastUsedAt.Equal(used) || !unitSameKey(got, k) {
 		t.Errorf("ListMember()[1] = %+v, want %+v last used %v", got, k, used)
 	}
-	q := db.queryInputs[0]
-	if aws.ToString(q.IndexName) != "ByTeam" || aws.ToString(q.TableName) != unitTable {
-		t.Errorf("query on %s/%s, want %s/ByTeam", aws.ToString(q.TableName), aws.ToString(q.IndexName), unitTable)
+	// Its shard, and the team's partition of keys made before the shards.
+	if len(db.queryInputs) != 2 {
+		t.Errorf("ListMember made %d Queries, want 2", len(db.queryInputs))
 	}
-	if q.Limit != nil {
-		t.Errorf("a member's list is limited to %d; a member has at most %d keys and all are listed", *q.Limit, accesskey.MaxKeysPerMember)
+	for _, q := range db.queryInputs {
+		if aws.ToString(q.IndexName) != "ByTeam" || aws.ToString(q.TableName) != unitTable {
+			t.Errorf("query on %s/%s, want %s/ByTeam", aws.ToString(q.TableName), aws.ToString(q.IndexName), unitTable)
+		}
+		if q.Limit != nil {
+			t.Errorf("a member's list is limited to %d; a member has at most %d keys and all are listed", *q.Limit, accesskey.MaxKeysPerMember)
+		}
 	}
 }
 
@@ -444,7 +483,7 @@ func TestStoreListTeamPages(t *testing.T) {
 		{"one more than the page: a next page", 2,
 			&dynamodb.QueryOutput{Items: []map[string]types.AttributeValue{a, b, c}},
 			[]string{"TKAKAAAAAAAAAAAAAAAAAAAA", "TKAKBBBBBBBBBBBBBBBBBBBB"}, 3,
-			map[string]string{"pk": "KEY#TKAKBBBBBBBBBBBBBBBBBBBB", "sk": "KEY", "gsi1pk": "TEAM#t1", "gsi1sk": "MEMBER#bob#2025-01-02T03:04:05Z#TKAKBBBBBBBBBBBBBBBBBBBB"}},
+			map[string]string{"gsi1pk": "TEAM#t1", "gsi1sk": "MEMBER#bob#2025-01-02T03:04:05Z#TKAKBBBBBBBBBBBBBBBBBBBB"}},
 		{"exactly the page: the last page", 2,
 			&dynamodb.QueryOutput{Items: []map[string]types.AttributeValue{a, b}},
 			[]string{"TKAKAAAAAAAAAAAAAAAAAAAA", "TKAKBBBBBBBBBBBBBBBBBBBB"}, 3, nil},
@@ -453,7 +492,7 @@ func TestStoreListTeamPages(t *testing.T) {
 				"pk": a["pk"], "sk": a["sk"], "gsi1pk": a["gsi1pk"], "gsi1sk": a["gsi1sk"],
 			}},
 			[]string{"TKAKAAAAAAAAAAAAAAAAAAAA"}, 6,
-			map[string]string{"pk": "KEY#TKAKAAAAAAAAAAAAAAAAAAAA", "sk": "KEY", "gsi1pk": "TEAM#t1", "gsi1sk": "MEMBER#ann#2025-01-02T03:04:05Z#TKAKAAAAAAAAAAAAAAAAAAAA"}},
+			map[string]string{"gsi1pk": "TEAM#t1", "gsi1sk": "MEMBER#ann#2025-01-02T03:04:05Z#TKAKAAAAAAAAAAAAAAAAAAAA"}},
 		{"empty team", 50, &dynamodb.QueryOutput{}, nil, 51, nil},
 	}
 	for _, tt := range tests {
@@ -474,21 +513,30 @@ func TestStoreListTeamPages(t *testing.T) {
 			if !maps.Equal(next, tt.wantNext) || (next == nil) != (tt.wantNext == nil) {
 				t.Errorf("next = %v, want %v", next, tt.wantNext)
 			}
-			if got := aws.ToInt32(db.queryInputs[0].Limit); got != tt.wantLimit {
-				t.Errorf("query Limit = %d, want %d", got, tt.wantLimit)
+			// Every partition of the team (16 shards and the one of
+			// before them), each asked for one key more than the page.
+			if len(db.queryInputs) != 17 {
+				t.Errorf("ListTeam made %d Queries, want 17", len(db.queryInputs))
 			}
-			if db.queryInputs[0].ExclusiveStartKey != nil {
-				t.Errorf("first page sent ExclusiveStartKey %v", db.queryInputs[0].ExclusiveStartKey)
+			for _, q := range db.queryInputs {
+				if got := aws.ToInt32(q.Limit); got != tt.wantLimit {
+					t.Errorf("query Limit = %d, want %d", got, tt.wantLimit)
+				}
 			}
 			if next == nil {
 				return
 			}
-			// The cursor, handed back, starts the next query after it.
+			// The cursor, handed back, starts every partition's Query
+			// after its sort key.
+			db.queryInputs = nil
 			if _, _, err := s.ListTeam(context.Background(), "t1", tt.limit, next); err != nil {
 				t.Fatalf("ListTeam with the cursor: %v", err)
 			}
-			if got := unitStringAttrs(db.queryInputs[1].ExclusiveStartKey); !maps.Equal(got, next) {
-				t.Errorf("ExclusiveStartKey = %v, want %v", got, next)
+			for _, q := range db.queryInputs {
+				if !strings.Contains(aws.ToString(q.KeyConditionExpression), ">") || !slices.ContainsFunc(slices.Collect(maps.Values(unitStringAttrs(q.ExpressionAttributeValues))),
+					func(v string) bool { return v == next["gsi1sk"] }) {
+					t.Errorf("Query after the cursor: %s %v, want %s > %s", aws.ToString(q.KeyConditionExpression), unitStringAttrs(q.ExpressionAttributeValues), "gsi1sk", next["gsi1sk"])
+				}
 			}
 		})
 	}
