@@ -579,7 +579,6 @@ func (s *Store) RecordUse(ctx context.Context, ref accesskey.Ref, at time.Time, 
 	return true, nil
 }
 
-
 func cursorFromAttributes(av map[string]types.AttributeValue) map[string]string {
 	c := map[string]string{}
 	for name, v := range av {

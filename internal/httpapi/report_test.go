@@ -360,7 +360,7 @@ func TestCredentialReportQueriesPerPage(t *testing.T) {
 	if p.status != 200 || len(p.ids) != 2400 || queries != 24 || p.link == "" {
 		t.Fatalf("first page: %d, %d keys after %d Queries, Link %q", p.status, len(p.ids), queries, p.link)
 	}
-p = getReportPage(t, h, p.link, "text/csv")
+	p = getReportPage(t, h, p.link, "text/csv")
 	if p.status != 200 || len(p.ids) != 600 || queries != 30 || p.link != "" {
 		t.Fatalf("second page: %d, %d keys after %d Queries, Link %q", p.status, len(p.ids), queries, p.link)
 	}
