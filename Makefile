@@ -258,7 +258,7 @@ bench-coldstart: $(LAMBDA_RIE_BIN) ## cold-start init time and binary size of ev
 # partition (bench/capacity/meter); prints each mix's calls, busiest
 # partition and predicted ceiling under DynamoDB's, KMS's and Lambda's
 # limits, and the markdown table of docs/SCALE.md. Never fails on a target;
-# capacity-check does (not part of .ci/run). CAPACITY_FLAGS resize the
+# capacity-check does (.ci/run runs it). CAPACITY_FLAGS resize the
 # mixes: go run ./bench/capacity -h.
 CAPACITY_FLAGS ?=
 
