@@ -42,6 +42,8 @@ type Client struct {
 	retry     RetryPolicy
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error
+	// insecureHTTP allows http:// to a host that is not this machine.
+	insecureHTTP bool
 }
 
 // Option configures a Client.
@@ -74,11 +76,33 @@ func WithSigningRegion(region string) Option { return func(c *Client) { c.region
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option { return func(c *Client) { c.userAgent = ua } }
 
+// WithInsecureHTTP allows a plain http:// endpoint on another host than
+// this machine. Without it New refuses one (ErrInsecureHTTP): bearer tokens
+// and created secrets would cross the network in clear. http:// to a
+// loopback address (127.0.0.0/8, ::1, localhost) needs no option.
+func WithInsecureHTTP() Option { return func(c *Client) { c.insecureHTTP = true } }
+
+// ErrInsecureHTTP is New's refusal of an http:// endpoint that is not a
+// loopback address, without WithInsecureHTTP.
+var ErrInsecureHTTP = errors.New("client: refusing plain http:// to a host that is not loopback (tokens and secrets would travel in clear); use https://, or WithInsecureHTTP")
+
+// isLoopback says whether host (a URL's hostname) is this machine:
+// localhost, 127.0.0.0/8 or ::1.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // WithRetryPolicy replaces DefaultRetryPolicy.
 func WithRetryPolicy(p RetryPolicy) Option { return func(c *Client) { c.retry = p } }
 
 // New returns a client of the API at endpoint, e.g.
 // "https://abc123.execute-api.eu-west-1.amazonaws.com" or DefaultEndpoint.
+// An http:// endpoint must be a loopback address unless WithInsecureHTTP
+// is given (ErrInsecureHTTP).
 func New(endpoint string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(endpoint, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -98,6 +122,9 @@ func New(endpoint string, opts ...Option) (*Client, error) {
 	}
 	if c.http == nil {
 		return nil, errors.New("client: nil *http.Client")
+	}
+	if u.Scheme == "http" && !c.insecureHTTP && !isLoopback(u.Hostname()) {
+		return nil, fmt.Errorf("%w: %s", ErrInsecureHTTP, u.Redacted())
 	}
 	return c, nil
 }

@@ -419,3 +419,45 @@ func TestAConnectionNeverMadeIsRetried(t *testing.T) {
 		t.Errorf("error %v after %d waits, want a dial error after %d", err, waits, DefaultRetryPolicy.MaxAttempts-1)
 	}
 }
+
+// TestNewRefusesPlainHTTPToAnotherHost: tokens and secrets cross the
+// network only over https://, unless WithInsecureHTTP says otherwise; http://
+// to this machine is fine.
+func TestNewRefusesPlainHTTPToAnotherHost(t *testing.T) {
+	cases := []struct {
+		endpoint string
+		insecure bool
+		refused  bool
+	}{
+		{"http://127.0.0.1:3000", false, false},
+		{"http://127.9.8.7:3000", false, false},
+		{"http://[::1]:3000", false, false},
+		{"http://localhost:3000", false, false},
+		{"http://LOCALHOST", false, false},
+		{"https://api.example.com", false, false},
+		{"https://10.0.0.5:8443", false, false},
+		{"http://api.example.com", false, true},
+		{"http://10.0.0.5:3000", false, true},
+		{"http://128.0.0.1", false, true},
+		{"http://localhost.example.com", false, true},
+		{"http://[::2]:3000", false, true},
+		{"http://0.0.0.0:3000", false, true},
+		{"http://api.example.com", true, false},
+		{"http://10.0.0.5:3000", true, false},
+	}
+	for _, c := range cases {
+		t.Run(c.endpoint, func(t *testing.T) {
+			var opts []Option
+			if c.insecure {
+				opts = append(opts, WithInsecureHTTP())
+			}
+			_, err := New(c.endpoint, opts...)
+			if refused := errors.Is(err, ErrInsecureHTTP); refused != c.refused || (!c.refused && err != nil) {
+				t.Errorf("New(%q, insecure %v): %v; want refused %v", c.endpoint, c.insecure, err, c.refused)
+			}
+			if c.refused && !strings.Contains(err.Error(), "WithInsecureHTTP") {
+				t.Errorf("the refusal does not name the option: %v", err)
+			}
+		})
+	}
+}
