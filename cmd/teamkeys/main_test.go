@@ -34,6 +34,8 @@ type run struct {
 	// tty makes stdin a terminal (so the command may ask) and stdout one
 	// (so table is the default output).
 	stdinTTY, stdoutTTY bool
+	// defaultEndpoint replaces client.DefaultEndpoint when set.
+	defaultEndpoint string
 }
 
 func (r run) exec(t *testing.T, args ...string) result {
@@ -52,6 +54,7 @@ func (r run) start(t *testing.T, args ...string) (*App, result) {
 		StdinIsTerminal:  func() bool { return r.stdinTTY },
 		StdoutIsTerminal: func() bool { return r.stdoutTTY },
 		Now:              time.Now,
+		defaultEndpoint:  r.defaultEndpoint,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

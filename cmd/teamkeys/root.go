@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"runtime/debug"
@@ -88,6 +89,14 @@ type App struct {
 	HTTPClient *http.Client
 	Now        func() time.Time
 
+	// defaultEndpoint, if set, replaces client.DefaultEndpoint (tests).
+	defaultEndpoint string
+	// args is the command line as given, for the replay a failed
+	// --output-file prints.
+	args []string
+	// endpointDefaulted says no flag or variable set the endpoint.
+	endpointDefaulted bool
+
 	flags globalFlags
 	cfg   config
 	// entered is set once a command's own code runs: an error before that
@@ -110,6 +119,7 @@ func osApp() *App {
 type globalFlags struct {
 	endpoint, token, team, accessKeyID, secret, region, output string
 	timeout                                                    time.Duration
+	insecureHTTP                                               bool
 }
 
 // config is the resolved configuration: flag, else environment, else
@@ -123,6 +133,8 @@ type config struct {
 	Region      string
 	Output      string // table, json (or csv, for report)
 	Timeout     time.Duration
+	// InsecureHTTP allows http:// to a host that is not loopback.
+	InsecureHTTP bool
 }
 
 // usageError is a bad command line: exit 2.
@@ -149,6 +161,7 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	if args == nil {
 		args = []string{}
 	}
+	a.args = args
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
@@ -178,6 +191,10 @@ func (a *App) reportError(cmd *cobra.Command, err error) int {
 		return exitFailure
 	default:
 		fmt.Fprintf(a.Stderr, "error: %s\n", clean(err.Error()))
+		if a.endpointDefaulted && connectionRefused(err) {
+			fmt.Fprintf(a.Stderr, "No endpoint is set and no local server answers at the default %s (make run): set %s or pass --endpoint with the API's URL.\n",
+				a.cfg.Endpoint, envEndpoint)
+		}
 		return exitFailure
 	}
 }
@@ -232,6 +249,7 @@ command without --yes when stdin is not a terminal).`,
 	f.StringVar(&a.flags.secret, "secret-access-key", "", "its secret (env "+envSecret+", preferred: a flag lands in shell history)")
 	f.StringVar(&a.flags.region, "region", signing.DefaultRegion, "SigV4 signing region (env "+envRegion+")")
 	f.StringVarP(&a.flags.output, "output", "o", "", "output format: table or json (default: table on a terminal, json otherwise)")
+	f.BoolVar(&a.flags.insecureHTTP, "insecure-http", false, "allow a plain http:// --endpoint on another host than this machine (the token and secrets travel in clear)")
 	f.DurationVar(&a.flags.timeout, "timeout", 60*time.Second, "give up on a command after this long, retries included")
 	_ = root.RegisterFlagCompletionFunc("output", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
 		return outputsOf(cmd), cobra.ShellCompDirectiveNoFileComp
@@ -291,17 +309,27 @@ func (a *App) resolve(cmd *cobra.Command, _ []string) error {
 		return flagValue
 	}
 	a.cfg = config{
-		Endpoint:    pick("endpoint", a.flags.endpoint, envEndpoint),
-		Token:       strings.TrimSpace(pick("token", a.flags.token, envToken)),
-		Team:        pick("team", a.flags.team, envTeam),
-		AccessKeyID: pick("access-key-id", a.flags.accessKeyID, envAccessKeyID),
-		Secret:      pick("secret-access-key", a.flags.secret, envSecret),
-		Region:      pick("region", a.flags.region, envRegion),
-		Output:      a.flags.output,
-		Timeout:     a.flags.timeout,
+		Endpoint:     pick("endpoint", a.flags.endpoint, envEndpoint),
+		InsecureHTTP: a.flags.insecureHTTP,
+		Token:        strings.TrimSpace(pick("token", a.flags.token, envToken)),
+		Team:         pick("team", a.flags.team, envTeam),
+		AccessKeyID:  pick("access-key-id", a.flags.accessKeyID, envAccessKeyID),
+		Secret:       pick("secret-access-key", a.flags.secret, envSecret),
+		Region:       pick("region", a.flags.region, envRegion),
+		Output:       a.flags.output,
+		Timeout:      a.flags.timeout,
 	}
-	if f := cmd.Flags().Lookup("secret-access-key"); f != nil && f.Changed {
+	if !flagChanged(cmd.Flags(), "endpoint") && strings.TrimSpace(a.Getenv(envEndpoint)) == "" {
+		a.endpointDefaulted = true
+		if a.defaultEndpoint != "" {
+			a.cfg.Endpoint = a.defaultEndpoint
+		}
+	}
+	if flagChanged(cmd.Flags(), "secret-access-key") {
 		fmt.Fprintf(a.Stderr, "warning: a secret given on the command line lands in shell history and the process list; prefer %s\n", envSecret)
+	}
+	if flagChanged(cmd.Flags(), "token") {
+		fmt.Fprintf(a.Stderr, "warning: a token given on the command line lands in shell history and the process list; prefer %s\n", envToken)
 	}
 	if a.cfg.Timeout <= 0 {
 		return usagef("--timeout must be positive")
@@ -362,7 +390,13 @@ func (a *App) newClient(opts ...client.Option) (*client.Client, error) {
 	if a.HTTPClient != nil {
 		opts = append(opts, client.WithHTTPClient(a.HTTPClient))
 	}
+	if a.cfg.InsecureHTTP {
+		opts = append(opts, client.WithInsecureHTTP())
+	}
 	c, err := client.New(a.cfg.Endpoint, opts...)
+	if errors.Is(err, client.ErrInsecureHTTP) {
+		return nil, usagef("refusing plain http:// to %s, which is not this machine: the token and secrets would travel in clear; use https://, or pass --insecure-http", clean(a.cfg.Endpoint))
+	}
 	if err != nil {
 		return nil, usagef("invalid --endpoint %q (or %s): want an http(s) URL such as %s", a.cfg.Endpoint, envEndpoint, client.DefaultEndpoint)
 	}
@@ -390,6 +424,12 @@ func cliVersion() string {
 		return info.Main.Version
 	}
 	return "devel"
+}
+
+// connectionRefused is an error of a connection that could not be made.
+func connectionRefused(err error) bool {
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
 // flagChanged says whether the command line set a flag of cmd.
