@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,8 +57,8 @@ random one), so the client's retries can't create a second key.`,
 			if err != nil {
 				return err
 			}
-			return a.showCreated(cmd, outputFile, func(ctx context.Context) (*client.CreatedAccessKey, error) {
-				return c.GenerateAccessKey(ctx, team, args[0], req, &client.GenerateAccessKeyParams{IdempotencyKey: optional(idempotencyKey)})
+			return a.showCreated(cmd, outputFile, idempotencyKey, exp, func(ctx context.Context, key string) (*client.CreatedAccessKey, error) {
+				return c.GenerateAccessKey(ctx, team, args[0], req, &client.GenerateAccessKeyParams{IdempotencyKey: &key})
 			})
 		}),
 	}
@@ -248,8 +249,8 @@ cap can always rotate). Asks first.`,
 			if err := a.confirm(yes, fmt.Sprintf("rotate access key %s of %s in team %s", args[1], args[0], team), "The old key is retired "+retire+"."); err != nil {
 				return err
 			}
-			return a.showCreated(cmd, outputFile, func(ctx context.Context) (*client.CreatedAccessKey, error) {
-				return c.RotateAccessKey(ctx, team, args[0], args[1], req, &client.RotateAccessKeyParams{IdempotencyKey: optional(idempotencyKey)})
+			return a.showCreated(cmd, outputFile, idempotencyKey, nil, func(ctx context.Context, key string) (*client.CreatedAccessKey, error) {
+				return c.RotateAccessKey(ctx, team, args[0], args[1], req, &client.RotateAccessKeyParams{IdempotencyKey: &key})
 			})
 		}),
 	}
@@ -297,19 +298,15 @@ func parseDuration(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // secretFile is the --output-file of a created key: made before the
 // request, so that a name already taken refuses the command before a key
 // exists.
 type secretFile struct {
 	path string
 	f    *os.File
+	// idempotencyKey and expiresAt are the request's, for the replay.
+	idempotencyKey string
+	expiresAt      *time.Time
 }
 
 // openSecretFile creates path, mode 0600, refusing one that exists; no
@@ -336,6 +333,9 @@ func (s *secretFile) discard() {
 	}
 }
 
+// writeSecretFile is (*secretFile).write; tests make it fail.
+var writeSecretFile = (*secretFile).write
+
 // write puts key, with its secret, in the file: CSV with AWS's header for a
 // .csv name, else the API's JSON.
 func (s *secretFile) write(key *client.CreatedAccessKey) error {
@@ -356,18 +356,27 @@ func (s *secretFile) write(key *client.CreatedAccessKey) error {
 
 // showCreated makes a key with its secret (create, rotate): the
 // --output-file first, so that a taken name refuses before a key exists,
-// then the request, then printCreated.
-func (a *App) showCreated(cmd *cobra.Command, outputFile string, request func(context.Context) (*client.CreatedAccessKey, error)) error {
+// then the request with idempotencyKey (a random one when empty), then
+// printCreated. expiresAt is the expiry create sent (nil for none, and for
+// rotate), which the replay of a file not written repeats.
+func (a *App) showCreated(cmd *cobra.Command, outputFile, idempotencyKey string, expiresAt *time.Time,
+	request func(ctx context.Context, idempotencyKey string) (*client.CreatedAccessKey, error)) error {
 	file, err := openSecretFile(outputFile)
 	if err != nil {
 		return err
 	}
+	if idempotencyKey == "" {
+		idempotencyKey = client.NewIdempotencyKey()
+	}
 	ctx, cancel := a.context(cmd)
 	defer cancel()
-	key, err := request(ctx)
+	key, err := request(ctx, idempotencyKey)
 	if err != nil {
 		file.discard()
 		return err
+	}
+	if file != nil {
+		file.idempotencyKey, file.expiresAt = idempotencyKey, expiresAt
 	}
 	return a.printCreated(key, file)
 }
@@ -377,15 +386,11 @@ func (a *App) showCreated(cmd *cobra.Command, outputFile string, request func(co
 // stdout. The notice goes to stderr; the secret never does.
 func (a *App) printCreated(key *client.CreatedAccessKey, file *secretFile) error {
 	if file != nil {
-		if err := file.write(key); err != nil {
+		if err := writeSecretFile(file, key); err != nil {
 			_ = os.Remove(file.path)
-			// The key exists now and its secret can't be had again: show it.
-			fmt.Fprintf(a.Stderr, "error: could not write %s: %v; the secret access key is on stdout instead.\n", file.path, err)
-			fmt.Fprintln(a.Stderr, secretNotice)
-			if perr := a.printCreatedKey(a.Stdout, key, true); perr != nil {
-				return perr
-			}
-			return fmt.Errorf("--output-file %s not written", file.path)
+			// The key exists now, but the user chose not to see its secret
+			// here: say how to have the same answer again, into another file.
+			return a.replayAdvice(file, key, err)
 		}
 		fmt.Fprintf(a.Stderr, "The secret access key was written to %s (mode 0600) and is not shown; it cannot be retrieved later.\n", file.path)
 		return a.printCreatedKey(a.Stdout, key, false)
@@ -478,4 +483,83 @@ func maxArgs(n int, names string) cobra.PositionalArgs {
 		}
 		return nil
 	}
+}
+
+// replayAdvice reports an --output-file not written after the key was
+// made: the secret is not printed; stderr names the Idempotency-Key the
+// request carried and the command that answers the same key and secret
+// again (the service replays it for 24 hours) into another file.
+func (a *App) replayAdvice(file *secretFile, key *client.CreatedAccessKey, err error) error {
+	fmt.Fprintf(a.Stderr, "error: could not write %s: %v\n", file.path, err)
+	fmt.Fprintf(a.Stderr, "Access key %s was made; its secret is not shown. The request's Idempotency-Key is %s:\n", clean(key.AccessKeyId), file.idempotencyKey)
+	fmt.Fprintln(a.Stderr, "within 24 hours, this command answers the same key and secret again, into another file:")
+	add := []string{"--idempotency-key", file.idempotencyKey, "--output-file", otherFile(file.path)}
+	if file.expiresAt != nil {
+		// --expires-in counts from now: the replay must send the same time.
+		add = append(add, "--expires-at", file.expiresAt.UTC().Format(time.RFC3339))
+	}
+	fmt.Fprintf(a.Stderr, "  %s\n", replayCommand(a.args, add...))
+	for _, f := range []string{"--token", "--secret-access-key"} {
+		if argsHold(a.args, f) {
+			fmt.Fprintf(a.Stderr, "(%s is left out of it: give it as before, or better in %s.)\n", f, map[string]string{"--token": envToken, "--secret-access-key": envSecret}[f])
+		}
+	}
+	return fmt.Errorf("--output-file %s not written; the secret was not printed", file.path)
+}
+
+// replayDropped are the flags the replay leaves out: what it replaces, and
+// credentials, which are never printed.
+var replayDropped = []string{"--output-file", "--idempotency-key", "--expires-in", "--token", "--secret-access-key"}
+
+// replayCommand is the command line args without replayDropped, plus add,
+// quoted for a POSIX shell.
+func replayCommand(args []string, add ...string) string {
+	out := []string{"teamkeys"}
+	for i := 0; i < len(args); i++ {
+		name, _, hasValue := strings.Cut(args[i], "=")
+		if slices.Contains(replayDropped, name) {
+			if !hasValue {
+				i++
+			}
+			continue
+		}
+		out = append(out, shellQuote(args[i]))
+	}
+	for _, s := range add {
+		out = append(out, shellQuote(s))
+	}
+	return strings.Join(out, " ")
+}
+
+// argsHold says whether args set flag.
+func argsHold(args []string, flag string) bool {
+	for _, a := range args {
+		if name, _, _ := strings.Cut(a, "="); name == flag {
+			return true
+		}
+	}
+	return false
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@%+,", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(clean(s), "'", `'\''`) + "'"
+}
+
+// otherFile is a name next to path for the replay: key.json, key-2.json.
+func otherFile(path string) string {
+	ext := filepath.Ext(path)
+	return strings.TrimSuffix(path, ext) + "-2" + ext
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }

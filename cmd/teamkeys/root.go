@@ -221,6 +221,8 @@ TEAMKEYS_TOKEN, TEAMKEYS_TEAM, TEAMKEYS_ACCESS_KEY_ID,
 TEAMKEYS_SECRET_ACCESS_KEY, TEAMKEYS_SIGNING_REGION), then defaults: the
 endpoint defaults to the local server of make run (` + client.DefaultEndpoint + `), and
 the team to the token's own (its team_id claim, or TEAMKEYS_CLAIM_TEAM's).
+A plain http:// endpoint must be this machine (127.0.0.0/8, ::1, localhost)
+unless --insecure-http says otherwise: the token and secrets travel in clear.
 
 Exit codes: 0 done; 1 the service refused the request (its error code on
 stderr) or it could not be sent; 2 a bad command line (an unknown command or
