@@ -3,14 +3,19 @@ package httpapi_test
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/httpapi"
 	"github.com/teamkeys/teamkeys/internal/leak"
+	"github.com/teamkeys/teamkeys/internal/testing/fakegithub"
 )
 
 // A signed GitHub report is answered with GitHub's feedback, one entry per
@@ -152,5 +157,54 @@ func TestGitHubReportStoreFailure(t *testing.T) {
 	assertError(t, resp, http.StatusServiceUnavailable, "ServiceUnavailable", ev.RequestContext.RequestID)
 	if strings.Contains(resp.Body, "throttled") {
 		t.Fatalf("the store's error in the answer: %s", resp.Body)
+	}
+}
+
+// When the answer depends on keys not yet fetched (the keys' source fails
+// while old keys are cached, and the report names a key the cache lacks),
+// the report is answered 503 with Retry-After, so that GitHub retries,
+// not 401 as a forgery; a key the source does not publish is still 401.
+func TestGitHubReportKeysUnavailable(t *testing.T) {
+	h := newHarness(t)
+	path := fakegithub.WriteFile(t, "", h.github)
+	log := slog.New(slog.NewJSONHandler(h.logs, nil))
+	h.invoke = httpapi.LambdaHandler(httpapi.NewAll(httpapi.AllDeps{
+		Common: httpapi.Common{Log: log, Now: time.Now}, Store: h.store, Sealer: h.sealer, PageTokens: fakeTokens{}, Verifier: h.verifier,
+		GitHubKeys: leak.FileKeys(path),
+	}), log)
+	next, stranger := fakegithub.New(t, "gh-2"), fakegithub.New(t, "gh-3")
+	body := []byte(`[{"token":"ghp_x"}]`)
+	for _, tt := range []struct {
+		name    string
+		publish []*fakegithub.Signer // nil: the keys file is gone
+		signer  *fakegithub.Signer
+		status  int
+		code    string
+	}{
+		{"published key", []*fakegithub.Signer{h.github}, h.github, http.StatusOK, ""},
+		{"cached key, source gone", nil, h.github, http.StatusOK, ""},
+		{"new key, source gone", nil, next, http.StatusServiceUnavailable, "ServiceUnavailable"},
+		{"new key, published", []*fakegithub.Signer{h.github, next}, next, http.StatusOK, ""},
+		{"key never published", []*fakegithub.Signer{h.github, next}, stranger, http.StatusUnauthorized, "InvalidSignature"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.publish == nil {
+				_ = os.Remove(path)
+			} else {
+				fakegithub.WriteFile(t, path, tt.publish...)
+			}
+			ev, resp := h.do(t, request{method: "POST", path: "/v1/leaks/github", body: string(body), contentType: "application/json", claims: map[string]string{},
+				headers: map[string]string{"github-public-key-identifier": tt.signer.KeyID, "github-public-key-signature": tt.signer.Sign(t, body)}})
+			if tt.code == "" {
+				if resp.StatusCode != tt.status {
+					t.Fatalf("report: %d %s, want %d", resp.StatusCode, resp.Body, tt.status)
+				}
+				return
+			}
+			assertError(t, resp, tt.status, tt.code, ev.RequestContext.RequestID)
+			if ra := resp.Headers["Retry-After"]; (tt.status == http.StatusServiceUnavailable) != (ra != "") {
+				t.Fatalf("Retry-After = %q on a %d", ra, tt.status)
+			}
+		})
 	}
 }

@@ -50,7 +50,8 @@ const (
 )
 
 // Keys finds a public key by its identifier; ErrUnknownKeyID when the
-// reporter publishes none of that name.
+// reporter publishes none of that name, accesskey.ErrUnavailable when that
+// cannot be known yet.
 type Keys interface {
 	Key(ctx context.Context, id string) (*ecdsa.PublicKey, error)
 }
@@ -60,8 +61,10 @@ var ErrUnknownKeyID = errors.New("unknown public key identifier")
 
 // Verify checks a report's signature headers against keys. Missing headers
 // are accesskey.ErrReportUnsigned; a signature that does not verify, or
-// that names an unknown key, is accesskey.ErrReportSignature; a failure to
-// get the keys is returned as it is.
+// that names a key the reporter does not publish, is
+// accesskey.ErrReportSignature; when the answer depends on keys not yet
+// fetched, Keys answers accesskey.ErrUnavailable (503: GitHub retries),
+// returned as it is.
 func Verify(ctx context.Context, keys Keys, keyID, sig string, body []byte) error {
 	keyID, sig = strings.TrimSpace(keyID), strings.TrimSpace(sig)
 	if keyID == "" || sig == "" {
@@ -139,27 +142,42 @@ type publicKeysJSON struct {
 
 // ParseKeys reads published keys: each a PEM "PUBLIC KEY" (PKIX) of an
 // ECDSA P-256 key. Keys no longer current still verify (GitHub may sign
-// with a key it is retiring); a key that cannot be read is an error.
-func ParseKeys(b []byte) (map[string]*ecdsa.PublicKey, error) {
+// with a key it is retiring). An entry that cannot be read (no identifier,
+// not PEM, another curve or algorithm) is skipped and named in skipped, so
+// that one odd entry does not reject the keys that can be read; err is a
+// document that is not the published shape at all.
+func ParseKeys(b []byte) (keys map[string]*ecdsa.PublicKey, skipped []error, err error) {
 	var doc publicKeysJSON
 	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("public keys: %w", err)
+		return nil, nil, fmt.Errorf("public keys: %w", err)
 	}
-	keys := make(map[string]*ecdsa.PublicKey, len(doc.PublicKeys))
-	for _, k := range doc.PublicKeys {
-		block, _ := pem.Decode([]byte(k.Key))
-		if block == nil || k.KeyIdentifier == "" {
-			return nil, fmt.Errorf("public key %q: no PEM block or no identifier", k.KeyIdentifier)
-		}
-		pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	keys = make(map[string]*ecdsa.PublicKey, len(doc.PublicKeys))
+	for i, k := range doc.PublicKeys {
+		ec, err := parseKey(k.KeyIdentifier, k.Key)
 		if err != nil {
-			return nil, fmt.Errorf("public key %q: %w", k.KeyIdentifier, err)
-		}
-		ec, ok := pub.(*ecdsa.PublicKey)
-		if !ok || ec.Curve != elliptic.P256() {
-			return nil, fmt.Errorf("public key %q: not an ECDSA P-256 key", k.KeyIdentifier)
+			skipped = append(skipped, fmt.Errorf("public key %d %q: %w", i, truncate(k.KeyIdentifier), err))
+			continue
 		}
 		keys[k.KeyIdentifier] = ec
 	}
-	return keys, nil
+	return keys, skipped, nil
+}
+
+func parseKey(id, key string) (*ecdsa.PublicKey, error) {
+	if id == "" {
+		return nil, errors.New("no identifier")
+	}
+	block, _ := pem.Decode([]byte(key))
+	if block == nil {
+		return nil, errors.New("no PEM block")
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("not a PKIX public key: %w", err)
+	}
+	ec, ok := pub.(*ecdsa.PublicKey)
+	if !ok || ec.Curve != elliptic.P256() {
+		return nil, errors.New("not an ECDSA P-256 key")
+	}
+	return ec, nil
 }

@@ -107,23 +107,52 @@ func TestFileKeys(t *testing.T) {
 	}
 }
 
-func TestParseKeysRefusesOtherKeys(t *testing.T) {
-	for name, doc := range map[string]string{
-		"not JSON":  `{`,
-		"not PEM":   `{"public_keys":[{"key_identifier":"k","key":"nope"}]}`,
-		"no id":     `{"public_keys":[{"key_identifier":"","key":` + jsonString(fakegithub.PEM(t, &fakegithub.New(t, "").Key.PublicKey)) + `}]}`,
-		"P-384 key": `{"public_keys":[{"key_identifier":"k","key":` + jsonString(fakegithub.PEM(t, &fakegithub.NewKey(t, elliptic.P384()).PublicKey)) + `}]}`,
-	} {
-		if _, err := leak.ParseKeys([]byte(doc)); err == nil {
-			t.Errorf("%s: parsed", name)
-		}
+// ParseKeys loads the entries it can read and names the others: one odd
+// entry does not reject the document.
+func TestParseKeys(t *testing.T) {
+	good := fakegithub.New(t, "k1")
+	entry := func(id, key string) string {
+		return `{"key_identifier":` + jsonString(id) + `,"key":` + jsonString(key) + `,"is_current":true}`
+	}
+	k1 := entry("k1", fakegithub.PEM(t, &good.Key.PublicKey))
+	tests := []struct {
+		name    string
+		doc     string
+		ids     []string
+		skipped int
+		err     bool
+	}{
+		{"not JSON", `{`, nil, 0, true},
+		{"one good", `{"public_keys":[` + k1 + `]}`, []string{"k1"}, 0, false},
+		{"empty", `{"public_keys":[]}`, nil, 0, false},
+		{"not PEM beside a good one", `{"public_keys":[` + k1 + `,` + entry("k", "nope") + `]}`, []string{"k1"}, 1, false},
+		{"no id beside a good one", `{"public_keys":[` + entry("", fakegithub.PEM(t, &fakegithub.New(t, "").Key.PublicKey)) + `,` + k1 + `]}`, []string{"k1"}, 1, false},
+		{"P-384 beside a good one", `{"public_keys":[` + entry("p384", fakegithub.PEM(t, &fakegithub.NewKey(t, elliptic.P384()).PublicKey)) + `,` + k1 + `]}`, []string{"k1"}, 1, false},
+		{"only unreadable", `{"public_keys":[` + entry("k", "nope") + `,` + entry("p384", fakegithub.PEM(t, &fakegithub.NewKey(t, elliptic.P384()).PublicKey)) + `]}`, nil, 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			keys, skipped, err := leak.ParseKeys([]byte(tt.doc))
+			if (err != nil) != tt.err {
+				t.Fatalf("ParseKeys: %v, want error %v", err, tt.err)
+			}
+			if len(keys) != len(tt.ids) || len(skipped) != tt.skipped {
+				t.Fatalf("%d keys and %d skipped (%v), want %v and %d", len(keys), len(skipped), skipped, tt.ids, tt.skipped)
+			}
+			for _, id := range tt.ids {
+				if !keys[id].Equal(&good.Key.PublicKey) {
+					t.Fatalf("key %q not loaded", id)
+				}
+			}
+		})
 	}
 }
 
 func jsonString(s string) string { b, _ := json.Marshal(s); return string(b) }
 
 // URLKeys fetch the keys once, and again for an unknown identifier at most
-// once per RefetchInterval.
+// once per RefetchInterval; within it an unknown identifier may be a key
+// published since, so it answers ErrUnavailable (503: GitHub retries).
 func TestURLKeysRefetchAtMostOncePerInterval(t *testing.T) {
 	srv, fetches := keyServer(t, string(fakegithub.Published(t, fakegithub.New(t, "k1"))))
 	keys := leak.URLKeys(srv, nil)
@@ -134,7 +163,7 @@ func TestURLKeysRefetchAtMostOncePerInterval(t *testing.T) {
 		}
 	}
 	for range 3 {
-		if _, err := keys.Key(ctx, "unknown"); !errors.Is(err, leak.ErrUnknownKeyID) {
+		if _, err := keys.Key(ctx, "unknown"); !errors.Is(err, accesskey.ErrUnavailable) {
 			t.Fatalf("unknown: %v", err)
 		}
 	}
