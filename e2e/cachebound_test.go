@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,29 +14,9 @@ import (
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/seal"
 	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/testing/fakeclock"
 	"github.com/teamkeys/teamkeys/internal/verifier"
 )
-
-// fakeClock is a settable clock for a verifier (its item cache, its secret
-// cache, the signature's time window).
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-func (c *fakeClock) AdvancePast(at time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.now.After(at) {
-		c.now = at.Add(time.Millisecond)
-	}
-}
 
 // countedKeys counts the verifier's reads of key items.
 type countedKeys struct {
@@ -119,7 +98,7 @@ func TestChangesObeyedWithinOneSecond(t *testing.T) {
 			} else {
 				key = s.Generate("t1", member, "")
 			}
-			clock := &fakeClock{now: time.Now()}
+			clock := fakeclock.New(time.Now())
 			keys := &countedKeys{Store: store}
 			v := verifier.New(keys, seal.NewEnvelopeOpener(s.KMS, config.DefaultKMSKeyID, store), nil,
 				verifier.Options{Signing: signature.Config{Region: s.Config.SigningRegion}, Now: clock.Now})

@@ -13,21 +13,9 @@ import (
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/leak"
+	"github.com/teamkeys/teamkeys/internal/testing/fakeclock"
 	"github.com/teamkeys/teamkeys/internal/testing/fakegithub"
 )
-
-// fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // fakeFetcher serves doc (or fails), counting fetches; with gate set, a
 // fetch signals entered and waits for gate to close.
@@ -63,10 +51,10 @@ func (f *fakeFetcher) serve(doc string, fail bool) {
 
 func (f *fakeFetcher) fetches() int { f.mu.Lock(); defer f.mu.Unlock(); return f.n }
 
-func newTestCache(t *testing.T) (leak.Keys, *fakeFetcher, *fakeClock, *bytes.Buffer) {
+func newTestCache(t *testing.T) (leak.Keys, *fakeFetcher, *fakeclock.Clock, *bytes.Buffer) {
 	t.Helper()
 	f := &fakeFetcher{entered: make(chan struct{}, 100)}
-	clock := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	var logs bytes.Buffer
 	return leak.NewCache(f.fetch, clock.Now, slog.New(slog.NewJSONHandler(&logs, nil))), f, clock, &logs
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/testing/fakeclock"
 	"github.com/teamkeys/teamkeys/internal/testing/logbuf"
 	"github.com/teamkeys/teamkeys/internal/verifier"
 )
@@ -33,19 +34,6 @@ const (
 )
 
 var start = time.Date(2026, 3, 14, 15, 9, 26, 0, time.UTC)
-
-// clock is a settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // fakeKeys is the table: each key with its ciphertext ("sealed:" + secret,
 // or whatever a test puts there).
@@ -180,7 +168,7 @@ func (u *fakeUsage) recorded() []useCall {
 }
 
 type fixture struct {
-	clock  *clock
+	clock  *fakeclock.Clock
 	keys   *fakeKeys
 	opener *fakeOpener
 	usage  *fakeUsage
@@ -190,7 +178,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts verifier.Options) *fixture {
 	t.Helper()
-	f := &fixture{clock: &clock{now: start}, keys: newFakeKeys(), opener: &fakeOpener{}, usage: &fakeUsage{}, log: &logbuf.Buffer{}}
+	f := &fixture{clock: fakeclock.New(start), keys: newFakeKeys(), opener: &fakeOpener{}, usage: &fakeUsage{}, log: &logbuf.Buffer{}}
 	opts.Now = f.clock.Now
 	opts.Log = slog.New(slog.NewJSONHandler(f.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.v = verifier.New(f.keys, f.opener, f.usage, opts)
