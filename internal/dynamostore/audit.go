@@ -3,8 +3,6 @@ package dynamostore
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -101,28 +99,13 @@ func (s *Store) ListAudit(ctx context.Context, teamID, memberID, accessKeyID str
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
-	// floor: every partition has been read down to it (inclusive); below
-	// it, one has more to give. "": every partition read to its end.
-	var floor string
-	var items []auditItem
-	for _, p := range pages {
-		floor = max(floor, p.horizon)
-		items = append(items, p.items...)
+	answers, horizons := make([][]auditItem, len(pages)), make([]string, len(pages))
+	for i, p := range pages {
+		answers[i], horizons[i] = p.items, p.horizon
 	}
-	slices.SortFunc(items, func(a, b auditItem) int { return strings.Compare(b.SK, a.SK) })
-	n := 0
-	for n < len(items) && items[n].SK >= floor {
-		n++
-	}
-	var next string
-	switch {
-	case n > limit:
-		n, next = limit, items[limit-1].SK
-	case floor != "":
-		next = floor
-	}
-	records := make([]accesskey.AuditRecord, 0, n)
-	for _, it := range items[:n] {
+	items, next := mergePartitions(answers, horizons, func(it auditItem) string { return it.SK }, true, limit)
+	records := make([]accesskey.AuditRecord, 0, len(items))
+	for _, it := range items {
 		records = append(records, it.record())
 	}
 	if next == "" {

@@ -116,29 +116,12 @@ func (s *Store) ListTeam(ctx context.Context, teamID string, limit int, after ma
 	if err := g.Wait(); err != nil {
 		return nil, nil, err
 	}
-	// ceiling: every partition has been read up to it (inclusive); above
-	// it, one has more to give. "": every partition read to its end.
-	var ceiling string
-	var items []keyItem
-	for _, p := range pages {
-		if p.horizon != "" && (ceiling == "" || p.horizon < ceiling) {
-			ceiling = p.horizon
-		}
-		items = append(items, p.items...)
+	answers, horizons := make([][]keyItem, len(pages)), make([]string, len(pages))
+	for i, p := range pages {
+		answers[i], horizons[i] = p.items, p.horizon
 	}
-	slices.SortFunc(items, func(a, b keyItem) int { return strings.Compare(a.GSI1SK, b.GSI1SK) })
-	n := 0
-	for n < len(items) && (ceiling == "" || items[n].GSI1SK <= ceiling) {
-		n++
-	}
-	var next string
-	switch {
-	case n > limit:
-		n, next = limit, items[limit-1].GSI1SK
-	case ceiling != "":
-		next = ceiling
-	}
-	keys, err := keysOf(items[:n])
+	items, next := mergePartitions(answers, horizons, func(it keyItem) string { return it.GSI1SK }, false, limit)
+	keys, err := keysOf(items)
 	if err != nil || next == "" {
 		return keys, nil, err
 	}
