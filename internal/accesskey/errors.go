@@ -82,4 +82,6 @@ func (e *PolicyViolationError) Error() string {
 }
 
 // Violation returns a *PolicyViolationError.
-func Violation(field, reason string) error { return &PolicyViolationError{Field: field, Reason: reason} }
+func Violation(field, reason string) error {
+	return &PolicyViolationError{Field: field, Reason: reason}
+}
