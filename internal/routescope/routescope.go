@@ -132,10 +132,11 @@ func Parse(data []byte) (*Table, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: not valid JSON", ErrInvalidTable)
 		}
-		var scope string
-		if err := dec.Decode(&scope); err != nil {
+		var sp *string
+		if err := dec.Decode(&sp); err != nil || sp == nil {
 			return nil, fmt.Errorf("%w: entry %q: the scope must be a JSON string", ErrInvalidTable, key)
 		}
+		scope := *sp
 		r, why := parseRoute(key)
 		if why != "" {
 			return nil, fmt.Errorf("%w: entry %q: %s", ErrInvalidTable, key, why)
