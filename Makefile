@@ -147,7 +147,8 @@ lint: ## gofmt, go vet, staticcheck
 FUZZ_TARGETS := FuzzReadJSONObject:./internal/httpapi FuzzValidIDs:./internal/accesskey \
 	FuzzValidateDescription:./internal/accesskey FuzzPageTokenDecode:./internal/pagetoken \
 	FuzzLocalIssuerVerify:./internal/local/jwtissuer FuzzParse:./internal/signature \
-	FuzzValidSecretFormat:./internal/accesskey
+	FuzzValidSecretFormat:./internal/accesskey \
+	FuzzParseCIDRs:./internal/accesskey FuzzParseScopes:./internal/accesskey FuzzRouteMatch:./internal/routescope
 FUZZTIME ?= 2m
 
 .PHONY: fuzz-short

@@ -317,13 +317,26 @@ func (t *Table) Len() int {
 // doc says; a path that cannot be read one way only is listed with the
 // scope Ambiguous ("*").
 func (t *Table) Required(method, path string) (scope string, listed bool) {
-	if t == nil || len(t.routes) == 0 {
+	i, ambiguous := t.lookup(method, path)
+	switch {
+	case ambiguous:
+		return Ambiguous, true
+	case i < 0:
 		return "", false
+	}
+	return t.routes[i].scope, true
+}
+
+// lookup is the index of the route that wins for method and path (-1:
+// none), or ambiguous for a path that cannot be read one way only.
+func (t *Table) lookup(method, path string) (best int, ambiguous bool) {
+	if t == nil || len(t.routes) == 0 {
+		return -1, false
 	}
 	var buf [16]string
 	segs, ok := splitPath(path, buf[:0])
 	if !ok {
-		return Ambiguous, true
+		return -1, true
 	}
 	method = upperASCII(method)
 	best, bestRank := -1, 3
@@ -338,10 +351,7 @@ func (t *Table) Required(method, path string) (scope string, listed bool) {
 			break
 		}
 	}
-	if best < 0 {
-		return "", false
-	}
-	return t.routes[best].scope, true
+	return best, false
 }
 
 // matches reports whether the decoded path segments segs match r.
