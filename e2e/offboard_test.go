@@ -57,8 +57,12 @@ func TestOffboardThroughTheEvent(t *testing.T) {
 	s := newStack(t)
 	s.Generate("t1", "alice", "")
 	s.Generate("t1", "alice", "")
-	handle := offboard.Handler(dynamostore.New(s.DB, s.Name), slog.New(slog.DiscardHandler))
-	ev := events.EventBridgeEvent{ID: "ev-1", DetailType: offboard.DetailType, Source: "console.example", Time: time.Now(),
+	store := dynamostore.New(s.DB, s.Name)
+	handle, err := offboard.Handler(store, slog.New(slog.DiscardHandler), "console.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := events.EventBridgeEvent{ID: "ev-1", AccountID: "123456789012", DetailType: offboard.DetailType, Source: "console.example", Time: time.Now(),
 		Detail: json.RawMessage(`{"teamId":"t1","memberId":"alice"}`)}
 	for i, want := range []int{2, 0} {
 		res, err := handle(context.Background(), ev)
@@ -68,6 +72,29 @@ func TestOffboardThroughTheEvent(t *testing.T) {
 		wantHolds(t, s, "t1", "alice", 0)
 	}
 	checkInvariants(t, s)
+	// Each deletion is on the record as the event's: its id and the account
+	// that put it, read back from the team's records and from the member's
+	// index alike.
+	for _, member := range []string{"", "alice"} {
+		records, _, err := store.ListAudit(context.Background(), "t1", member, "", 50, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deleted := 0
+		for _, r := range records {
+			if r.Action != accesskey.AuditKeyDeleted {
+				continue
+			}
+			deleted++
+			want := accesskey.Actor{Type: "event", Sub: offboard.DetailType, EventID: "ev-1", Account: "123456789012"}
+			if r.Actor != want || r.RequestID != "ev-1" {
+				t.Errorf("member %q: %s by %+v in request %q, want %+v in ev-1", member, r.Action, r.Actor, r.RequestID, want)
+			}
+		}
+		if deleted != 2 {
+			t.Errorf("member %q: %d deletions on the record, want 2", member, deleted)
+		}
+	}
 }
 
 // TestOffboardThroughTheLocalEventBus: a console backend's own EventBridge
