@@ -1948,7 +1948,7 @@ func TestTemplateSweepSchedule(t *testing.T) {
 
 // TestTemplateMemberRemovedRule: MemberRemoved runs on the console's
 // TeamMemberRemoved events, of the source the MemberEventSource parameter
-// names, on the bus MemberEventBusName names (else the default bus); and no
+// names, on the stack's own member-event bus (template_memberbus_test.go); and no
 // event is dropped unseen: Lambda retries a failed invocation twice, then
 // sends it to an encrypted queue kept 14 days, where EventBridge also puts
 // an event it could not deliver; an alarm fires on the first message
@@ -1959,19 +1959,14 @@ func TestTemplateMemberRemovedRule(t *testing.T) {
 	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 	queueArn := queue + ".Arn"
 
-	// The parameters: a source name, a sensible default; an optional bus.
+	// The parameter: a source name, a sensible default.
 	source := tmpl.Parameters[eventFunctions[fn]]
 	if source["Type"] != "String" || source["Default"] != "console.teamkeys" {
 		t.Errorf("parameter %s: %v, want a String defaulting to console.teamkeys", eventFunctions[fn], source)
 	}
-	bus := tmpl.Parameters["MemberEventBusName"]
-	if bus["Type"] != "String" || bus["Default"] != "" {
-		t.Errorf("parameter MemberEventBusName: %v, want an optional String (Default \"\": the default bus)", bus)
-	}
 	for param, cases := range map[string]map[string]bool{
 		eventFunctions[fn]: {"console.teamkeys": true, "com.example.console": true, "acme/console": true,
 			"": false, " console": false, "console teamkeys": false, strings.Repeat("a", 257): false},
-		"MemberEventBusName": {"": true, "teamkeys-events": true, "a b": false, strings.Repeat("a", 257): false},
 	} {
 		pattern, _ := tmpl.Parameters[param]["AllowedPattern"].(string)
 		re, err := regexp.Compile(pattern)
@@ -1983,9 +1978,6 @@ func TestTemplateMemberRemovedRule(t *testing.T) {
 				t.Errorf("%s %q: allowed %v, want %v", param, v, !ok, ok)
 			}
 		}
-	}
-	if got := js(tmpl.Conditions["HasMemberEventBus"]); got != `{"Fn::Not":[{"Fn::Equals":[{"Ref":"MemberEventBusName"},""]}]}` {
-		t.Errorf("HasMemberEventBus = %s", got)
 	}
 
 	// The rule: exactly the source and the detail-type the handler takes.
@@ -2006,8 +1998,8 @@ func TestTemplateMemberRemovedRule(t *testing.T) {
 		if got := js(props["Pattern"]); got != want {
 			t.Errorf("%s rule pattern %s, want %s", fn, got, want)
 		}
-		if got := js(props["EventBusName"]); got != `{"Fn::If":["HasMemberEventBus",{"Ref":"MemberEventBusName"},{"Ref":"AWS::NoValue"}]}` {
-			t.Errorf("%s rule EventBusName %s, want MemberEventBusName, else the default bus", fn, got)
+		if got := js(props["EventBusName"]); got != `{"Ref":"MemberEventBus"}` {
+			t.Errorf("%s rule EventBusName %s, want the stack's own MemberEventBus", fn, got)
 		}
 		// An event EventBridge cannot deliver: its retries, then the queue.
 		dlq, _ := props["DeadLetterConfig"].(map[string]any)

@@ -307,7 +307,7 @@ type auditItem struct {
 func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
 	at := r.Time.UTC().Format(auditTimeLayout)
 	it := auditItem{PK: auditShardPK(r.TeamID, shardOf(r.EventID, auditShards)), SK: at + "#" + r.EventID, EventID: r.EventID, Time: at, TeamID: r.TeamID,
-		MemberID: r.MemberID, AccessKeyID: r.AccessKeyID, Action: r.Action, ActorType: r.Actor.Type, ActorSub: r.Actor.Sub,
+		MemberID: r.MemberID, AccessKeyID: r.AccessKeyID, Action: r.Action, ActorType: r.Actor.Type, ActorSub: storedActorSub(r.Actor),
 		ActorSourceIP: r.Actor.SourceIP, ActorUserAgent: r.Actor.UserAgent, RequestID: r.RequestID,
 		StatusBefore: string(r.StatusBefore), StatusAfter: string(r.StatusAfter), RotatedFrom: r.RotatedFrom,
 		MaxLifetimeDays: r.MaxLifetimeDays, LeakURL: r.Leak.URL, LeakSource: r.Leak.Source, TTL: r.Time.Add(retention).Unix()}
@@ -326,7 +326,7 @@ func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
 func (it auditItem) record() accesskey.AuditRecord {
 	t, _ := time.Parse(auditTimeLayout, it.Time)
 	r := accesskey.AuditRecord{EventID: it.EventID, Time: t, TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: it.AccessKeyID,
-		Action: it.Action, Actor: accesskey.Actor{Type: it.ActorType, Sub: it.ActorSub, SourceIP: it.ActorSourceIP, UserAgent: it.ActorUserAgent},
+		Action: it.Action, Actor: storedActor(it.ActorType, it.ActorSub, it.ActorSourceIP, it.ActorUserAgent),
 		RequestID: it.RequestID, StatusBefore: accesskey.Status(it.StatusBefore), StatusAfter: accesskey.Status(it.StatusAfter),
 		RotatedFrom: it.RotatedFrom, MaxLifetimeDays: it.MaxLifetimeDays, Leak: accesskey.Leak{URL: it.LeakURL, Source: it.LeakSource}}
 	if it.ExpiresAt != "" {

@@ -84,6 +84,7 @@ func (e AuditEventAction) Valid() bool {
 
 // Defines values for AuditEventActorType.
 const (
+	Event      AuditEventActorType = "event"
 	LeakReport AuditEventActorType = "leak-report"
 	System     AuditEventActorType = "system"
 	User       AuditEventActorType = "user"
@@ -92,6 +93,8 @@ const (
 // Valid indicates whether the value is a known member of the AuditEventActorType enum.
 func (e AuditEventActorType) Valid() bool {
 	switch e {
+	case Event:
+		return true
 	case LeakReport:
 		return true
 	case System:
@@ -387,6 +390,11 @@ type AuditEvent struct {
 	AccessKeyId *AccessKeyId     `json:"accessKeyId,omitempty"`
 	Action      AuditEventAction `json:"action"`
 	Actor       struct {
+		// Account An event actor's AWS account, the one that put the event on the bus.
+		Account *string `json:"account,omitempty"`
+
+		// EventId An event actor's EventBridge event id (also the record's requestId).
+		EventId   *string             `json:"eventId,omitempty"`
 		SourceIp  *string             `json:"sourceIp,omitempty"`
 		Sub       *string             `json:"sub,omitempty"`
 		Type      AuditEventActorType `json:"type"`

@@ -204,7 +204,10 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 			}
 		})
 	}
-	removed := offboard.Handler(store, log)
+	removed, err := offboard.Handler(store, log, source)
+	if err != nil {
+		return nil, err
+	}
 	bus := eventbus.New(log, eventbus.Subscriber{Source: source, DetailType: offboard.DetailType,
 		Handle: func(ctx context.Context, ev events.EventBridgeEvent) error { _, err := removed(ctx, ev); return err }})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
