@@ -8,8 +8,8 @@
 //
 // The simulator is a Node package, pinned in package.json and
 // package-lock.json here; `make tools` installs it with npm ci into
-// .cache/iamsim (or $TEAMKEYS_CACHE/iamsim). Run sends every request of a
-// test to one node process (simulate.mjs).
+// .cache/iamsim (or $TEAMKEYS_CACHE/iamsim). Run sends a test's requests
+// to simulate.mjs in a few node processes, started once.
 package iamsim
 
 import (
@@ -20,7 +20,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -82,9 +84,10 @@ type Decision struct {
 	Ignored []string `json:"ignored"`
 }
 
-// Run evaluates every request of the batch in one node process, answers in
-// request order. It fails the test, saying what to install, when node or the
-// pinned simulator is missing.
+// Run evaluates every request of the batch, answers in request order, in
+// one node process per CPU (at most four), each given a contiguous share.
+// It fails the test, saying what to install, when node or the pinned
+// simulator is missing.
 func Run(t testing.TB, b Batch) []Decision {
 	t.Helper()
 	node := Node(t)
@@ -93,9 +96,34 @@ func Run(t testing.TB, b Batch) []Decision {
 	if err := os.WriteFile(js, script, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	n := min(runtime.NumCPU(), 4, (len(b.Requests)+99)/100)
+	n = max(n, 1)
+	share := (len(b.Requests) + n - 1) / n
+	ds := make([]Decision, len(b.Requests))
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		lo, hi := min(i*share, len(b.Requests)), min((i+1)*share, len(b.Requests))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = simulate(node, js, modules, Batch{Policies: b.Policies, Requests: b.Requests[lo:hi]}, ds[lo:hi])
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("iamsim: %v", err)
+		}
+	}
+	return ds
+}
+
+// simulate runs simulate.mjs on b, its answers into ds.
+func simulate(node, js, modules string, b Batch, ds []Decision) error {
 	in, err := json.Marshal(b)
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	cmd := exec.Command(node, js, modules)
 	cmd.Stdin = bytes.NewReader(in)
@@ -103,16 +131,17 @@ func Run(t testing.TB, b Batch) []Decision {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("iamsim: node simulate.mjs: %v\n%s", err, stderr.String())
+		return fmt.Errorf("node simulate.mjs: %v\n%s", err, stderr.String())
 	}
-	var ds []Decision
-	if err := json.Unmarshal(out, &ds); err != nil {
-		t.Fatalf("iamsim: simulate.mjs wrote %.200q: %v", out, err)
+	var got []Decision
+	if err := json.Unmarshal(out, &got); err != nil {
+		return fmt.Errorf("simulate.mjs wrote %.200q: %v", out, err)
 	}
-	if len(ds) != len(b.Requests) {
-		t.Fatalf("iamsim: %d decisions for %d requests", len(ds), len(b.Requests))
+	if len(got) != len(ds) {
+		return fmt.Errorf("%d decisions for %d requests", len(got), len(ds))
 	}
-	return ds
+	copy(ds, got)
+	return nil
 }
 
 // Node is the node binary on PATH.
