@@ -102,11 +102,12 @@ type simCase struct {
 	who, what string
 	req       iamsim.Request
 	allow     bool
+	// explicit: denied by a Deny (the key policy's), not for want of an Allow.
+	explicit bool
 }
 
 // simWorld is the deployed stack's roles, resources and policies.
 type simWorld struct {
-	stack                          iamsim.Stack
 	policies                       map[string]any
 	roles                          map[string]string   // function → role ARN
 	identity                       map[string][]string // function → its policies' names in policies
@@ -118,7 +119,7 @@ type simWorld struct {
 func loadSimWorld(t *testing.T) simWorld {
 	t.Helper()
 	st := iamsim.Stack{Account: testAccount, Region: simRegion, Name: testStack, Parameters: simParameters, Template: iamsim.Translate(t)}
-	w := simWorld{stack: st, policies: map[string]any{}, roles: map[string]string{}, identity: map[string][]string{}}
+	w := simWorld{policies: map[string]any{}, roles: map[string]string{}, identity: map[string][]string{}}
 	must := func(v string, err error) string {
 		t.Helper()
 		if err != nil {
@@ -299,12 +300,14 @@ func extraAttributes(row, universe []string) []string {
 		return nil
 	}
 	var out []string
-	for _, a := range append(append(slices.Clone(secretAttributes), "status"), universe...) {
-		if !slices.Contains(row, a) && !slices.Contains(out, a) {
+	for _, a := range append(slices.Clone(secretAttributes), "status") {
+		if !slices.Contains(row, a) {
 			out = append(out, a)
-			if len(out) > len(secretAttributes) && !slices.Contains(secretAttributes, a) && a != "status" {
-				break
-			}
+		}
+	}
+	for _, a := range universe {
+		if !slices.Contains(row, a) && !slices.Contains(out, a) {
+			return append(out, a)
 		}
 	}
 	return out
@@ -454,6 +457,7 @@ func (w simWorld) simCases(t *testing.T, grants map[string][]grant) []simCase {
 			for _, a := range []string{"kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo"} {
 				if !lets || a == "kms:Decrypt" {
 					add(p.name, "the key policy alone: "+a+" with "+c.name, lets, req(a, c.ec))
+					cases[len(cases)-1].explicit = !lets
 				}
 			}
 		}
@@ -465,6 +469,7 @@ func (w simWorld) simCases(t *testing.T, grants map[string][]grant) []simCase {
 	for _, c := range kmsContexts() {
 		add("the account root", "kms:Decrypt with "+c.name, false, iamsim.Request{Principal: root, Action: "kms:Decrypt", Resource: w.key,
 			Account: testAccount, Context: withContext(ecContext(c.ec, "kms:Decrypt"), "aws:PrincipalArn", root), ResourcePolicy: "KeysKey"})
+		cases[len(cases)-1].explicit = true
 	}
 	return cases
 }
@@ -500,6 +505,8 @@ func TestLeastPrivilegeSimulated(t *testing.T) {
 			t.Errorf("%s, %s: %s, want Allowed: %s", c.who, c.what, d.Result, c.req.Explain())
 		case !c.allow && d.Result == iamsim.Allowed:
 			t.Errorf("%s, %s: Allowed, want denied: %s", c.who, c.what, c.req.Explain())
+		case c.explicit && d.Result != iamsim.ExplicitlyDenied:
+			t.Errorf("%s, %s: %s, want ExplicitlyDenied (by the key policy): %s", c.who, c.what, d.Result, c.req.Explain())
 		}
 		if c.what == "its own call" {
 			own++
