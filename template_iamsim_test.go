@@ -21,7 +21,11 @@ import (
 // when set belongs there, so that the matrix sees it).
 const simRegion = "us-east-1"
 
-var simParameters = map[string]any{}
+// MemberEventPublisherArns deploys the member-event path (MemberRemoved):
+// with it empty, the function is not deployed and not judged.
+var simParameters = map[string]any{
+	"MemberEventPublisherArns": []any{"arn:aws:iam::111122223333:role/console-backend"},
+}
 
 // The managed policies SAM attaches to every function's role: logs and
 // X-Ray only, nothing of the table, the key, the buses or the queues. Any
