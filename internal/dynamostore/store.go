@@ -509,7 +509,7 @@ func (s *Store) GetKey(ctx context.Context, ref accesskey.Ref) (accesskey.Key, e
 // ciphertext (the roles that read keys this way may read no more).
 func shownProjection() expression.ProjectionBuilder {
 	proj := expression.NamesList(expression.Name(attrPK))
-	for _, name := range shownAttributes {
+	for _, name := range append(shownAttributes[:len(shownAttributes):len(shownAttributes)], leakAttributes...) {
 		proj = proj.AddNames(expression.Name(name))
 	}
 	return proj
