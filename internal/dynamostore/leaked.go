@@ -44,13 +44,13 @@ func (it keyItem) withLeak(k accesskey.Key) (accesskey.Key, error) {
 }
 
 // leakReads bounds the GetItems of one list page in flight at once.
-const leakReads = 16
+const leakReads = 32
 
 // withLeaks fills in the leak marks of keys read from the ByTeam index,
 // which does not project them (items.go leakAttributes): one eventually
-// consistent GetItem, projected to pk and the marks, per Inactive key (a
-// leak report leaves its key Inactive, and nothing enables it again);
-// Active keys cost nothing. Eventual consistency suffices: a mark, once
+// consistent GetItem, projected to pk and the marks, per Inactive key,
+// leakReads at a time (a leak report leaves its key Inactive, and nothing
+// enables it again); Active keys cost nothing. Eventual consistency suffices: a mark, once
 // written, never changes back. (A key re-enabled after a leak report
 // before this release is Active with a leakUrl: GetKey shows it, a list
 // does not.)

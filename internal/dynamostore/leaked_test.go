@@ -169,3 +169,57 @@ func disabledByHand(t *testing.T, _ *teststack.Table, s *dynamostore.Store, k ac
 		t.Fatal(err)
 	}
 }
+
+// countingGets is DynamoDB Local's client counting GetItem calls.
+type countingGets struct {
+	dynamostore.DynamoDB
+	gets atomic.Int64
+}
+
+func (d *countingGets) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	d.gets.Add(1)
+	return d.DynamoDB.GetItem(ctx, in, opts...)
+}
+
+// BenchmarkReportLeakMarks reads a team of 2,000 keys the way the
+// credential report does (ListTeam with no limit, page after page), all
+// Active (no leak read) or all Inactive (one GetItem of the leak marks per
+// key, 32 at a time): the cost of showing leakedAt and leakUrl in lists,
+// which the ByTeam index does not project.
+func BenchmarkReportLeakMarks(b *testing.B) {
+	const n = 2000
+	for _, status := range []accesskey.Status{accesskey.StatusActive, accesskey.StatusInactive} {
+		b.Run(string(status), func(b *testing.B) {
+			ctx := context.Background()
+			tb := teststack.NewTable(b)
+			keys := make([]accesskey.Key, n)
+			for i := range keys {
+				keys[i] = accesskey.Key{AccessKeyID: fmt.Sprintf("TKAKBENCH%015d", i), TeamID: "t1", MemberID: fmt.Sprintf("m%04d", i/2),
+					Status: status, CreatedAt: time.Now().UTC().Truncate(time.Second), CreatedBy: "admin"}
+			}
+			if err := tb.PutKeys(ctx, keys, accesskey.SealedSecret{Ciphertext: []byte("ct")}); err != nil {
+				b.Fatal(err)
+			}
+			db := &countingGets{DynamoDB: tb.DB}
+			store := dynamostore.New(db, tb.Name)
+			b.ResetTimer()
+			for b.Loop() {
+				read := 0
+				for after := map[string]string(nil); ; {
+					page, next, err := store.ListTeam(ctx, "t1", 0, after)
+					if err != nil {
+						b.Fatal(err)
+					}
+					read += len(page)
+					if after = next; next == nil {
+						break
+					}
+				}
+				if read != n {
+					b.Fatalf("read %d keys, want %d", read, n)
+				}
+			}
+			b.ReportMetric(float64(db.gets.Load())/float64(b.N), "GetItems/op")
+		})
+	}
+}

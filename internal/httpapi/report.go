@@ -63,6 +63,14 @@ const (
 	// reportMaxQueryPages; a small one costs a round trip (~10-20 ms).
 	reportMaxCalls      = 24
 	reportFullQueryPage = 512 << 10
+	// reportReadBudget bounds, in time, the reading of one response: no
+	// Query page is added once this long has gone. A Query page of
+	// Inactive keys costs one GetItem of each key's leak marks
+	// (dynamostore/leaked.go; the ByTeam index does not project them),
+	// ~3,500 for a full page, so a team of many Inactive keys reads
+	// slower than the Query bounds above assume; the next page goes on
+	// where this one stopped.
+	reportReadBudget = 4 * time.Second
 )
 
 // reportColumns are the credential report's columns, in order.
@@ -106,7 +114,8 @@ func (a *api) report(w http.ResponseWriter, r *http.Request) error {
 	enc.SetEscapeHTML(false)
 	rows := 0
 	next := after
-	for calls, pages := 0, 0; calls < reportMaxCalls && pages < reportMaxQueryPages && (calls == 0 || body.Len()+reportQueryPageBytes <= reportMaxBytes); calls++ {
+	began := time.Now()
+	for calls, pages := 0, 0; calls < reportMaxCalls && pages < reportMaxQueryPages && (calls == 0 || body.Len()+reportQueryPageBytes <= reportMaxBytes && time.Since(began) < reportReadBudget); calls++ {
 		keys, cursor, err := a.lister.ListTeam(r.Context(), t.ref.TeamID, 0, next)
 		if err != nil {
 			return err
