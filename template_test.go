@@ -230,15 +230,16 @@ var writes = map[string][]string{
 	// through Delete): ADD keyCount -1, condition on keyCount.
 	"FreeSlot": {"pk", "sk", "keyCount"},
 	// SetStatus: SET status, condition ownedBy (pk, teamId,
-	// memberId) and the status read (GetKey first), in a transaction with its audit
-	// record, ReturnValues NONE. No lastUse, no ciphertext, no counter, no
+	// memberId) and the status read (GetKey first) and, to enable, no
+	// leakedAt or leakUrl (leaked.go notLeaked), in a transaction with its
+	// audit record, ReturnValues NONE. No lastUse, no ciphertext, no counter, no
 	// index key.
-	"SetStatus": {"pk", "sk", "teamId", "memberId", "status"},
-	// DisableLeaked (writeLeakDisable): SET status and leakUrl, condition
+	"SetStatus": {"pk", "sk", "teamId", "memberId", "status", "leakedAt", "leakUrl"},
+	// DisableLeaked (writeLeakDisable): SET status, leakedAt and leakUrl, condition
 	// ownedBy (pk, teamId, memberId), the status read (the BySecretHash
 	// index) and, from Inactive, leakUrl (absent or another), in a
 	// transaction with its audit record, ReturnValues NONE.
-	"LeakDisable": {"pk", "sk", "teamId", "memberId", "status", "leakUrl"},
+	"LeakDisable": {"pk", "sk", "teamId", "memberId", "status", "leakedAt", "leakUrl"},
 	// RecordUse: SET lastUsedAt, lastUsedIp, lastUsedScheme, condition
 	// ownedBy and lastUsedAt. Not status: a verifier cannot enable a key.
 	// teamId and memberId only because the condition reads them; a key
@@ -288,6 +289,11 @@ var auditIndexAttributes = []string{"eventId", "time", "teamId", "memberId", "ac
 var shownAttributes = []string{"accessKeyId", "teamId", "memberId", "status", "description", "createdAt", "createdBy",
 	"expiresAt", "rotatedFrom", "lastUsedAt", "lastUsedIp", "lastUsedScheme"}
 
+// leakAttributes are a key's leak marks (items.go leakAttributes): GetKey
+// and a list's Inactive keys read them; the ByTeam index, older than they
+// are, does not project them.
+var leakAttributes = []string{"leakedAt", "leakUrl"}
+
 // secretAttributes are the key item's attributes that only the verifying
 // functions may read.
 var secretAttributes = []string{"secretCiphertext", "secretSha256"}
@@ -299,7 +305,7 @@ var reads = map[string][]string{
 	// GetKey (ListKeys, RotateKey, and SetStatus: DisableKey, EnableKey)
 	// and rotateRefusal (RotateKey): GetItem of one key item, projected to
 	// pk and the shown attributes.
-	"ShownKey": append([]string{"pk", "sk"}, shownAttributes...),
+	"ShownKey": append(append([]string{"pk", "sk"}, shownAttributes...), leakAttributes...),
 	// leakRecorded (DisableLeaked, when both its conditions failed):
 	// GetItem of one key item, projected to its owner, status and leakUrl.
 	"LeakState": {"pk", "sk", "teamId", "memberId", "status", "leakUrl"},

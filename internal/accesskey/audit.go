@@ -41,8 +41,13 @@ type Actor struct {
 
 // UserActor is a caller of the API.
 func UserActor(sub, sourceIP, userAgent string) Actor {
-	return Actor{Type: actorUser, Sub: sub, SourceIP: sourceIP, UserAgent: userAgent}
+	return Actor{Type: actorUser, Sub: sub, SourceIP: sourceIP, UserAgent: cut(userAgent, MaxUserAgentLength)}
 }
+
+// MaxUserAgentLength bounds the User-Agent an actor records (bytes, cut at
+// a rune boundary): it is stored in every audit record and published on
+// the event bus, and a client chooses its length.
+const MaxUserAgentLength = 256
 
 // LeakReportActor is a leak report: who sent it ("github" for GitHub's
 // secret scanning).

@@ -167,6 +167,7 @@ const (
 	ErrorCodeInvalidSignature     ErrorCode = "InvalidSignature"
 	ErrorCodeKeyDisabled          ErrorCode = "KeyDisabled"
 	ErrorCodeKeyExpired           ErrorCode = "KeyExpired"
+	ErrorCodeKeyLeaked            ErrorCode = "KeyLeaked"
 	ErrorCodeLimitExceeded        ErrorCode = "LimitExceeded"
 	ErrorCodeMethodNotAllowed     ErrorCode = "MethodNotAllowed"
 	ErrorCodeMissingSignature     ErrorCode = "MissingSignature"
@@ -198,6 +199,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeKeyDisabled:
 		return true
 	case ErrorCodeKeyExpired:
+		return true
+	case ErrorCodeKeyLeaked:
 		return true
 	case ErrorCodeLimitExceeded:
 		return true
@@ -357,7 +360,13 @@ type AccessKey struct {
 
 	// LastUsedSourceIp Source IP of the last use; absent if never used.
 	LastUsedSourceIp *string `json:"lastUsedSourceIp,omitempty"`
-	MemberId         Id      `json:"memberId"`
+
+	// LeakUrl Where the last leak report with a URL found the key's secret (GitHub's `url`); absent if no report named one.
+	LeakUrl *string `json:"leakUrl,omitempty"`
+
+	// LeakedAt When a leak report (GitHub's secret scanning, or a team's `POST /v1/teams/{teamId}/leaks`) last disabled the key; absent if never. A leaked key cannot be enabled again (`409` `KeyLeaked`) - rotate or delete it. A key disabled by a GitHub report before this field existed shows only `leakUrl`.
+	LeakedAt *time.Time `json:"leakedAt,omitempty"`
+	MemberId Id         `json:"memberId"`
 
 	// RotatedFrom Example: TKAKABCDEFGHIJKLMNOPQRST
 	RotatedFrom *AccessKeyId `json:"rotatedFrom,omitempty"`
@@ -583,7 +592,13 @@ type ReportRow struct {
 
 	// LastUsedSourceIp Source IP of the last use; absent if never used.
 	LastUsedSourceIp *string `json:"lastUsedSourceIp,omitempty"`
-	MemberId         Id      `json:"memberId"`
+
+	// LeakUrl Where the last leak report with a URL found the key's secret (GitHub's `url`); absent if no report named one.
+	LeakUrl *string `json:"leakUrl,omitempty"`
+
+	// LeakedAt When a leak report (GitHub's secret scanning, or a team's `POST /v1/teams/{teamId}/leaks`) last disabled the key; absent if never. A leaked key cannot be enabled again (`409` `KeyLeaked`) - rotate or delete it. A key disabled by a GitHub report before this field existed shows only `leakUrl`.
+	LeakedAt *time.Time `json:"leakedAt,omitempty"`
+	MemberId Id         `json:"memberId"`
 
 	// RotatedFrom Example: TKAKABCDEFGHIJKLMNOPQRST
 	RotatedFrom *AccessKeyId `json:"rotatedFrom,omitempty"`
@@ -685,6 +700,13 @@ type IdempotencyKeyReused struct {
 
 // InternalError defines model for InternalError.
 type InternalError struct {
+	Error struct {
+		Code interface{} `json:"code,omitempty"`
+	} `json:"error"`
+}
+
+// KeyLeaked defines model for KeyLeaked.
+type KeyLeaked struct {
 	Error struct {
 		Code interface{} `json:"code,omitempty"`
 	} `json:"error"`
