@@ -268,8 +268,8 @@ capacity-check: tools ## capacity meter asserting issue 18's targets: fails list
 	TEAMKEYS_CACHE=$(CACHE) go run ./bench/capacity -assert $(CAPACITY_FLAGS)
 
 .PHONY: soak
-soak: tools ## 32 clients, 20,000 mixed operations, 100 members: no 5xx, invariants hold, no growth
-	go run ./bench/soak -clients 32 -ops 20000 -members 100
+soak: tools ## 32 clients, 3 phases of 20,000 mixed operations, 100 members: no 5xx, invariants hold, no heap growth from phase 2 to 3
+	TEAMKEYS_CACHE=$(CACHE) go run ./bench/soak -clients 32 -ops 20000 -members 100
 
 # ---------------------------------------------------------------- schemathesis
 
