@@ -3,9 +3,10 @@
 // and goroutines can be read), on its own DynamoDB Local and local-kms,
 // after a warm-up, in three measured phases of -ops operations each. It
 // fails on any 5xx, on a broken cap or slot counter (the invariant check),
-// or when the heap or the goroutine count after the third phase is more than
-// 10% above their value after the second. It prints throughput and p50/p99
-// latency per route, per phase, and the heap after each.
+// when the heap after the third phase is more than 10% above its value after
+// the second, or the goroutine count more than 10% (at least 2) above. It
+// prints throughput and p50/p99 latency per route, per phase, and the heap
+// after each.
 //
 // Why phases 2 and 3: the server's caches are bounded (the verifier's key
 // items, opened secrets and Decrypt budgets, each an LRU of -cache entries),
@@ -198,8 +199,11 @@ func run(clients, ops, warmup, members, cacheSize int) (err error) {
 		fmt.Printf("FAIL: the heap grew more than %.0f%% from phase 2 to phase 3\n", 100*maxGrowth)
 		failed = true
 	}
-	if float64(gor3) > (1+maxGrowth)*float64(gor2) {
-		fmt.Printf("FAIL: the goroutines grew more than %.0f%% from phase 2 to phase 3\n", 100*maxGrowth)
+	// A dozen goroutines (local-kms's database and listener among them)
+	// come and go by one or two: a leak adds one per request or per key,
+	// hundreds a phase.
+	if slack := max(2, int(maxGrowth*float64(gor2))); gor3 > gor2+slack {
+		fmt.Printf("FAIL: the goroutines grew by more than %d (10%%, at least 2) from phase 2 to phase 3\n", slack)
 		failed = true
 	}
 
