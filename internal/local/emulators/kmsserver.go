@@ -82,7 +82,6 @@ func serveKMS(ln net.Listener, dataDir, logPath, region string) (_ *kmsServer, e
 	s.srv = &http.Server{
 		Handler:           kmsHandler(logger, db),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          nil,
 	}
 	go func() {
 		defer close(s.done)
