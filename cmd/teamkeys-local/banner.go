@@ -38,9 +38,11 @@ func printBanner(w io.Writer, b bannerInfo) {
 
 `, b.Addr, b.AdminToken)
 	var exposed []string
+	kmsExposed := false
 	for _, l := range b.Listeners {
 		if l.Exposed() {
 			exposed = append(exposed, l.Name+" (port "+strconv.Itoa(l.Port)+")")
+			kmsExposed = kmsExposed || l.Name == "local-kms"
 		}
 	}
 	if len(exposed) > 0 {
@@ -48,11 +50,17 @@ func printBanner(w io.Writer, b bannerInfo) {
 		if len(exposed) == 1 {
 			verb, tools, ports = "listens", "it has no", "that port"
 		}
+		// local-kms is served on 127.0.0.1 by this process: without it
+		// the table's sealed secrets can't be decrypted.
+		can := "can read and change the table (not decrypt its secrets: local-kms\nlistens on 127.0.0.1 only)"
+		if kmsExposed {
+			can = "can read the table and decrypt every stored secret"
+		}
 		fmt.Fprintf(w, `WARNING: %s %s on every network interface,
 not only 127.0.0.1: %s bind-address option. Anyone who can reach this machine
-on %s can read the table and decrypt every stored secret. Run on a trusted
-network, or close %s to other machines with a firewall.
+on %s %s. Run on a trusted network, or close %s to
+other machines with a firewall.
 
-`, strings.Join(exposed, " and "), verb, tools, ports, ports)
+`, strings.Join(exposed, " and "), verb, tools, ports, can, ports)
 	}
 }

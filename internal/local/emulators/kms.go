@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,71 +16,43 @@ import (
 	"github.com/teamkeys/teamkeys/internal/awsclient"
 )
 
-// startKMS starts local-kms on a free port with a fresh data directory and
-// waits until it answers.
-func (e *Env) startKMS(ctx context.Context, bin string) error {
-	var err error
-	for range portAttempts {
-		var port int
-		if port, err = freePort(); err != nil {
-			return err
-		}
-		e.mu.Lock()
-		e.kmsPort = port
-		e.KMSEndpoint = endpointFor(port)
-		e.mu.Unlock()
-		if err = e.launchKMS(ctx, bin, port); !isPortTaken(err) {
-			return err
-		}
-	}
-	return err
-}
-
-func (e *Env) launchKMS(ctx context.Context, bin string, port int) error {
+// startKMS serves local-kms in this process (kmsServer) on a free port of
+// 127.0.0.1 with a fresh data directory, and waits until it answers.
+func (e *Env) startKMS(ctx context.Context) error {
 	dataDir := filepath.Join(e.tmpDir, "kms-data")
-	if err := os.RemoveAll(dataDir); err != nil {
-		return fmt.Errorf("localenv: %w", err)
-	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return fmt.Errorf("localenv: %w", err)
 	}
-	cmd := exec.Command(bin)
-	cmd.Dir = e.tmpDir
-	cmd.Env = append(os.Environ(),
-		// local-kms has no host setting: it listens on ":"+PORT, every
-		// interface (src/server.go at the pinned version; see Env.Listeners).
-		"PORT="+strconv.Itoa(port),
-		"KMS_REGION="+e.Region,
-		"KMS_DATA_PATH="+dataDir,
-		// A path that doesn't exist: never read the default /init/seed.yaml.
-		"KMS_SEED_PATH="+filepath.Join(e.tmpDir, "no-kms-seed.yaml"),
-	)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("localenv: local-kms listener: %w", err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	endpoint := endpointFor(port)
 
 	e.mu.Lock()
 	if e.stopped {
 		e.mu.Unlock()
+		ln.Close()
 		return errors.New("localenv: Env is stopped")
 	}
 	began := time.Now()
-	p, err := launch("local-kms", cmd, filepath.Join(e.tmpDir, "kms.log"))
+	s, err := serveKMS(ln, dataDir, filepath.Join(e.tmpDir, "kms.log"), e.Region)
 	if err != nil {
 		e.mu.Unlock()
+		ln.Close()
 		return err
 	}
-	e.kms = p
-	endpoint := endpointFor(port)
+	e.kms = s
+	e.kmsPort = port
+	e.KMSEndpoint = endpoint
 	e.mu.Unlock()
 
-	if err := waitKMS(ctx, endpoint, e.Region, p); err != nil {
-		_ = p.stop()
-		e.mu.Lock()
-		if e.kms == p {
-			e.kms = nil
-		}
-		e.mu.Unlock()
+	if err := waitKMS(ctx, endpoint, e.Region, nil); err != nil {
+		_ = s.stop()
 		return err
 	}
-	e.log.Info("local-kms ready", "endpoint", endpoint, "pid", p.pid(),
+	e.log.Info("local-kms ready", "endpoint", endpoint, "in_process", true,
 		"startup", time.Since(began).Round(time.Millisecond))
 	return nil
 }

@@ -2,24 +2,25 @@ package emulators
 
 import (
 	"net/netip"
+	"os"
 	"slices"
 )
 
 // Listener is an emulator this Env started and the sockets it listens on.
 //
-// Neither emulator can be told which address to bind: DynamoDB Local has
-// no bind-address option and local-kms listens on ":"+PORT. Both listen on
-// every interface, so anyone who can reach this machine on their ports can
-// read the table (DynamoDB Local accepts any credentials) and decrypt every
-// stored secret (local-kms has no authentication at all). The endpoints this
-// package hands out are on 127.0.0.1, but that does not limit who else
-// connects.
+// DynamoDB Local has no bind-address option: it listens on every
+// interface, so anyone who can reach this machine on its port can read and
+// write the table (it accepts any credentials). local-kms is served in this
+// process on 127.0.0.1 only (kmsserver.go): without it the table's
+// ciphertexts are useless to a stranger. The endpoints this package hands
+// out are on 127.0.0.1.
 type Listener struct {
 	Name string // "DynamoDB Local" or "local-kms"
-	Pid  int
+	Pid  int    // local-kms: this process
 	Port int
-	// Addrs are the addresses the process listens on, read from the
-	// operating system (Linux: /proc). Nil when they can't be read there.
+	// Addrs are the addresses it listens on: DynamoDB Local's read from
+	// the operating system (Linux: /proc), nil when they can't be read
+	// there; local-kms's is its listener's own.
 	Addrs []netip.AddrPort
 }
 
@@ -37,22 +38,25 @@ func (l Listener) Exposed() bool {
 // endpoint) and where each listens.
 func (e *Env) Listeners() []Listener {
 	e.mu.Lock()
-	procs := []struct {
-		p    *proc
-		port int
-	}{{e.ddb, e.ddbPort}, {e.kms, e.kmsPort}}
+	ddb, ddbPort, kms, kmsPort := e.ddb, e.ddbPort, e.kms, e.kmsPort
 	e.mu.Unlock()
 	var out []Listener
-	for _, c := range procs {
-		if c.p == nil || c.p.exited() {
-			continue
-		}
-		l := Listener{Name: c.p.name, Pid: c.p.pid(), Port: c.port}
+	if ddb != nil && !ddb.exited() {
+		l := Listener{Name: ddb.name, Pid: ddb.pid(), Port: ddbPort}
 		if addrs, err := listenAddrs(l.Pid); err == nil {
 			l.Addrs = addrs
 			if l.Addrs == nil {
 				l.Addrs = []netip.AddrPort{}
 			}
+		}
+		out = append(out, l)
+	}
+	if kms != nil && !kms.stopped() {
+		l := Listener{Name: "local-kms", Pid: os.Getpid(), Port: kmsPort, Addrs: []netip.AddrPort{}}
+		if ap, err := netip.ParseAddrPort(kms.addr().String()); err == nil {
+			l.Addrs = append(l.Addrs, ap)
+		} else {
+			l.Addrs = nil
 		}
 		out = append(out, l)
 	}

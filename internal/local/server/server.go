@@ -116,6 +116,10 @@ type Options struct {
 	// Background, if set, counts the goroutines New starts (the sweep,
 	// the events publisher): Wait on it after ctx ends for a clean stop.
 	Background *sync.WaitGroup
+	// VerifierCacheSize is the entries of each of the verifier's caches;
+	// 0 means the verifier's default (the soak shrinks them so that they
+	// fill in its warm-up).
+	VerifierCacheSize int
 }
 
 // New creates the table if it is missing and returns the local API.
@@ -146,7 +150,7 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 	store := dynamostore.New(db, cfg.Table).WithAuditRetention(cfg.AuditRetentionDays)
 	kmsClient := kms.NewFromConfig(opts.AWS, opts.KMSOptions...)
 	sealer := seal.NewEnvelopeSealer(kmsClient, cfg.KMSKeyID, store)
-	v := verifier.New(store, seal.NewEnvelopeOpener(kmsClient, cfg.KMSKeyID, store), store, verifier.Options{Signing: signature.Config{Region: cfg.SigningRegion}, Log: log})
+	v := verifier.New(store, seal.NewEnvelopeOpener(kmsClient, cfg.KMSKeyID, store), store, verifier.Options{Signing: signature.Config{Region: cfg.SigningRegion}, Log: log, CacheSize: opts.VerifierCacheSize})
 	common := httpapi.Common{Claims: cfg.Claims, Log: log}
 	// Each function built by its own constructor, with what its main gives it.
 	built := map[string]func() (httpapi.LambdaHandlerFunc, error){

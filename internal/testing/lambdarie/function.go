@@ -108,10 +108,11 @@ func Start(t testing.TB, rie, name, bootstrap, table string, extraEnv ...string)
 		}
 		go func() { _ = f.cmd.Wait(); close(f.done) }()
 		t.Cleanup(f.stop)
-		if WaitListening(context.Background(), invoke, f.done) == nil {
+		err = WaitEmulator(context.Background(), invoke, runtimeAPI, f.done)
+		if err == nil {
 			return f
 		}
-		lastOut = f.out.String()
+		lastOut = err.Error() + "\n" + f.out.String()
 		f.stop()
 		if !strings.Contains(lastOut, "address already in use") {
 			break

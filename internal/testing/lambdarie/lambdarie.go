@@ -9,7 +9,7 @@
 // stopped by the pid it was started with, and so is the runtime process it
 // forked.
 //
-// FreeAddrPair, WaitListening and Invoke serve any program (the cold-start
+// FreeAddrPair, WaitEmulator and Invoke serve any program (the cold-start
 // benchmark times Invoke's exchange); Root, Binary, BuildAll, Start and the
 // methods of Function are for tests, and fail the test they are given.
 package lambdarie
@@ -58,12 +58,37 @@ func FreeAddrPair() (invoke, runtimeAPI string, err error) {
 // errExited is WaitListening's error when the emulator ends first.
 var errExited = errors.New("aws-lambda-rie exited before it listened")
 
+// listenLimit bounds each wait for one of the emulator's listeners: far
+// more than it takes on a loaded machine (milliseconds), so that only an
+// emulator that is stuck fails it.
+const listenLimit = 30 * time.Second
+
+// WaitEmulator waits until the emulator started with these two addresses
+// listens on both: the invoke address and the runtime API's. The emulator
+// opens its runtime API in a goroutine of its own (rapid.Start, then
+// startRuntimeAPI), racing the invoke listener: an invoke sent as soon as
+// the invoke address answers forks the function, whose first /next can
+// then be refused ("connect: connection refused"). Waiting for both closes
+// that race; the function is not started before the first invoke, so the
+// wait is not part of its measured init. It gives up at once when exited
+// is closed (the emulator ended) or ctx is done, and after 30 s a listener.
+func WaitEmulator(ctx context.Context, invoke, runtimeAPI string, exited <-chan struct{}) error {
+	if err := waitListening(ctx, invoke, "its invoke address", exited); err != nil {
+		return err
+	}
+	return waitListening(ctx, runtimeAPI, "its runtime API address (the function's /next)", exited)
+}
+
 // WaitListening waits until something accepts connections on addr, for at
-// most 10 s, polling every 5 ms. It gives up at once when exited is closed
-// (the emulator ended) or ctx is done.
+// most 30 s, polling every 5 ms. It gives up at once when exited is closed
+// (the emulator ended) or ctx is done. An emulator is ready when
+// WaitEmulator says so, not when one of its addresses listens.
 func WaitListening(ctx context.Context, addr string, exited <-chan struct{}) error {
-	const limit = 10 * time.Second
-	deadline := time.Now().Add(limit)
+	return waitListening(ctx, addr, "an address", exited)
+}
+
+func waitListening(ctx context.Context, addr, what string, exited <-chan struct{}) error {
+	deadline := time.Now().Add(listenLimit)
 	for {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
@@ -72,13 +97,13 @@ func WaitListening(ctx context.Context, addr string, exited <-chan struct{}) err
 		}
 		select {
 		case <-exited:
-			return errExited
+			return fmt.Errorf("%w on %s, %s", errExited, what, addr)
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("waiting for aws-lambda-rie to listen on %s, %s: %w", what, addr, ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("aws-lambda-rie not listening on %s after %v", addr, limit)
+			return fmt.Errorf("aws-lambda-rie not listening on %s, %s, after %v: %v", what, addr, listenLimit, err)
 		}
 	}
 }

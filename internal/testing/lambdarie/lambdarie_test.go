@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestFreeAddrPair: two distinct loopback addresses, neither of the
@@ -61,6 +63,53 @@ func TestWaitListening(t *testing.T) {
 	cancel()
 	if err := WaitListening(ctx, free, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled context: %v, want %v", err, context.Canceled)
+	}
+}
+
+// TestWaitEmulator: the emulator is ready only once its runtime API listens
+// too, not as soon as its invoke address does (the emulator opens the two in
+// racing goroutines; an invoke sent in between forks a function whose first
+// /next is refused). An emulator that exits, or never opens its runtime
+// API, gets an error naming the address it was waited on.
+func TestWaitEmulator(t *testing.T) {
+	invoke, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer invoke.Close()
+	_, runtimeAPI, err := FreeAddrPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var listening atomic.Bool
+	opened := make(chan net.Listener, 1)
+	go func() {
+		time.Sleep(200 * time.Millisecond) // the invoke address answers first
+		l, err := net.Listen("tcp", runtimeAPI)
+		if err != nil {
+			t.Error(err)
+			close(opened)
+			return
+		}
+		listening.Store(true)
+		opened <- l
+	}()
+	if err := WaitEmulator(context.Background(), invoke.Addr().String(), runtimeAPI, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !listening.Load() {
+		t.Fatal("WaitEmulator returned before the runtime API listened")
+	}
+	if l, ok := <-opened; ok {
+		l.Close()
+	}
+
+	exited := make(chan struct{})
+	close(exited)
+	err = WaitEmulator(context.Background(), invoke.Addr().String(), runtimeAPI, exited)
+	if !errors.Is(err, errExited) || !strings.Contains(err.Error(), "runtime API") || !strings.Contains(err.Error(), runtimeAPI) {
+		t.Fatalf("emulator exited with no runtime API: %v, want %v naming the runtime API address %s", err, errExited, runtimeAPI)
 	}
 }
 
