@@ -29,23 +29,32 @@ func WithRESTEvents(h LambdaHandlerFunc, err error) (EventHandlerFunc, error) {
 		return nil, err
 	}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var probe struct {
-			Version    string `json:"version"`
-			HTTPMethod string `json:"httpMethod"`
-		}
-		if err := json.Unmarshal(raw, &probe); err != nil {
+		// One decoding of the event, whichever its shape: a report's body
+		// may be 1 MiB, and decoding it is most of what junk costs.
+		var ev eitherEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, err
 		}
-		if probe.Version == "2.0" || probe.HTTPMethod == "" {
-			var event events.APIGatewayV2HTTPRequest
-			if err := json.Unmarshal(raw, &event); err != nil {
-				return nil, err
+		if ev.Version == "2.0" || ev.HTTPMethod == "" {
+			event := ev.APIGatewayV2HTTPRequest
+			if len(ev.RequestContext) > 0 {
+				if err := json.Unmarshal(ev.RequestContext, &event.RequestContext); err != nil {
+					return nil, err
+				}
 			}
 			return h(ctx, event)
 		}
-		var event events.APIGatewayProxyRequest
-		if err := json.Unmarshal(raw, &event); err != nil {
-			return nil, err
+		event := events.APIGatewayProxyRequest{
+			Resource: ev.Resource, Path: ev.Path, HTTPMethod: ev.HTTPMethod,
+			Headers: ev.Headers, MultiValueHeaders: ev.MultiValueHeaders,
+			QueryStringParameters: ev.QueryStringParameters, MultiValueQueryStringParameters: ev.MultiValueQueryStringParameters,
+			PathParameters: ev.PathParameters, StageVariables: ev.StageVariables,
+			Body: ev.Body, IsBase64Encoded: ev.IsBase64Encoded,
+		}
+		if len(ev.RequestContext) > 0 {
+			if err := json.Unmarshal(ev.RequestContext, &event.RequestContext); err != nil {
+				return nil, err
+			}
 		}
 		if !servedByREST(event.HTTPMethod, event.Resource) {
 			return restResponse(eventError(event.RequestContext.RequestID, ErrRouteNotFound)), nil
@@ -56,6 +65,20 @@ func WithRESTEvents(h LambdaHandlerFunc, err error) (EventHandlerFunc, error) {
 		}
 		return restResponse(resp), nil
 	}, nil
+}
+
+// eitherEvent reads a payload 2.0 event and a REST API's proxy event alike:
+// the fields they share (headers, body, …) once, the fields of each, and
+// the request context, whose shape differs, left to read once the shape is
+// known.
+type eitherEvent struct {
+	events.APIGatewayV2HTTPRequest
+	RequestContext                  json.RawMessage     `json:"requestContext"`
+	Resource                        string              `json:"resource"`
+	Path                            string              `json:"path"`
+	HTTPMethod                      string              `json:"httpMethod"`
+	MultiValueHeaders               map[string][]string `json:"multiValueHeaders"`
+	MultiValueQueryStringParameters map[string][]string `json:"multiValueQueryStringParameters"`
 }
 
 // servedByREST reports whether a REST API serves the route of method and
