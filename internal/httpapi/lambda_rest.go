@@ -11,9 +11,17 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// EventHandlerFunc is the signature of a Lambda function that both the HTTP
-// API (payload 2.0) and a REST API (proxy events, payload 1.0) invoke.
-type EventHandlerFunc func(context.Context, json.RawMessage) (any, error)
+// EventHandlerFunc is a Lambda function that both the HTTP API (payload
+// 2.0) and a REST API (proxy events, payload 1.0) invoke: the event's bytes
+// in, the answer's out. Its Invoke method makes it a lambda.Handler, so the
+// runtime hands it the event as it came, unread: the event is decoded once,
+// whatever its shape.
+type EventHandlerFunc func(ctx context.Context, payload []byte) ([]byte, error)
+
+// Invoke implements aws-lambda-go's lambda.Handler.
+func (f EventHandlerFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return f(ctx, payload)
+}
 
 // WithRESTEvents returns h (with its constructor's error, so that a main
 // writes env.Start(httpapi.WithRESTEvents(httpapi.NewLeakReport(…)))) as a
@@ -28,7 +36,7 @@ func WithRESTEvents(h LambdaHandlerFunc, err error) (EventHandlerFunc, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+	return func(ctx context.Context, raw []byte) ([]byte, error) {
 		// One decoding of the event, whichever its shape: a report's body
 		// may be 1 MiB, and decoding it is most of what junk costs.
 		var ev eitherEvent
@@ -42,7 +50,11 @@ func WithRESTEvents(h LambdaHandlerFunc, err error) (EventHandlerFunc, error) {
 					return nil, err
 				}
 			}
-			return h(ctx, event)
+			resp, err := h(ctx, event)
+			if err != nil {
+				return nil, err
+			}
+			return json.Marshal(resp)
 		}
 		event := events.APIGatewayProxyRequest{
 			Resource: ev.Resource, Path: ev.Path, HTTPMethod: ev.HTTPMethod,
@@ -57,13 +69,13 @@ func WithRESTEvents(h LambdaHandlerFunc, err error) (EventHandlerFunc, error) {
 			}
 		}
 		if !servedByREST(event.HTTPMethod, event.Resource) {
-			return restResponse(eventError(event.RequestContext.RequestID, ErrRouteNotFound)), nil
+			return json.Marshal(restResponse(eventError(event.RequestContext.RequestID, ErrRouteNotFound)))
 		}
 		resp, err := h(ctx, httpEventOf(event))
 		if err != nil {
 			return nil, err
 		}
-		return restResponse(resp), nil
+		return json.Marshal(restResponse(resp))
 	}, nil
 }
 

@@ -62,7 +62,7 @@ type junkRig struct {
 
 type junkKind struct {
 	name   string
-	event  []byte // a REST API proxy event, as the runtime hands it over
+	event  []byte // a REST API proxy event, as the runtime hands it over (unread)
 	status int
 }
 
@@ -123,11 +123,10 @@ func (r *junkRig) send(event []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	b, _ := json.Marshal(out)
 	var resp struct {
 		StatusCode int `json:"statusCode"`
 	}
-	if err := json.Unmarshal(b, &resp); err != nil {
+	if err := json.Unmarshal(out, &resp); err != nil {
 		return 0, err
 	}
 	return resp.StatusCode, nil
