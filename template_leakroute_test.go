@@ -102,13 +102,12 @@ func TestTemplateLeakRouteOnRESTAPI(t *testing.T) {
 // at their limit take a small part of the stage's budget.
 func TestTemplateLeakAPIRateLimitsEachAddress(t *testing.T) {
 	tmpl := loadTemplate(t)
-	stage, _ := tmpl.Resources[httpapi.APILeak].Properties["StageName"].(string)
 	var acl string
 	for name, r := range tmpl.Resources {
 		if r.Type != "AWS::WAFv2::WebACLAssociation" {
 			continue
 		}
-		if got := jsonOf(r.Properties["ResourceArn"]); got != `{"Fn::Sub":"arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${`+httpapi.APILeak+`}/stages/${`+httpapi.APILeak+stage+`Stage}"}` {
+		if got := jsonOf(r.Properties["ResourceArn"]); got != `{"Fn::Sub":"arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${`+httpapi.APILeak+`}/stages/${`+httpapi.APILeak+`.Stage}"}` {
 			continue
 		}
 		var attr string
@@ -117,7 +116,7 @@ func TestTemplateLeakAPIRateLimitsEachAddress(t *testing.T) {
 		}
 	}
 	if acl == "" {
-		t.Fatalf("no AWS::WAFv2::WebACLAssociation of %s's stage %q (SAM's %s%sStage)", httpapi.APILeak, stage, httpapi.APILeak, stage)
+		t.Fatalf("no AWS::WAFv2::WebACLAssociation of %s's stage (${%s.Stage}, SAM's stage of it)", httpapi.APILeak, httpapi.APILeak)
 	}
 	web := tmpl.Resources[acl]
 	if web.Type != "AWS::WAFv2::WebACL" || web.Properties["Scope"] != "REGIONAL" || jsonOf(web.Properties["DefaultAction"]) != `{"Allow":{}}` {
@@ -187,14 +186,13 @@ func TestTemplateLeakAPIRateLimitsEachAddress(t *testing.T) {
 // gives GitHub: the leak API's stage and the route's path.
 func TestTemplateLeakReportURL(t *testing.T) {
 	tmpl := loadTemplate(t)
-	stage, _ := tmpl.Resources[httpapi.APILeak].Properties["StageName"].(string)
 	var path string
 	for _, r := range httpapi.Routes {
 		if r.API() == httpapi.APILeak && r.Auth == httpapi.AuthGitHub {
 			path = r.Path
 		}
 	}
-	want := `{"Fn::Sub":"https://${` + httpapi.APILeak + `}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${` + httpapi.APILeak + stage + `Stage}` + path + `"}`
+	want := `{"Fn::Sub":"https://${` + httpapi.APILeak + `}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${` + httpapi.APILeak + `.Stage}` + path + `"}`
 	if got := jsonOf(tmpl.Outputs["LeakReportUrl"]["Value"]); path == "" || got != want {
 		t.Errorf("output LeakReportUrl %s, want %s", got, want)
 	}
