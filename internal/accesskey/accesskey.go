@@ -57,6 +57,10 @@ type Key struct {
 	LastUsedAt     *time.Time
 	LastUsedIP     string
 	LastUsedScheme string
+	// LeakedAt is when a leak report last disabled the key, and LeakURL
+	// the last reported URL (leaked.go); both empty: never reported.
+	LeakedAt *time.Time
+	LeakURL  string
 }
 
 // Expired reports whether the key has expired at now: from the instant of

@@ -28,6 +28,9 @@ var (
 	// key it is stored on (copied from another key's item, altered, or
 	// under a rewritten team or member): KMS refuses its encryption context.
 	ErrSealedForAnotherKey = errors.New("ciphertext does not belong to this key")
+	// ErrKeyLeaked is an enable of a key a leak report disabled: it must be
+	// rotated or deleted (a *LeakedKeyError says when and where: leaked.go).
+	ErrKeyLeaked = errors.New("access key was reported leaked")
 )
 
 // Refusals of a signed request (all 401). ErrKeyDisabled is only ever
@@ -64,3 +67,24 @@ func (e *ValidationError) Error() string {
 
 // Invalid returns a *ValidationError.
 func Invalid(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
+
+// PolicyViolationError is a request the team's key policy refuses (a key
+// outside the team's networks, or one the policy requires restricted): the
+// client can fix it. Its message is shown; the HTTP layer answers it as 400
+// PolicyViolation.
+type PolicyViolationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *PolicyViolationError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return fmt.Sprintf("%s: %s", e.Field, e.Reason)
+}
+
+// Violation returns a *PolicyViolationError.
+func Violation(field, reason string) error {
+	return &PolicyViolationError{Field: field, Reason: reason}
+}
