@@ -249,6 +249,18 @@ BENCH_VERIFY_N ?= 3000
 bench: tools ## warm signature verification vs a bare GetItem, on DynamoDB Local and local-kms it starts
 	TEAMKEYS_CACHE=$(CACHE) go run ./bench/verify -n $(BENCH_VERIFY_N)
 
+# Leak-route junk benchmark (issue 19): one warm LeakReport environment,
+# wired as its main wires it, answers junk reports on the REST API's events
+# (unsigned, a bad signature, a key id GitHub does not publish, a body over
+# 1 MiB, and a mix) against a DynamoDB client that counts its calls and a
+# GitHub stand-in that counts its key fetches. Prints req/s per kind, with
+# table-calls and key-fetches, which must be 0. Needs no emulator.
+BENCH_LEAK_N ?= 1000x
+
+.PHONY: bench-leak
+bench-leak: ## junk reports one warm LeakReport environment answers per second, with no table call
+	go test -run '^$$' -bench '^BenchmarkLeakJunk$$' -benchtime $(BENCH_LEAK_N) ./internal/httpapi/
+
 # Cold-start benchmark: every function and a hello-world, built for the host
 # architecture with the functions' build command, each started afresh under
 # aws-lambda-rie BENCH_COLDSTART_RUNS times. Fails only if a binary is over 12 MB.

@@ -273,40 +273,50 @@ func checkSignedEvent(t *testing.T, name string, raw []byte) {
 	}
 }
 
-// checkGitHubEvent holds leak-github.json to what API Gateway sends for a
-// report of GitHub's secret scanning: payload 2.0 with only fields the
-// Lambda library knows, the route's key and path, no authorizer, lower-case
-// headers with GitHub's two signature headers, host = domainName, and a
-// JSON array of reported tokens as the body.
+// checkGitHubEvent holds leak-github.json to what the leak report API (a
+// REST API: template.yaml's LeakApi) sends for a report of GitHub's secret
+// scanning: a proxy event (payload 1.0) with only fields the Lambda library
+// knows, the route's resource, path and method, its stage in the context's
+// path, no authorizer, every header also in multiValueHeaders, GitHub's two
+// signature headers, host = domainName, and a JSON array of reported tokens
+// as the body.
 func checkGitHubEvent(t *testing.T, raw []byte, route httpapi.Route) {
-	var ev events.APIGatewayV2HTTPRequest
+	var ev events.APIGatewayProxyRequest
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&ev); err != nil {
-		t.Fatalf("not a payload 2.0 event: %v", err)
+		t.Fatalf("not a REST API proxy event: %v", err)
+	}
+	if route.API() != httpapi.APILeak {
+		t.Errorf("%s %s is served by %s, not the leak report API", route.Method, route.Path, route.API())
 	}
 	rctx := ev.RequestContext
-	routeKey := route.Method + " " + route.Path
-	if ev.Version != "2.0" || ev.RouteKey != routeKey || rctx.RouteKey != routeKey || ev.RawPath != route.Path ||
-		rctx.HTTP.Path != route.Path || rctx.HTTP.Method != route.Method || rctx.Stage != "$default" {
-		t.Errorf("version %q, routeKey %q/%q, path %q/%q, method %q, stage %q", ev.Version, ev.RouteKey, rctx.RouteKey, ev.RawPath,
-			rctx.HTTP.Path, rctx.HTTP.Method, rctx.Stage)
+	if ev.Resource != route.Path || ev.Path != route.Path || ev.HTTPMethod != route.Method || rctx.ResourcePath != route.Path ||
+		rctx.HTTPMethod != route.Method || rctx.Stage == "" || rctx.Path != "/"+rctx.Stage+route.Path {
+		t.Errorf("resource %q/%q, path %q/%q, method %q/%q, stage %q", ev.Resource, rctx.ResourcePath, ev.Path, rctx.Path, ev.HTTPMethod, rctx.HTTPMethod, rctx.Stage)
 	}
-	if rctx.Authorizer != nil {
-		t.Errorf("requestContext.authorizer %+v: the GitHub route has no authorizer", rctx.Authorizer)
+	if rctx.Authorizer != nil || rctx.RequestID == "" || rctx.Identity.SourceIP == "" {
+		t.Errorf("requestContext authorizer %+v, requestId %q, sourceIp %q: want no authorizer, an id and an address", rctx.Authorizer, rctx.RequestID, rctx.Identity.SourceIP)
 	}
-	for h := range ev.Headers {
-		if h != strings.ToLower(h) {
-			t.Errorf("header %q is not lower-case", h)
+	if len(ev.MultiValueHeaders) != len(ev.Headers) {
+		t.Errorf("%d multi-value headers for %d headers", len(ev.MultiValueHeaders), len(ev.Headers))
+	}
+	for h, v := range ev.Headers {
+		if m := ev.MultiValueHeaders[h]; len(m) != 1 || m[0] != v {
+			t.Errorf("header %s: %q, multi-value %q", h, v, m)
 		}
 	}
-	if ev.Headers["host"] != rctx.DomainName || ev.Headers["content-type"] != "application/json" ||
-		ev.Headers["content-length"] != strconv.Itoa(len(ev.Body)) || ev.IsBase64Encoded {
-		t.Errorf("host %q, content-type %q, content-length %q, isBase64Encoded %v", ev.Headers["host"], ev.Headers["content-type"],
-			ev.Headers["content-length"], ev.IsBase64Encoded)
+	header := http.Header{}
+	for h, v := range ev.Headers {
+		header.Set(h, v)
+	}
+	if header.Get("Host") != rctx.DomainName || header.Get("Content-Type") != "application/json" ||
+		header.Get("Content-Length") != strconv.Itoa(len(ev.Body)) || ev.IsBase64Encoded {
+		t.Errorf("host %q, content-type %q, content-length %q, isBase64Encoded %v", header.Get("Host"), header.Get("Content-Type"),
+			header.Get("Content-Length"), ev.IsBase64Encoded)
 	}
 	for _, h := range []string{leak.HeaderKeyID, leak.HeaderSignature} {
-		if ev.Headers[strings.ToLower(h)] == "" {
+		if header.Get(h) == "" {
 			t.Errorf("no %s header", h)
 		}
 	}
@@ -774,8 +784,13 @@ func TestLambdaRIE(t *testing.T) {
 func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	s := teststack.NewTable(t)
 	fns := map[string]*lambdarie.Function{}
+	github := newGitHub(t)
 	for _, name := range lifecycleFunctions() {
-		fns[name] = lambdarie.Start(t, rie, name, bins[name], s.Name)
+		var env []string
+		if name == httpapi.FunctionLeakReport {
+			env = append(env, "TEAMKEYS_GITHUB_KEYS_FILE="+github.file)
+		}
+		fns[name] = lambdarie.Start(t, rie, name, bins[name], s.Name, env...)
 	}
 	// first notes the runtime's pid after a function's first invocation
 	// (the emulator starts the runtime then).
@@ -1193,6 +1208,25 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	}
 	expectError(t, "leak-github.json as it is", leaks.Invoke(loadEvent(t, "leak-github.json")), http.StatusUnauthorized, "InvalidSignature",
 		eventRequestID(loadEvent(t, "leak-github.json")))
+	// The leak report API's proxy event, signed by GitHub's key, reporting
+	// carol's secret: GitHub's feedback, in the REST API's response shape.
+	ghReport := github.report(t, carol.SecretAccessKey)
+	signedEvent := loadEvent(t, "leak-github.json")
+	signedEvent["body"] = ghReport.Body
+	for name, value := range map[string]string{"Content-Length": strconv.Itoa(len(ghReport.Body)),
+		"Github-Public-Key-Identifier": ghReport.Header[leak.HeaderKeyID], "Github-Public-Key-Signature": ghReport.Header[leak.HeaderSignature]} {
+		signedEvent["headers"].(map[string]any)[name] = value
+		signedEvent["multiValueHeaders"].(map[string]any)[name] = []string{value}
+	}
+	var restAnswer events.APIGatewayProxyResponse
+	rawAnswer := leaks.InvokeRaw(signedEvent)
+	dec := json.NewDecoder(bytes.NewReader(rawAnswer))
+	dec.DisallowUnknownFields()
+	var fb []leak.Feedback
+	if err := dec.Decode(&restAnswer); err != nil || restAnswer.StatusCode != http.StatusOK || json.Unmarshal([]byte(restAnswer.Body), &fb) != nil ||
+		len(fb) != 1 || fb[0].Label != leak.LabelTruePositive || restAnswer.Headers["X-Request-Id"] != eventRequestID(signedEvent) {
+		t.Fatalf("leak-github.json signed: %s (%v), want a REST API response 200 with carol's secret true_positive", rawAnswer, err)
+	}
 
 	// The audit trail now holds every change above, each once, and no
 	// secret: k1's (filtered by accessKeyId) its creation, its disable and

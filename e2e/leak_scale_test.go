@@ -65,8 +65,8 @@ func TestGitHubLeakReportOf1000Tokens(t *testing.T) {
 	bystander := s.Generate("t1", "bystander", "")
 
 	db := &countingDB{DynamoDB: s.DB}
-	handler, err := httpapi.NewLeakReport(httpapi.Common{Claims: s.Config.Claims, Log: quiet, Now: time.Now},
-		dynamostore.New(db, s.Name), leak.StaticKeys{gh.KeyID: &gh.Key.PublicKey})
+	handler, err := httpapi.WithRESTEvents(httpapi.NewLeakReport(httpapi.Common{Claims: s.Config.Claims, Log: quiet, Now: time.Now},
+		dynamostore.New(db, s.Name), leak.StaticKeys{gh.KeyID: &gh.Key.PublicKey}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +91,13 @@ func TestGitHubLeakReportOf1000Tokens(t *testing.T) {
 		db.gets.Store(0)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		began := time.Now()
-		resp, err := handler(ctx, event)
+		out, err := handler(ctx, event)
 		took := time.Since(began)
 		cancel()
+		var resp events.APIGatewayProxyResponse
+		if err == nil {
+			err = json.Unmarshal(out, &resp)
+		}
 		if err != nil || resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: %d %s (%v) after %v", attempt, resp.StatusCode, resp.Body, err, took)
 		}
@@ -133,21 +137,27 @@ func TestGitHubLeakReportOf1000Tokens(t *testing.T) {
 	checkInvariants(t, s)
 }
 
-// githubEvent is the API Gateway event of a signed GitHub report (the
-// shape of events/leak-github.json).
-func githubEvent(t *testing.T, r request) events.APIGatewayV2HTTPRequest {
+// githubEvent is the leak report API's event of a signed GitHub report
+// (the shape of events/leak-github.json: a REST API proxy event).
+func githubEvent(t *testing.T, r request) json.RawMessage {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(lambdarie.Root(t), "events", "leak-github.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ev events.APIGatewayV2HTTPRequest
+	var ev events.APIGatewayProxyRequest
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
 	}
 	ev.Body = r.Body
-	ev.Headers["content-length"] = fmt.Sprint(len(r.Body))
-	ev.Headers["github-public-key-identifier"] = r.Header[leak.HeaderKeyID]
-	ev.Headers["github-public-key-signature"] = r.Header[leak.HeaderSignature]
-	return ev
+	for name, value := range map[string]string{"Content-Length": fmt.Sprint(len(r.Body)),
+		"Github-Public-Key-Identifier": r.Header[leak.HeaderKeyID], "Github-Public-Key-Signature": r.Header[leak.HeaderSignature]} {
+		ev.Headers[name] = value
+		ev.MultiValueHeaders[name] = []string{value}
+	}
+	out, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 // LeakReport disables leaked keys: POST /v1/leaks/github (GitHub's secret
-// scanning reports, signed with GitHub's keys) and POST /v1/teams/{teamId}/leaks
-// (a team admin's report).
+// scanning reports, signed with GitHub's keys), served by a REST API behind
+// a per-address WAF rate limit (its proxy events), and POST
+// /v1/teams/{teamId}/leaks (a team admin's report), served by the HTTP API.
 package main
 
 import (
@@ -13,5 +14,5 @@ func main() {
 	env := lambdamain.Init()
 	keys, err := leak.KeysFrom(env.Config.GitHubKeysFile, env.Config.GitHubKeysURL)
 	env.Must("GitHub's keys", err)
-	env.Start(httpapi.NewLeakReport(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, env.Store(), keys))
+	env.Start(httpapi.WithRESTEvents(httpapi.NewLeakReport(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, env.Store(), keys)))
 }

@@ -1,6 +1,7 @@
 // Package httpapi is the HTTP API of teamkeys: the route table, the handlers,
 // the one mapping from errors to HTTP responses, and the adapter that runs
-// them as a Lambda function behind an API Gateway HTTP API.
+// them as a Lambda function behind an API Gateway HTTP API (and, for the
+// routes Route.API names, a REST API: WithRESTEvents).
 //
 // Each Lambda function has its own constructor (NewGenerateKey, NewListKeys,
 // …) that takes exactly the dependencies its routes use, refuses a missing

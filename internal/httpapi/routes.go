@@ -75,6 +75,32 @@ var Routes = []Route{
 	{"POST", "/v1/whoami", FunctionWhoAmI, "whoAmIPost", AuthSignature, (*api).whoAmI},
 }
 
+// The template.yaml logical ids of the API Gateway APIs that serve the
+// routes.
+const (
+	// APIHTTP is the HTTP API (payload 2.0 events): every route but those
+	// restAPIRoutes names.
+	APIHTTP = "HttpApi"
+	// APILeak is a regional REST API (API Gateway proxy events, payload
+	// 1.0) behind an AWS WAF web ACL that limits each source address: an
+	// HTTP API takes no WAF, and a route throttle there is one budget for
+	// every caller, which junk would take from GitHub's signed reports.
+	APILeak = "LeakApi"
+)
+
+// restAPIRoutes are the routes (method and path) served by a REST API
+// instead of the HTTP API, by that API's logical id.
+var restAPIRoutes = map[string]string{"POST /v1/leaks/github": APILeak}
+
+// API is the template.yaml logical id of the API that serves the route:
+// APIHTTP or APILeak. The local server serves every route alike.
+func (r Route) API() string {
+	if api, ok := restAPIRoutes[r.Method+" "+r.Path]; ok {
+		return api
+	}
+	return APIHTTP
+}
+
 // Functions lists the function names in route-table order, each once.
 func Functions() []string {
 	var names []string
