@@ -57,6 +57,12 @@ type Key struct {
 	LastUsedAt     *time.Time
 	LastUsedIP     string
 	LastUsedScheme string
+	// AllowedCIDRs are the source networks the key may sign from, as
+	// stored (canonical prefixes); nil: any source address.
+	AllowedCIDRs []string
+	// Scopes are the scopes the key grants, as stored; nil: every scope
+	// (unrestricted), empty: none.
+	Scopes []string
 }
 
 // Expired reports whether the key has expired at now: from the instant of

@@ -67,6 +67,9 @@ type Config struct {
 	// (TEAMKEYS_AUDIT_INDEXES, template parameter AuditIndexes: None,
 	// Member or MemberAndKey; empty: MemberAndKey).
 	AuditIndexes string
+	// RouteScopes is the authorizer's route table, JSON
+	// (TEAMKEYS_ROUTE_SCOPES, template parameter RouteScopes; empty: none).
+	RouteScopes string
 }
 
 // FromEnv reads Config, with defaults for what is unset.
@@ -85,6 +88,7 @@ func FromEnv() Config {
 		GitHubKeysFile: os.Getenv("TEAMKEYS_GITHUB_KEYS_FILE"),
 		EventBusName:   strings.TrimSpace(os.Getenv("TEAMKEYS_EVENT_BUS_NAME")),
 		AuditIndexes:   strings.TrimSpace(os.Getenv("TEAMKEYS_AUDIT_INDEXES")),
+		RouteScopes:    strings.TrimSpace(os.Getenv("TEAMKEYS_ROUTE_SCOPES")),
 	}
 	if days, err := strconv.Atoi(getenv("TEAMKEYS_AUDIT_RETENTION_DAYS", "0")); err == nil && days > 0 {
 		c.AuditRetentionDays = days

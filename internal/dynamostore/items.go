@@ -171,6 +171,10 @@ type keyItem struct {
 	SecretSHA256 string `dynamodbav:"secretSha256,omitempty"`
 	// LeakURL is the URL of the last leak reported for the key (leak.go).
 	LeakURL string `dynamodbav:"leakUrl,omitempty"`
+	// AllowedCIDRs and Scopes restrict the key (absent: unrestricted;
+	// Scopes present and empty: grants nothing).
+	AllowedCIDRs []string `dynamodbav:"allowedCidrs,omitempty"`
+	Scopes       []string `dynamodbav:"scopes,omitempty"`
 }
 
 func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem {
@@ -215,6 +219,8 @@ func (it keyItem) key() (accesskey.Key, error) {
 		RotatedFrom:    it.RotatedFrom,
 		LastUsedIP:     it.LastUsedIP,
 		LastUsedScheme: it.LastUsedScheme,
+		AllowedCIDRs:   it.AllowedCIDRs,
+		Scopes:         it.Scopes,
 	}
 	if it.ExpiresAt != "" {
 		t, err := time.Parse(timestampLayout, it.ExpiresAt)
