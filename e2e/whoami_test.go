@@ -429,7 +429,9 @@ func TestWhoAmIRestrictedKeys(t *testing.T) {
 				t.Fatalf("%d %s, want %d", resp.Status, resp.Body, tc.status)
 			}
 			if tc.status != http.StatusOK {
-				var body struct{ Error struct{ Code, Message string } }
+				var body struct {
+					Error struct{ Code, Message string }
+				}
 				resp.Decode(t, &body)
 				if body.Error.Code != tc.code || (tc.message != "" && body.Error.Message != tc.message) {
 					t.Fatalf("%s, want %s %q", resp.Body, tc.code, tc.message)

@@ -66,4 +66,3 @@ func (tb *Table) Restrict(accessKeyID string, cidrs, scopes []string) {
 		tb.fatalf("restrict %s: %v", accessKeyID, err)
 	}
 }
-
