@@ -30,6 +30,10 @@ type whoAmI struct {
 	TeamID      string `json:"teamId"`
 	MemberID    string `json:"memberId"`
 	Scheme      string `json:"scheme"`
+	// The key's restrictions: nil (JSON null) when unrestricted, which
+	// keeps the struct comparable for the unrestricted keys most tests use.
+	AllowedCIDRs *[]string `json:"allowedCidrs"`
+	Scopes       *[]string `json:"scopes"`
 }
 
 // sdkSigned is a request to the stack signed by aws-sdk-go-v2's own SigV4
@@ -438,11 +442,7 @@ func TestWhoAmIRestrictedKeys(t *testing.T) {
 				}
 				return
 			}
-			var got struct {
-				whoAmI
-				AllowedCIDRs *[]string `json:"allowedCidrs"`
-				Scopes       *[]string `json:"scopes"`
-			}
+			var got whoAmI
 			resp.Decode(t, &got)
 			if got.AccessKeyID != key.AccessKeyID || !sameList(got.AllowedCIDRs, tc.cidrs) || !sameList(got.Scopes, tc.scopes) {
 				t.Fatalf("whoami %s, want the key with allowedCidrs %v and scopes %v", resp.Body, tc.cidrs, tc.scopes)
