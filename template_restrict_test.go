@@ -4,11 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/teamkeys/teamkeys/internal/authorizer"
+	"github.com/teamkeys/teamkeys/internal/local/upstream"
 )
 
 // sourceIPIdentity is the identity source that keys an authorizer's cached
@@ -132,5 +134,42 @@ func TestRouteScopesParameter(t *testing.T) {
 	vars, _ := env["Variables"].(map[string]any)
 	if b, _ := json.Marshal(vars["TEAMKEYS_ROUTE_SCOPES"]); string(b) != `{"Ref":"RouteScopes"}` {
 		t.Errorf("Authorizer's TEAMKEYS_ROUTE_SCOPES = %s, want RouteScopes", b)
+	}
+}
+
+// TestUpstreamOption: with UpstreamUrl set, ANY /api/{proxy+} is proxied to
+// it behind the Authorizer, with the context as overwrite: headers, the same
+// the local server sends; the HTTP API's stage variable makes the route
+// table match the path after /api, as locally.
+func TestUpstreamOption(t *testing.T) {
+	tmpl := loadTemplate(t)
+	if p := tmpl.Parameters["UpstreamUrl"]; p["Default"] != "" {
+		t.Errorf("parameter UpstreamUrl %v, want default empty (no upstream)", p)
+	}
+	for _, name := range []string{"UpstreamAuthorizer", "UpstreamAuthorizerPermission", "UpstreamIntegration", "UpstreamRoute"} {
+		if c := tmpl.Resources[name].Condition; c != "HasUpstream" {
+			t.Errorf("%s: condition %q, want HasUpstream", name, c)
+		}
+	}
+	route := tmpl.Resources["UpstreamRoute"].Properties
+	if b, _ := json.Marshal(route["AuthorizerId"]); route["RouteKey"] != upstream.RouteKey || route["AuthorizationType"] != "CUSTOM" || string(b) != `{"Ref":"UpstreamAuthorizer"}` {
+		t.Errorf("UpstreamRoute %v, want %s behind UpstreamAuthorizer", route, upstream.RouteKey)
+	}
+	auth := tmpl.Resources["UpstreamAuthorizer"].Properties
+	if auth["AuthorizerPayloadFormatVersion"] != "2.0" || auth["EnableSimpleResponses"] != true || !strings.Contains(fmt.Sprint(auth["AuthorizerUri"]), "${Authorizer.Arn}") {
+		t.Errorf("UpstreamAuthorizer %v, want the Authorizer function, payload 2.0, simple responses", auth)
+	}
+	integration := tmpl.Resources["UpstreamIntegration"].Properties
+	params, _ := integration["RequestParameters"].(map[string]any)
+	want := map[string]any{}
+	for key, header := range map[string]string{"accessKeyId": "Access-Key-Id", "teamId": "Team-Id", "memberId": "Member-Id", "scopes": "Scopes"} {
+		want["overwrite:header."+upstream.HeaderPrefix+header] = "$context.authorizer." + key
+	}
+	if integration["IntegrationType"] != "HTTP_PROXY" || !reflect.DeepEqual(params, want) {
+		t.Errorf("UpstreamIntegration %v, want HTTP_PROXY with %v", integration, want)
+	}
+	vars, _ := tmpl.Resources["HttpApi"].Properties["StageVariables"].(map[string]any)
+	if vars[authorizer.RoutePrefixVariable] != upstream.Prefix {
+		t.Errorf("HttpApi stage variables %v, want %s = %s", vars, authorizer.RoutePrefixVariable, upstream.Prefix)
 	}
 }
