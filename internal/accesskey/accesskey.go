@@ -57,11 +57,11 @@ type Key struct {
 	LastUsedAt     *time.Time
 	LastUsedIP     string
 	LastUsedScheme string
-	// AllowedCIDRs are the source networks the key may sign from, as
-	// stored (canonical prefixes); nil: any source address.
+	// AllowedCIDRs are the source networks the key may sign from, in
+	// canonical form; nil: any source (never empty).
 	AllowedCIDRs []string
-	// Scopes are the scopes the key grants, as stored; nil: every scope
-	// (unrestricted), empty: none.
+	// Scopes are what the key grants, in canonical form; nil: everything
+	// (unrestricted); empty: nothing.
 	Scopes []string
 }
 

@@ -171,8 +171,9 @@ type keyItem struct {
 	SecretSHA256 string `dynamodbav:"secretSha256,omitempty"`
 	// LeakURL is the URL of the last leak reported for the key (leak.go).
 	LeakURL string `dynamodbav:"leakUrl,omitempty"`
-	// AllowedCIDRs and Scopes restrict the key (absent: unrestricted;
-	// Scopes present and empty: grants nothing).
+	// AllowedCIDRs and Scopes: nil is absent (unrestricted). An empty
+	// Scopes is written as an empty List by marshalKeyItem (omitempty
+	// would drop it).
 	AllowedCIDRs []string `dynamodbav:"allowedCidrs,omitempty"`
 	Scopes       []string `dynamodbav:"scopes,omitempty"`
 }
