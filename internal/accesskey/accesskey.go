@@ -57,6 +57,10 @@ type Key struct {
 	LastUsedAt     *time.Time
 	LastUsedIP     string
 	LastUsedScheme string
+	// LeakedAt is when a leak report last disabled the key, and LeakURL
+	// the last reported URL (leaked.go); both empty: never reported.
+	LeakedAt *time.Time
+	LeakURL  string
 	// AllowedCIDRs are the source networks the key may sign from, in
 	// canonical form; nil: any source (never empty).
 	AllowedCIDRs []string

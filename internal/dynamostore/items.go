@@ -24,6 +24,7 @@ import (
 //	                                            gsi4pk=AUDITKEY#<teamId>#<accessKeyId>   gsi4sk=<sk>  (ByKeyAudit; records naming a key)
 //	policy copy   pk=POLICY#<teamId>#<shard>    sk=POLICY   as the policy item
 //	(key item)                                              leakUrl=<url>  (the last leak report's URL: a report repeated is not recorded again)
+//	(key item)                                              leakedAt=<time>  (when a leak report last disabled it: never enabled again, leaked.go)
 //	sweep lease   pk=SWEEPLEASE                 sk=SWEEPLEASE  leaseOwner leaseUntil (epoch ms): one expiry sweep at a time (expiry.go)
 //
 // Sharding (policy.go, audit.go), so that no item or partition takes every
@@ -143,6 +144,12 @@ func expiredBy(now time.Time) string { return now.UTC().Format(timestampLayout) 
 var shownAttributes = []string{"accessKeyId", attrTeamID, attrMemberID, attrStatus, "description", "createdAt", "createdBy",
 	attrExpiresAt, "rotatedFrom", attrLastUsedAt, attrLastUsedIP, attrLastUsedScheme}
 
+// leakAttributes are the key item's leak marks a response shows
+// (leaked.go): GetKey reads them with shownAttributes; the ByTeam index,
+// created before them, does not project them (a deployed index's
+// projection cannot change), so a list reads them per Inactive key.
+var leakAttributes = []string{attrLeakedAt, attrLeakURL}
+
 // keyItem is a key as stored. SecretCiphertext is read back only by Get,
 // for the verifier; the lists read the ByTeam index, which does not project
 // it, and no response or log carries it.
@@ -171,6 +178,8 @@ type keyItem struct {
 	SecretSHA256 string `dynamodbav:"secretSha256,omitempty"`
 	// LeakURL is the URL of the last leak reported for the key (leak.go).
 	LeakURL string `dynamodbav:"leakUrl,omitempty"`
+	// LeakedAt is when a leak report last disabled the key (leaked.go).
+	LeakedAt string `dynamodbav:"leakedAt,omitempty"`
 	// AllowedCIDRs and Scopes: nil is absent (unrestricted). An empty
 	// Scopes is written as an empty List by marshalKeyItem (omitempty
 	// would drop it).
@@ -237,7 +246,7 @@ func (it keyItem) key() (accesskey.Key, error) {
 		}
 		k.LastUsedAt = &t
 	}
-	return k, nil
+	return it.withLeak(k)
 }
 
 // policyItem is a team's key policy as stored.
@@ -314,7 +323,7 @@ type auditItem struct {
 func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
 	at := r.Time.UTC().Format(auditTimeLayout)
 	it := auditItem{PK: auditShardPK(r.TeamID, shardOf(r.EventID, auditShards)), SK: at + "#" + r.EventID, EventID: r.EventID, Time: at, TeamID: r.TeamID,
-		MemberID: r.MemberID, AccessKeyID: r.AccessKeyID, Action: r.Action, ActorType: r.Actor.Type, ActorSub: r.Actor.Sub,
+		MemberID: r.MemberID, AccessKeyID: r.AccessKeyID, Action: r.Action, ActorType: r.Actor.Type, ActorSub: storedActorSub(r.Actor),
 		ActorSourceIP: r.Actor.SourceIP, ActorUserAgent: r.Actor.UserAgent, RequestID: r.RequestID,
 		StatusBefore: string(r.StatusBefore), StatusAfter: string(r.StatusAfter), RotatedFrom: r.RotatedFrom,
 		MaxLifetimeDays: r.MaxLifetimeDays, LeakURL: r.Leak.URL, LeakSource: r.Leak.Source, TTL: r.Time.Add(retention).Unix()}
@@ -333,7 +342,7 @@ func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
 func (it auditItem) record() accesskey.AuditRecord {
 	t, _ := time.Parse(auditTimeLayout, it.Time)
 	r := accesskey.AuditRecord{EventID: it.EventID, Time: t, TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: it.AccessKeyID,
-		Action: it.Action, Actor: accesskey.Actor{Type: it.ActorType, Sub: it.ActorSub, SourceIP: it.ActorSourceIP, UserAgent: it.ActorUserAgent},
+		Action: it.Action, Actor: storedActor(it.ActorType, it.ActorSub, it.ActorSourceIP, it.ActorUserAgent),
 		RequestID: it.RequestID, StatusBefore: accesskey.Status(it.StatusBefore), StatusAfter: accesskey.Status(it.StatusAfter),
 		RotatedFrom: it.RotatedFrom, MaxLifetimeDays: it.MaxLifetimeDays, Leak: accesskey.Leak{URL: it.LeakURL, Source: it.LeakSource}}
 	if it.ExpiresAt != "" {

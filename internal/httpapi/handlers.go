@@ -79,6 +79,11 @@ type keyJSON struct {
 	LastUsedAt       *string `json:"lastUsedAt,omitempty"`
 	LastUsedSourceIP string  `json:"lastUsedSourceIp,omitempty"`
 	LastUsedScheme   string  `json:"lastUsedScheme,omitempty"`
+	// LeakedAt and LeakURL: when a leak report disabled the key, and the
+	// URL it reported; absent when never reported (a key disabled by a
+	// GitHub report before leakedAt was recorded shows only leakUrl).
+	LeakedAt *string `json:"leakedAt,omitempty"`
+	LeakURL  string  `json:"leakUrl,omitempty"`
 }
 
 func timeJSON(t *time.Time) *string {
@@ -103,6 +108,8 @@ func toJSON(k accesskey.Key, now time.Time) keyJSON {
 		LastUsedAt:       timeJSON(k.LastUsedAt),
 		LastUsedSourceIP: k.LastUsedIP,
 		LastUsedScheme:   k.LastUsedScheme,
+		LeakedAt:         timeJSON(k.LeakedAt),
+		LeakURL:          k.LeakURL,
 	}
 }
 

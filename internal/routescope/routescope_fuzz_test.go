@@ -26,7 +26,7 @@ func fuzzDecoded(path string) (string, bool) {
 	var segs []string
 	for _, s := range strings.Split(strings.TrimSuffix(path[1:], "/"), "/") {
 		d, err := url.PathUnescape(s)
-		if err != nil || d == "" || d == "." || d == ".." || strings.ContainsAny(d, `/\`) || strings.Contains(s, `\`) {
+		if err != nil || d == "" || d == "." || d == ".." || strings.ContainsAny(d, `/\;`) || strings.ContainsAny(s, `\;`) {
 			return "", false
 		}
 		segs = append(segs, d)

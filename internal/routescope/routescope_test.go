@@ -57,30 +57,33 @@ func TestRequiredIssueExample(t *testing.T) {
 		{"DELETE", "/admin/users/7", "admin", true},    // {proxy+}: the rest of the path
 		{"PROPFIND", "/admin/x", "admin", true},        // even methods no pattern names
 		{"OPTIONS", "/admin/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p/q", "admin", true},
-		{"GET", "/admin", "", false},                       // {proxy+} is one or more segments
-		{"GET", "/admin/", "", false},                      //
-		{"GET", "/administrator/x", "", false},             //
-		{"GET", "/", "", false},                            //
-		{"GET", "/health", "", false},                      //
-		{"GET", "/x/admin/users", "", false},               //
-		{"GET", "/admin/%2e%2e/orders/1", Ambiguous, true}, // dot segments: read one way only
-		{"GET", "/orders/../admin/x", Ambiguous, true},     //
-		{"GET", "/orders/./42", Ambiguous, true},           //
-		{"GET", "/orders//42", Ambiguous, true},            // empty segment
-		{"GET", "//orders/42", Ambiguous, true},            //
-		{"GET", "/orders/42//", Ambiguous, true},           // two trailing slashes
-		{"GET", "/orders%2F42", Ambiguous, true},           // encoded slash
-		{"GET", "/orders/4%2f2", Ambiguous, true},          //
-		{"GET", "/orders/4%5C2", Ambiguous, true},          // encoded backslash
-		{"GET", `/orders\42`, Ambiguous, true},             // backslash
-		{"GET", "/orders/%zz", Ambiguous, true},            // bad escape
-		{"GET", "/orders/%4", Ambiguous, true},             //
-		{"GET", "orders/42", Ambiguous, true},              // no leading slash
-		{"GET", "", Ambiguous, true},                       //
-		{"GET", "/orders/%20", "orders:read", true},        // an encoded space is a segment
-		{"GET", "/orders/a+b", "orders:read", true},        // "+" is itself in a path
-		{"GET", "/orders/caf%C3%A9", "orders:read", true},  //
-		{"GET", "/orders/42?x=1", "orders:read", true},     // a query left on is part of the segment (callers pass the path alone)
+		{"GET", "/admin", "", false},                        // {proxy+} is one or more segments
+		{"GET", "/admin/", "", false},                       //
+		{"GET", "/administrator/x", "", false},              //
+		{"GET", "/", "", false},                             //
+		{"GET", "/health", "", false},                       //
+		{"GET", "/x/admin/users", "", false},                //
+		{"GET", "/admin/%2e%2e/orders/1", Ambiguous, true},  // dot segments: read one way only
+		{"GET", "/orders/../admin/x", Ambiguous, true},      //
+		{"GET", "/orders/./42", Ambiguous, true},            //
+		{"GET", "/orders//42", Ambiguous, true},             // empty segment
+		{"GET", "//orders/42", Ambiguous, true},             //
+		{"GET", "/orders/42//", Ambiguous, true},            // two trailing slashes
+		{"GET", "/orders%2F42", Ambiguous, true},            // encoded slash
+		{"GET", "/orders/4%2f2", Ambiguous, true},           //
+		{"GET", "/orders/4%5C2", Ambiguous, true},           // encoded backslash
+		{"GET", `/orders\42`, Ambiguous, true},              // backslash
+		{"GET", "/orders;x=1/42", Ambiguous, true},          // ";" parameters, which some servers drop
+		{"GET", "/orders/42;jsessionid=x", Ambiguous, true}, //
+		{"GET", "/orders%3Bx/42", Ambiguous, true},          //
+		{"GET", "/orders/%zz", Ambiguous, true},             // bad escape
+		{"GET", "/orders/%4", Ambiguous, true},              //
+		{"GET", "orders/42", Ambiguous, true},               // no leading slash
+		{"GET", "", Ambiguous, true},                        //
+		{"GET", "/orders/%20", "orders:read", true},         // an encoded space is a segment
+		{"GET", "/orders/a+b", "orders:read", true},         // "+" is itself in a path
+		{"GET", "/orders/caf%C3%A9", "orders:read", true},   //
+		{"GET", "/orders/42?x=1", "orders:read", true},      // a query left on is part of the segment (callers pass the path alone)
 	})
 }
 
@@ -180,6 +183,7 @@ func TestParseRefuses(t *testing.T) {
 		{`{"GET /x%2Fy": "x"}`, `has the character '%'`},
 		{`{"GET /x?y": "x"}`, `has the character '?'`},
 		{`{"GET /x#y": "x"}`, `has the character '#'`},
+		{`{"GET /x;y": "x"}`, `has the character ';'`},
 		{`{"GET /caf\u00e9": "x"}`, "has the character"},
 		{`{"GET /orders/{id}.json": "x"}`, "mixes a variable with text"},
 		{`{"GET /orders/x{id}": "x"}`, "mixes a variable with text"},
@@ -212,7 +216,7 @@ func TestParseAccepts(t *testing.T) {
 		`{"ANY /{proxy+}": "all"}`,
 		`{"GET /o/{id}": "a", "POST /o/{key}": "b"}`, // one shape, two methods
 		`{"GET /o/{id}": "a", "ANY /o/{key}": "a"}`,
-		`{"GET /v1/~user/a-b_c.d/!$&'()*+,;=:@": "x"}`,
+		`{"GET /v1/~user/a-b_c.d/!$&'()*+,=:@": "x"}`,
 		`{"PUT /a": "a", "PATCH /a": "a", "DELETE /a": "a", "HEAD /a": "a", "OPTIONS /a": "a", "POST /a": "a", "GET /a": "a", "ANY /a": "a"}`,
 		`{"GET /{Proxy_Name-1+}": "x"}`,
 	} {
