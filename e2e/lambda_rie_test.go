@@ -1602,7 +1602,12 @@ const wrongSecret = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 // unsigned.
 func signedEvent(t *testing.T, file, id, secret string, sign, withContentHash bool) map[string]any {
 	t.Helper()
-	ev := loadEvent(t, file)
+	return signEvent(t, loadEvent(t, file), id, secret, sign, withContentHash)
+}
+
+// signEvent is signedEvent for an event already loaded (and changed).
+func signEvent(t *testing.T, ev map[string]any, id, secret string, sign, withContentHash bool) map[string]any {
+	t.Helper()
 	rc := ev["requestContext"].(map[string]any)
 	domain := rc["domainName"].(string)
 	target := "https://" + domain + ev["rawPath"].(string)
@@ -1669,7 +1674,7 @@ func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
 	s := teststack.NewTable(t)
 	gen := lambdarie.Start(t, rie, httpapi.FunctionGenerateKey, bins[httpapi.FunctionGenerateKey], s.Name)
 	who := lambdarie.Start(t, rie, httpapi.FunctionWhoAmI, bins[httpapi.FunctionWhoAmI], s.Name)
-	authz := lambdarie.Start(t, rie, functionAuthorizer, bins[functionAuthorizer], s.Name)
+	authz := lambdarie.Start(t, rie, functionAuthorizer, bins[functionAuthorizer], s.Name, "TEAMKEYS_ROUTE_SCOPES="+rieRouteScopes)
 	disable := lambdarie.Start(t, rie, httpapi.FunctionDisableKey, bins[httpapi.FunctionDisableKey], s.Name)
 
 	k := expectCreated(t, gen.Invoke(loadEvent(t, "generate.json")))
@@ -1712,7 +1717,7 @@ func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
 		signed, _, _ = strings.Cut(signed, ",")
 		return map[string]any{"isAuthorized": true, "context": map[string]any{
 			"accessKeyId": k.AccessKeyID, "teamId": "t1", "memberId": "alice", "scheme": signature.SchemeSigV4,
-			"payloadHash": emptyBodySHA256, "signedHeaders": signed,
+			"payloadHash": emptyBodySHA256, "signedHeaders": signed, "scopes": "*", "sourceIp": "203.0.113.10",
 		}}
 	}
 	ev := signedEvent(t, "authorizer.json", k.AccessKeyID, k.SecretAccessKey, true, true)
@@ -1733,6 +1738,8 @@ func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
 	if got, want := authorizerAnswer(t, authz, ev), wantAllowed(ev); !reflect.DeepEqual(got, want) {
 		t.Fatalf("authorizer, signed GET without x-amz-content-sha256: %v, want %v", got, want)
 	}
+
+	testRIERestrictedKey(t, rie, bins[functionAuthorizer], s, gen, who, authz)
 
 	// Disabled through the DisableKey binary: refused at once, by both.
 	// The answer shows the key's last use: when, from where, how signed.
@@ -1850,5 +1857,85 @@ func testRIEPublishEvents(t *testing.T, rie, bootstrap string) {
 				t.Errorf("attempt %d, entry %d: %+v, want source teamkeys on audit-bus, detail\n\t%s", attempt, i, e, wantDetails[i])
 			}
 		}
+	}
+}
+
+// rieRouteScopes is the route table the Authorizer binary runs with in
+// testRIESignedRequests: authorizer.json's GET /orders needs orders:read.
+const rieRouteScopes = `{"GET /orders": "orders:read", "ANY /admin/{proxy+}": "admin"}`
+
+// testRIERestrictedKey: the real Authorizer binary, with a route table,
+// refuses and allows a key restricted to networks and scopes by the source
+// address API Gateway saw (never X-Forwarded-For) and by the route's scope,
+// and says so in its log; WhoAmI answers 403 SourceIpNotAllowed. An
+// invalid route table stops the binary at init, naming the entry.
+func testRIERestrictedKey(t *testing.T, rie, authzBin string, s *teststack.Table, gen, who, authz *lambdarie.Function) {
+	k := expectCreated(t, gen.Invoke(loadEvent(t, "generate.json")))
+	s.Restrict(k.AccessKeyID, []string{"203.0.113.0/24", "2001:db8::/32"}, []string{"orders:read"})
+	event := func(path, sourceIP string, forwardedFor string) map[string]any {
+		ev := loadEvent(t, "authorizer.json")
+		ev["rawPath"] = path
+		ev["rawQueryString"] = ""
+		rc := ev["requestContext"].(map[string]any)
+		rc["http"].(map[string]any)["path"] = path
+		rc["http"].(map[string]any)["sourceIp"] = sourceIP
+		ev["headers"].(map[string]any)["x-forwarded-for"] = forwardedFor
+		return signEvent(t, ev, k.AccessKeyID, k.SecretAccessKey, true, true)
+	}
+	denied := map[string]any{"isAuthorized": false}
+	tests := []struct {
+		name, path, source, forwardedFor string
+		allowed                          bool
+	}{
+		{"inside, its scope", "/orders", "203.0.113.10", "203.0.113.10", true},
+		{"inside IPv6, its scope", "/orders", "2001:db8::7", "2001:db8::7", true},
+		{"an unlisted route needs no scope", "/status", "203.0.113.10", "203.0.113.10", true},
+		{"outside, X-Forwarded-For naming an allowed address", "/orders", "198.51.100.7", "203.0.113.10", false},
+		{"outside IPv6", "/orders", "2001:db9::7", "2001:db8::7", false},
+		{"inside, a scope it lacks", "/admin/users", "203.0.113.10", "203.0.113.10", false},
+	}
+	for _, tc := range tests {
+		got := authorizerAnswer(t, authz, event(tc.path, tc.source, tc.forwardedFor))
+		if !tc.allowed {
+			if !reflect.DeepEqual(got, denied) {
+				t.Fatalf("authorizer, restricted key, %s: %v, want %v", tc.name, got, denied)
+			}
+			continue
+		}
+		ctx, _ := got["context"].(map[string]any)
+		if got["isAuthorized"] != true || ctx["accessKeyId"] != k.AccessKeyID || ctx["scopes"] != "orders:read" || ctx["sourceIp"] != tc.source {
+			t.Fatalf("authorizer, restricted key, %s: %v, want allowed with scopes orders:read from %s", tc.name, got, tc.source)
+		}
+	}
+	// Each refusal is logged with its reason and the address.
+	logged := func(lines []string) bool {
+		text := strings.Join(lines, "\n")
+		return strings.Contains(text, `"sourceIp":"198.51.100.7"`) && strings.Contains(text, "source address") &&
+			strings.Contains(text, "scope not granted")
+	}
+	if lines := authz.OutputLines(logged); !logged(lines) {
+		t.Fatalf("the refusals are not logged with their reasons and address:\n%s", strings.Join(lines, "\n"))
+	}
+	// WhoAmI, from outside: 403 naming the address.
+	ev := signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, true, false)
+	ev["requestContext"].(map[string]any)["http"].(map[string]any)["sourceIp"] = "198.51.100.7"
+	resp := who.Invoke(ev)
+	if resp.Status != http.StatusForbidden || resp.ErrorCode(t) != "SourceIpNotAllowed" || !strings.Contains(string(resp.Body), "198.51.100.7") {
+		t.Fatalf("whoami from outside: %d %s, want 403 SourceIpNotAllowed naming 198.51.100.7", resp.Status, resp.Body)
+	}
+
+	// An invalid route table: the init fails, naming the entry; nothing is
+	// let through.
+	bad := lambdarie.Start(t, rie, functionAuthorizer, authzBin, s.Name, `TEAMKEYS_ROUTE_SCOPES={"FETCH /orders": "orders:read"}`)
+	status, raw := bad.TryInvoke(event("/orders", "203.0.113.10", ""))
+	if bytes.Contains(raw, []byte(`"isAuthorized":true`)) || (status == http.StatusOK && !bytes.Contains(raw, []byte("errorType"))) {
+		t.Fatalf("an authorizer with an invalid route table answered %d %s, want a failed init", status, raw)
+	}
+	failed := func(lines []string) bool {
+		text := strings.Join(lines, "\n")
+		return strings.Contains(text, "init failed") && strings.Contains(text, "FETCH /orders")
+	}
+	if lines := bad.OutputLines(failed); !failed(lines) {
+		t.Fatalf("the init failure does not name the entry:\n%s", strings.Join(lines, "\n"))
 	}
 }

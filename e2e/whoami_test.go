@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +22,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/signature"
 	"github.com/teamkeys/teamkeys/internal/testing/othersigners"
+	"github.com/teamkeys/teamkeys/internal/testing/teststack"
 )
 
 type whoAmI struct {
@@ -27,6 +30,10 @@ type whoAmI struct {
 	TeamID      string `json:"teamId"`
 	MemberID    string `json:"memberId"`
 	Scheme      string `json:"scheme"`
+	// The key's restrictions: nil (JSON null) when unrestricted, which
+	// keeps the struct comparable for the unrestricted keys most tests use.
+	AllowedCIDRs *[]string `json:"allowedCidrs"`
+	Scopes       *[]string `json:"scopes"`
 }
 
 // sdkSigned is a request to the stack signed by aws-sdk-go-v2's own SigV4
@@ -367,4 +374,101 @@ func TestWhoAmISignedByBotocore(t *testing.T) {
 			wantWhoAmI(t, s.Send(req), key, signature.SchemeSigV4)
 		})
 	}
+}
+
+// TestWhoAmIRestrictedKeys: on the local stack, whose source address is the
+// TCP peer, a key restricted to networks (written to its item as stored)
+// answers /v1/whoami from inside them, with its restrictions, and 403
+// SourceIpNotAllowed naming the peer from outside; IPv4 and IPv6 apart;
+// no X-Forwarded-For, Forwarded or X-Real-IP counts; without the secret the
+// answer is the unrestricted key's.
+func TestWhoAmIRestrictedKeys(t *testing.T) {
+	v4 := newStack(t)
+	v6 := teststack.New(t, teststack.Options{Table: v4.Table.Name, Listen: "[::1]:0"})
+	forged := func(addr string) map[string]string {
+		return map[string]string{"X-Forwarded-For": addr, "Forwarded": "for=" + addr, "X-Real-IP": addr}
+	}
+	tests := []struct {
+		name    string
+		s       *stack
+		cidrs   []string
+		scopes  []string
+		headers map[string]string
+		secret  bool // the right secret
+		status  int
+		code    string
+		message string
+	}{
+		{"IPv4 peer inside a /32", v4, []string{"127.0.0.1/32"}, []string{"orders:read", "orders:*"}, nil, true, 200, "", ""},
+		{"IPv4 peer inside a /8", v4, []string{"10.0.0.0/8", "127.0.0.0/8"}, nil, nil, true, 200, "", ""},
+		{"IPv4 peer inside /0", v4, []string{"0.0.0.0/0"}, []string{}, nil, true, 200, "", ""},
+		{"IPv4 peer outside", v4, []string{"10.0.0.0/8"}, nil, nil, true, 403, "SourceIpNotAllowed", "This access key may not be used from 127.0.0.1."},
+		{"IPv4 peer, IPv6 /0 only", v4, []string{"::/0"}, nil, nil, true, 403, "SourceIpNotAllowed", "This access key may not be used from 127.0.0.1."},
+		{"IPv6 peer inside a /128", v6, []string{"::1/128"}, nil, nil, true, 200, "", ""},
+		{"IPv6 peer inside /0", v6, []string{"::/0"}, nil, nil, true, 200, "", ""},
+		{"IPv6 peer outside", v6, []string{"2001:db8::/32"}, nil, nil, true, 403, "SourceIpNotAllowed", "This access key may not be used from ::1."},
+		{"IPv6 peer, IPv4 /0 only", v6, []string{"0.0.0.0/0"}, nil, nil, true, 403, "SourceIpNotAllowed", "This access key may not be used from ::1."},
+		{"forged headers from an allowed peer are ignored", v4, []string{"127.0.0.1/32"}, nil, forged("203.0.113.9"), true, 200, "", ""},
+		{"forged headers naming an allowed address do not admit", v4, []string{"203.0.113.0/24"}, nil, forged("203.0.113.9"), true,
+			403, "SourceIpNotAllowed", "This access key may not be used from 127.0.0.1."},
+		{"wrong secret, restricted, outside", v4, []string{"10.0.0.0/8"}, nil, nil, false, 401, "InvalidSignature", ""},
+		{"wrong secret, restricted, inside", v4, []string{"127.0.0.1/32"}, nil, nil, false, 401, "InvalidSignature", ""},
+		{"wrong secret, unrestricted", v4, nil, nil, nil, false, 401, "InvalidSignature", ""},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			key := v4.Generate("t1", fmt.Sprintf("m%d", i), "")
+			// Before the key's first use: no verifier has its item yet.
+			v4.Restrict(key.AccessKeyID, tc.cidrs, tc.scopes)
+			secret := key.SecretAccessKey
+			if !tc.secret {
+				secret = strings.Repeat("x", 43)
+			}
+			req := sdkSigned(t, tc.s, "GET", "/v1/whoami", "", key.AccessKeyID, secret, time.Now())
+			for name, value := range tc.headers {
+				req.Header.Set(name, value)
+			}
+			resp := tc.s.Send(req)
+			if resp.Status != tc.status {
+				t.Fatalf("%d %s, want %d", resp.Status, resp.Body, tc.status)
+			}
+			if tc.status != http.StatusOK {
+				var body struct {
+					Error struct{ Code, Message string }
+				}
+				resp.Decode(t, &body)
+				if body.Error.Code != tc.code || (tc.message != "" && body.Error.Message != tc.message) {
+					t.Fatalf("%s, want %s %q", resp.Body, tc.code, tc.message)
+				}
+				return
+			}
+			var got whoAmI
+			resp.Decode(t, &got)
+			if got.AccessKeyID != key.AccessKeyID || !sameList(got.AllowedCIDRs, tc.cidrs) || !sameList(got.Scopes, tc.scopes) {
+				t.Fatalf("whoami %s, want the key with allowedCidrs %v and scopes %v", resp.Body, tc.cidrs, tc.scopes)
+			}
+			// The last use names the peer, never a forged header's address
+			// (written in the background: wait for it, bounded).
+			for deadline := time.Now().Add(5 * time.Second); tc.headers != nil; time.Sleep(50 * time.Millisecond) {
+				if ip := v4.Item("KEY#"+key.AccessKeyID, "KEY")["lastUsedIp"]; ip != nil {
+					if ip != "127.0.0.1" {
+						t.Fatalf("lastUsedIp %v, want the peer 127.0.0.1", ip)
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("no lastUsedIp on the key 5 s after a verified request")
+				}
+			}
+		})
+	}
+}
+
+// sameList reports whether a decoded JSON list (nil: null) is want (nil:
+// null, empty: []).
+func sameList(got *[]string, want []string) bool {
+	if got == nil || want == nil {
+		return (got == nil) == (want == nil)
+	}
+	return slices.Equal(*got, want)
 }

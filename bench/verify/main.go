@@ -12,6 +12,9 @@
 //	getitem  a bare strongly consistent GetItem of the key's item
 //	verify   verifier.Verify of a SigV4-signed GET /v1/whoami, its secret
 //	         cached: one GetItem, the cache lookup, the signature check
+//	restricted  the same for a key restricted to networks and scopes, from
+//	         an address inside them: what the restrictions add (target:
+//	         within 5% of verify)
 //	http     the same request through HTTP to the local server (for
 //	         information: it adds the local gateway, the Lambda event and the
 //	         HTTP round trip)
@@ -106,6 +109,12 @@ func run(n, warmup int, target float64) (err error) {
 		return err
 	}
 	fmt.Printf("key %s of t1/alice on table %s\n", key.AccessKeyID, cfg.Table)
+	restricted, err := st.CreateKey(ctx, "t1", "bob", "bench/verify restricted")
+	if err != nil {
+		return err
+	}
+	st.Restrict(restricted.AccessKeyID, []string{"10.0.0.0/8", "127.0.0.0/8", "192.168.0.0/16", "2001:db8::/32"},
+		[]string{"billing:read", "orders:*", "reports:export"})
 
 	getInput := &dynamodb.GetItemInput{
 		TableName: aws.String(cfg.Table),
@@ -115,13 +124,14 @@ func run(n, warmup int, target float64) (err error) {
 		},
 		ConsistentRead: aws.Bool(true),
 	}
-	signed := func() (*http.Request, error) {
+	signedBy := func(id, secret string) (*http.Request, error) {
 		r, err := http.NewRequestWithContext(ctx, http.MethodGet, st.URL+"/v1/whoami", nil)
 		if err != nil {
 			return nil, err
 		}
-		return r, signature.SignSigV4(r, nil, key.AccessKeyID, key.SecretAccessKey, cfg.SigningRegion, time.Now())
+		return r, signature.SignSigV4(r, nil, id, secret, cfg.SigningRegion, time.Now())
 	}
+	signed := func() (*http.Request, error) { return signedBy(key.AccessKeyID, key.SecretAccessKey) }
 
 	measures := []*measure{
 		{name: "getitem", what: "bare GetItem (ConsistentRead) of the key item", once: func() (time.Duration, error) {
@@ -144,6 +154,20 @@ func run(n, warmup int, target float64) (err error) {
 			d := time.Since(start)
 			if err == nil && res.Key.AccessKeyID != key.AccessKeyID {
 				err = fmt.Errorf("the verifier named %s", res.Key.AccessKeyID)
+			}
+			return d, err
+		}},
+		{name: "restricted", what: "the same, a key with 4 networks and 3 scopes, from inside", once: func() (time.Duration, error) {
+			r, err := signedBy(restricted.AccessKeyID, restricted.SecretAccessKey)
+			if err != nil {
+				return 0, err
+			}
+			req := signature.FromHTTP(r, nil)
+			start := time.Now()
+			res, err := v.Verify(ctx, req, "127.0.0.1")
+			d := time.Since(start)
+			if err == nil && (res.Key.AccessKeyID != restricted.AccessKeyID || res.Scopes == nil) {
+				err = fmt.Errorf("the verifier named %s, scopes %v", res.Key.AccessKeyID, res.Scopes)
 			}
 			return d, err
 		}},
@@ -192,7 +216,7 @@ func run(n, warmup int, target float64) (err error) {
 	}
 	tw.Flush()
 
-	get, ver, web := measures[0].stats(), measures[1].stats(), measures[2].stats()
+	get, ver, lim, web := measures[0].stats(), measures[1].stats(), measures[2].stats(), measures[3].stats()
 	ratio := float64(ver.p50) / float64(get.p50)
 	verdict := "within"
 	if ratio > target {
@@ -200,10 +224,17 @@ func run(n, warmup int, target float64) (err error) {
 	}
 	fmt.Printf("\nverify p50 / getitem p50 = %.2fx (target ≤ %.2fx: %s); p99 ratio %.2fx; verification's own cost at p50 %s\n",
 		ratio, target, verdict, float64(ver.p99)/float64(get.p99), ms(ver.p50-get.p50))
+	limRatio := float64(lim.p50) / float64(ver.p50)
+	limVerdict := "within"
+	if limRatio > 1.05 {
+		limVerdict = "NOT within"
+	}
+	fmt.Printf("restricted p50 / verify p50 = %.3fx (target ≤ 1.05x: %s); mean ratio %.3fx\n",
+		limRatio, limVerdict, float64(lim.mean)/float64(ver.mean))
 	fmt.Printf("http p50 / getitem p50 = %.2fx (information only)\n", float64(web.p50)/float64(get.p50))
 	fmt.Printf("SDK calls by the verifier during the %d timed verifications: DynamoDB.GetItem %d, KMS.Decrypt %d, DynamoDB.UpdateItem %d (last use)\n",
-		n, got["DynamoDB.GetItem"], got["KMS.Decrypt"], got["DynamoDB.UpdateItem"])
-	if got["KMS.Decrypt"] != 0 || got["DynamoDB.GetItem"] != n {
+		2*n, got["DynamoDB.GetItem"], got["KMS.Decrypt"], got["DynamoDB.UpdateItem"])
+	if got["KMS.Decrypt"] != 0 || got["DynamoDB.GetItem"] != 2*n {
 		return fmt.Errorf("the warm path is not one GetItem and no Decrypt per verification: %v", got)
 	}
 	return nil

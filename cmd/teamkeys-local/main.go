@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
+	"github.com/teamkeys/teamkeys/internal/authorizer"
 	"github.com/teamkeys/teamkeys/internal/awsclient"
 	"github.com/teamkeys/teamkeys/internal/config"
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
@@ -32,6 +33,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
 	"github.com/teamkeys/teamkeys/internal/local/publisher"
 	"github.com/teamkeys/teamkeys/internal/local/server"
+	"github.com/teamkeys/teamkeys/internal/local/upstream"
 )
 
 const usage = `usage:
@@ -46,6 +48,9 @@ TEAMKEYS_EVENTS_SINK (where the audit records' events go: - for stdout, an
 http(s):// URL, or a file, one JSON event a line; empty or off: nowhere),
 TEAMKEYS_EVENTS_CHECKPOINT (the publisher's place in the stream; default
 <file sink>.checkpoint, none for stdout or a URL),
+TEAMKEYS_UPSTREAM_URL (an http:// URL: requests under /api/ are verified by
+the authorizer and forwarded there with X-Teamkeys-* headers),
+TEAMKEYS_ROUTE_SCOPES (the authorizer's route table, JSON; invalid: exit 1),
 TEAMKEYS_KMS_KEY_ID (alias/teamkeys), TEAMKEYS_LOCAL_JWT_SECRET (default: serve
 generates one per run and keeps it in $TEAMKEYS_CACHE/local-jwt-secret, mode
 0600, while it runs; token reads it there), AWS_REGION,
@@ -112,6 +117,17 @@ func serve() error {
 	log := cfg.Logger()
 	// As on Lambda: the standard log package writes JSON lines through slog.
 	slog.SetDefault(log)
+	// The route table and the upstream are checked before anything
+	// starts: a bad one exits at once, naming the entry.
+	if _, err := authorizer.Routes(cfg.RouteScopes); err != nil {
+		return err
+	}
+	upstreamURL := strings.TrimSpace(os.Getenv("TEAMKEYS_UPSTREAM_URL"))
+	if upstreamURL != "" {
+		if _, err := upstream.ParseURL(upstreamURL); err != nil {
+			return err
+		}
+	}
 	secret, secretFile, err := serveSecret()
 	if err != nil {
 		return err
@@ -149,7 +165,7 @@ func serve() error {
 	handler, err := server.New(ctx, server.Options{Config: cfg, AWS: awsCfg, JWTSecret: secret, Log: log, SweepInterval: sweepEvery,
 		MemberEventSource: strings.TrimSpace(os.Getenv("TEAMKEYS_MEMBER_EVENT_SOURCE")),
 		Events:            publisher.Options{Sink: os.Getenv("TEAMKEYS_EVENTS_SINK"), Checkpoint: strings.TrimSpace(os.Getenv("TEAMKEYS_EVENTS_CHECKPOINT"))},
-		Background:        &background})
+		Background:        &background, UpstreamURL: upstreamURL})
 	if err != nil {
 		return err
 	}

@@ -20,5 +20,9 @@ func main() {
 	store := env.Store()
 	opener := seal.NewEnvelopeOpener(kms.NewFromConfig(env.AWS), env.Config.KMSKeyID, store)
 	v := verifier.New(store, opener, store, verifier.Options{Signing: signature.Config{Region: env.Config.SigningRegion}, Log: env.Log})
-	env.Start(authorizer.Handler(v, env.Log), nil)
+	// The route table is read once: an invalid one stops the function here,
+	// naming the entry.
+	routes, err := authorizer.Routes(env.Config.RouteScopes)
+	env.Must("read the route table", err)
+	env.Start(authorizer.HandlerWithRoutes(v, routes, env.Log), nil)
 }

@@ -43,6 +43,10 @@ var (
 	ErrKeyDisabled      = errors.New("access key is disabled")
 	ErrKeyExpired       = errors.New("access key has expired")
 	ErrRequestExpired   = errors.New("request timestamp is too far from the server's clock")
+	// ErrSourceIPNotAllowed (403) is a request signed with a key from a
+	// source address outside every network the key allows. Like
+	// ErrKeyDisabled, only returned once the signature checked out.
+	ErrSourceIPNotAllowed = errors.New("access key may not be used from this source address")
 )
 
 // A leak report's refusals: a report that is unsigned, wrongly signed or

@@ -93,7 +93,7 @@ func TestHandler(t *testing.T) {
 		{"allowed", &fakeVerifier{res: verifier.Result{Key: key, Scheme: signature.SchemeSigV4,
 			SignedHeaders: []string{"host", "x-amz-content-sha256", "x-amz-date"}, PayloadHash: emptyHash}}, true,
 			map[string]any{"accessKeyId": keyID, "teamId": "t1", "memberId": "alice", "scheme": signature.SchemeSigV4,
-				"payloadHash": emptyHash, "signedHeaders": "host;x-amz-content-sha256;x-amz-date"}, nil},
+				"payloadHash": emptyHash, "signedHeaders": "host;x-amz-content-sha256;x-amz-date", "scopes": "*", "sourceIp": "203.0.113.10"}, nil},
 		{"invalid signature", &fakeVerifier{err: fmt.Errorf("%w: x", accesskey.ErrInvalidSignature)}, false, nil, nil},
 		{"missing signature", &fakeVerifier{err: fmt.Errorf("%w: x", accesskey.ErrMissingSignature)}, false, nil, nil},
 		{"unknown key", &fakeVerifier{err: fmt.Errorf("%w: x", accesskey.ErrUnknownKey)}, false, nil, nil},
@@ -331,7 +331,7 @@ func TestSignedRequestEndToEnd(t *testing.T) {
 				_, signedHeaders, _ := strings.Cut(signed.Header.Get("Authorization"), "SignedHeaders=")
 				signedHeaders, _, _ = strings.Cut(signedHeaders, ",")
 				want := map[string]any{"accessKeyId": keyID, "teamId": "t1", "memberId": "alice", "scheme": signature.SchemeSigV4,
-					"payloadHash": payloadHash, "signedHeaders": signedHeaders}
+					"payloadHash": payloadHash, "signedHeaders": signedHeaders, "scopes": "*", "sourceIp": "203.0.113.10"}
 				if !reflect.DeepEqual(resp.Context, want) {
 					t.Fatalf("context %v, want %v", resp.Context, want)
 				}

@@ -71,6 +71,9 @@ type Config struct {
 	// MemberRemoved acts on (TEAMKEYS_MEMBER_EVENT_SOURCE, template
 	// parameter MemberEventSource; empty: DefaultMemberEventSource).
 	MemberEventSource string
+	// RouteScopes is the authorizer's route table, JSON
+	// (TEAMKEYS_ROUTE_SCOPES, template parameter RouteScopes; empty: none).
+	RouteScopes string
 }
 
 // FromEnv reads Config, with defaults for what is unset.
@@ -90,6 +93,7 @@ func FromEnv() Config {
 		EventBusName:      strings.TrimSpace(os.Getenv("TEAMKEYS_EVENT_BUS_NAME")),
 		AuditIndexes:      strings.TrimSpace(os.Getenv("TEAMKEYS_AUDIT_INDEXES")),
 		MemberEventSource: getenv("TEAMKEYS_MEMBER_EVENT_SOURCE", DefaultMemberEventSource),
+		RouteScopes:       strings.TrimSpace(os.Getenv("TEAMKEYS_ROUTE_SCOPES")),
 	}
 	if days, err := strconv.Atoi(getenv("TEAMKEYS_AUDIT_RETENTION_DAYS", "0")); err == nil && days > 0 {
 		c.AuditRetentionDays = days

@@ -180,6 +180,11 @@ type keyItem struct {
 	LeakURL string `dynamodbav:"leakUrl,omitempty"`
 	// LeakedAt is when a leak report last disabled the key (leaked.go).
 	LeakedAt string `dynamodbav:"leakedAt,omitempty"`
+	// AllowedCIDRs and Scopes: nil is absent (unrestricted). An empty
+	// Scopes is written as an empty List by marshalKeyItem (omitempty
+	// would drop it).
+	AllowedCIDRs []string `dynamodbav:"allowedCidrs,omitempty"`
+	Scopes       []string `dynamodbav:"scopes,omitempty"`
 }
 
 func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem {
@@ -224,6 +229,8 @@ func (it keyItem) key() (accesskey.Key, error) {
 		RotatedFrom:    it.RotatedFrom,
 		LastUsedIP:     it.LastUsedIP,
 		LastUsedScheme: it.LastUsedScheme,
+		AllowedCIDRs:   it.AllowedCIDRs,
+		Scopes:         it.Scopes,
 	}
 	if it.ExpiresAt != "" {
 		t, err := time.Parse(timestampLayout, it.ExpiresAt)

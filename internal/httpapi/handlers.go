@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -467,6 +468,9 @@ type whoAmIJSON struct {
 	TeamID      string `json:"teamId"`
 	MemberID    string `json:"memberId"`
 	Scheme      string `json:"scheme"`
+	// The key's restrictions, null when unrestricted.
+	Scopes       []string `json:"scopes"`
+	AllowedCIDRs []string `json:"allowedCidrs"`
 }
 
 // whoAmI verifies the request's signature here, in the function, where the
@@ -484,15 +488,27 @@ func (a *api) whoAmI(w http.ResponseWriter, r *http.Request) error {
 	}
 	req := signature.FromAPIGateway(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RawQueryString,
 		ev.RequestContext.DomainName, ev.Headers, ev.Cookies).WithBody(body)
-	res, err := a.verifier.Verify(r.Context(), req, ev.RequestContext.HTTP.SourceIP)
+	// The source address is API Gateway's (the TCP peer it saw), never a
+	// header the caller sends.
+	sourceIP := ev.RequestContext.HTTP.SourceIP
+	res, err := a.verifier.Verify(r.Context(), req, sourceIP)
+	if errors.Is(err, accesskey.ErrSourceIPNotAllowed) {
+		from := "an unknown address"
+		if addr, perr := netip.ParseAddr(sourceIP); perr == nil {
+			from = addr.String()
+		}
+		return WithPublicMessage(err, fmt.Sprintf("This access key may not be used from %s.", from))
+	}
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, whoAmIJSON{
-		AccessKeyID: res.Key.AccessKeyID,
-		TeamID:      res.Key.TeamID,
-		MemberID:    res.Key.MemberID,
-		Scheme:      res.Scheme,
+		AccessKeyID:  res.Key.AccessKeyID,
+		TeamID:       res.Key.TeamID,
+		MemberID:     res.Key.MemberID,
+		Scheme:       res.Scheme,
+		Scopes:       res.Key.Scopes,
+		AllowedCIDRs: res.Key.AllowedCIDRs,
 	})
 	return nil
 }

@@ -39,7 +39,8 @@ type item struct {
 	found      bool
 	key        accesskey.Key
 	ciphertext []byte
-	readAt     time.Time // when the read was sent
+	limits     restrictions // the key's, parsed once per read
+	readAt     time.Time    // when the read was sent
 }
 
 func newItemCache(size int, ttl time.Duration) *itemCache {
@@ -85,30 +86,31 @@ func (c *itemCache) put(id string, it item) {
 // cache when a read sent at most KeyCacheTTL before the request arrived
 // answered it, else from one read that concurrent requests for the key
 // share.
-func (v *Verifier) lookup(ctx context.Context, accessKeyID string) (accesskey.Key, []byte, error) {
+func (v *Verifier) lookup(ctx context.Context, accessKeyID string) (accesskey.Key, []byte, restrictions, error) {
 	if v.items == nil {
-		return v.keys.Get(ctx, accessKeyID)
+		key, ciphertext, err := v.keys.Get(ctx, accessKeyID)
+		return key, ciphertext, restrictionsOf(key), err
 	}
 	arrived := v.now()
 	it, ok := v.items.get(accessKeyID, arrived)
 	if !ok {
 		var err error
 		if it, err = v.read(ctx, accessKeyID); err != nil {
-			return accesskey.Key{}, nil, err
+			return accesskey.Key{}, nil, restrictions{}, err
 		}
 		// A shared read sent before this request arrived may be older
 		// than the bound allows (a slow answer); the next one was sent
 		// after this read ended, so after the request arrived.
 		if !v.items.fresh(it, arrived) {
 			if it, err = v.read(ctx, accessKeyID); err != nil {
-				return accesskey.Key{}, nil, err
+				return accesskey.Key{}, nil, restrictions{}, err
 			}
 		}
 	}
 	if !it.found {
-		return accesskey.Key{}, nil, fmt.Errorf("get %s: %w", accessKeyID, accesskey.ErrNotFound)
+		return accesskey.Key{}, nil, restrictions{}, fmt.Errorf("get %s: %w", accessKeyID, accesskey.ErrNotFound)
 	}
-	return it.key, it.ciphertext, nil
+	return it.key, it.ciphertext, it.limits, nil
 }
 
 // read reads the item once for all the requests that wait for it, and
@@ -122,7 +124,7 @@ func (v *Verifier) read(ctx context.Context, accessKeyID string) (item, error) {
 		// The read outlives a caller that gives up: others may wait for
 		// it. The SDK client's own timeout and retries bound it.
 		key, ciphertext, err := v.keys.Get(context.WithoutCancel(ctx), accessKeyID)
-		it := item{found: true, key: key, ciphertext: ciphertext, readAt: readAt}
+		it := item{found: true, key: key, ciphertext: ciphertext, limits: restrictionsOf(key), readAt: readAt}
 		switch {
 		case errors.Is(err, accesskey.ErrNotFound):
 			it = item{readAt: readAt}

@@ -52,6 +52,9 @@ type Result struct {
 	// PayloadHash is the hex SHA-256 of the body the signature covers (the
 	// empty body's for a body-less request).
 	PayloadHash string
+	// Scopes are the scopes the key grants (nil: every scope), for the
+	// authorizer's route table.
+	Scopes accesskey.Scopes
 }
 
 // Verifier verifies signed requests.
@@ -166,7 +169,9 @@ func New(keys Keys, opener Opener, usage Usage, opts Options) *Verifier {
 
 // Verify checks req and returns the key that signed it. Refusals wrap one of
 // accesskey's ErrMissingSignature, ErrInvalidSignature, ErrUnknownKey,
-// ErrKeyExpired, ErrKeyDisabled or ErrRequestExpired (package signature's own errors are
+// ErrKeyExpired, ErrKeyDisabled, ErrSourceIPNotAllowed (sourceIP, API
+// Gateway's requestContext.http.sourceIp, outside the key's networks) or
+// ErrRequestExpired (package signature's own errors are
 // these already); a dependency failure wraps ErrUnavailable.
 func (v *Verifier) Verify(ctx context.Context, req signature.Request, sourceIP string) (Result, error) {
 	parsed, err := signature.Parse(req)
@@ -177,7 +182,7 @@ func (v *Verifier) Verify(ctx context.Context, req signature.Request, sourceIP s
 	if err := v.signing.Precheck(parsed); err != nil {
 		return Result{}, err
 	}
-	key, ciphertext, err := v.lookup(ctx, parsed.AccessKeyID)
+	key, ciphertext, limits, err := v.lookup(ctx, parsed.AccessKeyID)
 	if errors.Is(err, accesskey.ErrNotFound) {
 		return Result{}, fmt.Errorf("%w: %s", accesskey.ErrUnknownKey, parsed.AccessKeyID)
 	}
@@ -200,12 +205,17 @@ func (v *Verifier) Verify(ctx context.Context, req signature.Request, sourceIP s
 	if key.Status != accesskey.StatusActive {
 		return Result{}, fmt.Errorf("%w: %s", accesskey.ErrKeyDisabled, key.AccessKeyID)
 	}
+	// The key's networks, last: a caller without the secret learns
+	// nothing of them. A refused request is no use of the key.
+	if err := v.admit(key, limits, sourceIP); err != nil {
+		return Result{}, err
+	}
 	payloadHash, err := signature.PayloadHash(req, parsed)
 	if err != nil { // Verify has checked it already
 		return Result{}, err
 	}
 	v.recordUse(ctx, key, sourceIP, parsed.Scheme)
-	return Result{Key: key, Scheme: parsed.Scheme, SignedHeaders: parsed.SignedHeaders, PayloadHash: payloadHash}, nil
+	return Result{Key: key, Scheme: parsed.Scheme, SignedHeaders: parsed.SignedHeaders, PayloadHash: payloadHash, Scopes: limits.scopes}, nil
 }
 
 // errDoesNotOpen is a ciphertext that is not this key's (copied from another

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/teamkeys/teamkeys"
+	"github.com/teamkeys/teamkeys/internal/authorizer"
 	"github.com/teamkeys/teamkeys/internal/config"
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
@@ -31,6 +33,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/local/jwtissuer"
 	"github.com/teamkeys/teamkeys/internal/local/publisher"
 	"github.com/teamkeys/teamkeys/internal/local/tabledef"
+	"github.com/teamkeys/teamkeys/internal/local/upstream"
 	"github.com/teamkeys/teamkeys/internal/offboard"
 	"github.com/teamkeys/teamkeys/internal/pagetoken"
 	"github.com/teamkeys/teamkeys/internal/seal"
@@ -120,6 +123,10 @@ type Options struct {
 	// 0 means the verifier's default (the soak shrinks them so that they
 	// fill in its warm-up).
 	VerifierCacheSize int
+	// UpstreamURL, when set (TEAMKEYS_UPSTREAM_URL), is where requests
+	// under /api/ go once the authorizer, with Config.RouteScopes, lets
+	// them through (package upstream).
+	UpstreamURL string
 }
 
 // New creates the table if it is missing and returns the local API.
@@ -132,6 +139,18 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 	issuer, err := jwtissuer.New(opts.JWTSecret)
 	if err != nil {
 		return nil, err
+	}
+	// The Authorizer's route table, read as its main reads it: an invalid
+	// one stops the server, naming the entry.
+	routes, err := authorizer.Routes(cfg.RouteScopes)
+	if err != nil {
+		return nil, err
+	}
+	var upstreamURL *url.URL
+	if opts.UpstreamURL != "" {
+		if upstreamURL, err = upstream.ParseURL(opts.UpstreamURL); err != nil {
+			return nil, err
+		}
 	}
 	db := dynamodb.NewFromConfig(opts.AWS, opts.DynamoDBOptions...)
 	input, err := tabledef.CreateTableInput(teamkeys.TemplateYAML, cfg.Table)
@@ -212,6 +231,10 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 			}
 		})
 	}
+	var proxy http.Handler
+	if upstreamURL != nil {
+		proxy = upstream.New(upstreamURL, authorizer.HandlerWithRoutes(v, routes, log), log)
+	}
 	removed, err := offboard.Handler(store, log, source)
 	if err != nil {
 		return nil, err
@@ -222,6 +245,11 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		// An EventBridge client pointed at the local server (its PutEvents).
 		if eventbus.IsPutEvents(r) {
 			bus.ServeHTTP(w, r)
+			return
+		}
+		// The API behind the authorizer (TEAMKEYS_UPSTREAM_URL).
+		if proxy != nil && upstream.Serves(r.URL.Path) {
+			proxy.ServeHTTP(w, r)
 			return
 		}
 		// The console page, a client of the API like any other.

@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -57,6 +58,9 @@ type Options struct {
 	// Server, if set, changes the server's options last (another KMS key,
 	// an SDK client option).
 	Server func(*server.Options)
+	// Listen, if set, is the address the server listens on ("[::1]:0" for
+	// requests from an IPv6 peer); default httptest's 127.0.0.1.
+	Listen string
 	// Emulators starts DynamoDB Local and local-kms for this stack alone and
 	// exports their endpoints to the process; Close stops them. For
 	// programs: a test binary starts them once, in TestMain, with
@@ -163,7 +167,16 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Wrap != nil {
 		handler = opts.Wrap(handler)
 	}
-	s.srv = httptest.NewServer(handler)
+	s.srv = httptest.NewUnstartedServer(handler)
+	if opts.Listen != "" {
+		l, err := net.Listen("tcp", opts.Listen)
+		if err != nil {
+			return nil, err
+		}
+		s.srv.Listener.Close()
+		s.srv.Listener = l
+	}
+	s.srv.Start()
 	s.URL = s.srv.URL
 	s.Client = opts.Client
 	if s.Client == nil {
