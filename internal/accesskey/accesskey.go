@@ -57,6 +57,12 @@ type Key struct {
 	LastUsedAt     *time.Time
 	LastUsedIP     string
 	LastUsedScheme string
+	// AllowedCIDRs are the source networks the key may sign from, in
+	// canonical form; nil: any source (never empty).
+	AllowedCIDRs []string
+	// Scopes are what the key grants, in canonical form; nil: everything
+	// (unrestricted); empty: nothing.
+	Scopes []string
 }
 
 // Expired reports whether the key has expired at now: from the instant of

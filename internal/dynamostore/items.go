@@ -24,6 +24,8 @@ import (
 //	                                            gsi4pk=AUDITKEY#<teamId>#<accessKeyId>   gsi4sk=<sk>  (ByKeyAudit; records naming a key)
 //	policy copy   pk=POLICY#<teamId>#<shard>    sk=POLICY   as the policy item
 //	(key item)                                              leakUrl=<url>  (the last leak report's URL: a report repeated is not recorded again)
+//	(key item)                                              allowedCidrs=[S…] (absent: any source) scopes=[S…] (absent: unrestricted; empty: grants nothing)
+//	                                                        (restrictions.go: canonical strings; an update conditions on them and on rotatedTo)
 //	sweep lease   pk=SWEEPLEASE                 sk=SWEEPLEASE  leaseOwner leaseUntil (epoch ms): one expiry sweep at a time (expiry.go)
 //
 // Sharding (policy.go, audit.go), so that no item or partition takes every
@@ -89,12 +91,17 @@ const (
 	attrLastUsedAt     = "lastUsedAt"
 	attrLastUsedIP     = "lastUsedIp"
 	attrLastUsedScheme = "lastUsedScheme"
-	indexByTeam        = "ByTeam"
-	indexByExpiry      = "ByExpiry"
-	skKey              = "KEY"
-	skCounter          = "COUNTER"
-	skPolicy           = "POLICY"
-	skReplay           = "IDEMPOTENCY"
+	attrDescription    = "description"
+	// allowedCidrs and scopes are Lists of Strings (canonical form):
+	// absent is unrestricted; scopes present and empty grants nothing.
+	attrAllowedCIDRs = "allowedCidrs"
+	attrScopes       = "scopes"
+	indexByTeam      = "ByTeam"
+	indexByExpiry    = "ByExpiry"
+	skKey            = "KEY"
+	skCounter        = "COUNTER"
+	skPolicy         = "POLICY"
+	skReplay         = "IDEMPOTENCY"
 	// ttl is the table's DynamoDB TTL attribute (epoch seconds); reads
 	// filter on it too, since DynamoDB deletes expired items only within
 	// about two days (and DynamoDB Local never does).
@@ -141,7 +148,7 @@ func expiredBy(now time.Time) string { return now.UTC().Format(timestampLayout) 
 // the ByTeam index projects and GetKey reads. Never the ciphertext or the
 // secret's hash.
 var shownAttributes = []string{"accessKeyId", attrTeamID, attrMemberID, attrStatus, "description", "createdAt", "createdBy",
-	attrExpiresAt, "rotatedFrom", attrLastUsedAt, attrLastUsedIP, attrLastUsedScheme}
+	attrExpiresAt, "rotatedFrom", attrLastUsedAt, attrLastUsedIP, attrLastUsedScheme, attrAllowedCIDRs, attrScopes}
 
 // keyItem is a key as stored. SecretCiphertext is read back only by Get,
 // for the verifier; the lists read the ByTeam index, which does not project
@@ -171,6 +178,11 @@ type keyItem struct {
 	SecretSHA256 string `dynamodbav:"secretSha256,omitempty"`
 	// LeakURL is the URL of the last leak reported for the key (leak.go).
 	LeakURL string `dynamodbav:"leakUrl,omitempty"`
+	// AllowedCIDRs and Scopes: nil is absent (unrestricted). An empty
+	// Scopes is written as an empty List by marshalKeyItem (omitempty
+	// would drop it).
+	AllowedCIDRs []string `dynamodbav:"allowedCidrs,omitempty"`
+	Scopes       []string `dynamodbav:"scopes,omitempty"`
 }
 
 func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem {
@@ -190,6 +202,8 @@ func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem
 		RotatedFrom:      k.RotatedFrom,
 		SecretCiphertext: ciphertext,
 		SecretSHA256:     secretSHA256,
+		AllowedCIDRs:     k.AllowedCIDRs,
+		Scopes:           k.Scopes,
 	}
 	if k.ExpiresAt != nil {
 		it.ExpiresAt = k.ExpiresAt.UTC().Format(timestampLayout)
@@ -215,6 +229,8 @@ func (it keyItem) key() (accesskey.Key, error) {
 		RotatedFrom:    it.RotatedFrom,
 		LastUsedIP:     it.LastUsedIP,
 		LastUsedScheme: it.LastUsedScheme,
+		AllowedCIDRs:   it.AllowedCIDRs,
+		Scopes:         it.Scopes,
 	}
 	if it.ExpiresAt != "" {
 		t, err := time.Parse(timestampLayout, it.ExpiresAt)
@@ -301,7 +317,9 @@ type auditItem struct {
 	MaxLifetimeDays *int   `dynamodbav:"maxLifetimeDays,omitempty"`
 	LeakURL         string `dynamodbav:"leakUrl,omitempty"`
 	LeakSource      string `dynamodbav:"leakSource,omitempty"`
-	TTL             int64  `dynamodbav:"ttl"`
+	// Changes is an AccessKeyUpdated's changes, as JSON (restrictions.go).
+	Changes string `dynamodbav:"changes,omitempty"`
+	TTL     int64  `dynamodbav:"ttl"`
 }
 
 func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
@@ -314,6 +332,7 @@ func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
 	if r.ExpiresAt != nil {
 		it.ExpiresAt = r.ExpiresAt.UTC().Format(timestampLayout)
 	}
+	it.Changes = encodeChanges(r.KeyChanges)
 	if r.MemberID != "" {
 		it.GSI3PK, it.GSI3SK = auditMemberPK(r.TeamID, r.MemberID), it.SK
 	}
@@ -334,5 +353,6 @@ func (it auditItem) record() accesskey.AuditRecord {
 			r.ExpiresAt = &e
 		}
 	}
+	r.KeyChanges = decodeChanges(it.Changes)
 	return r
 }
