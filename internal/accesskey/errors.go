@@ -64,3 +64,24 @@ func (e *ValidationError) Error() string {
 
 // Invalid returns a *ValidationError.
 func Invalid(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
+
+// PolicyViolationError is a request the team's key policy refuses (a key
+// outside the team's networks, or one the policy requires restricted): the
+// client can fix it. Its message is shown; the HTTP layer answers it as 400
+// PolicyViolation.
+type PolicyViolationError struct {
+	Field  string
+	Reason string
+}
+
+func (e *PolicyViolationError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return fmt.Sprintf("%s: %s", e.Field, e.Reason)
+}
+
+// Violation returns a *PolicyViolationError.
+func Violation(field, reason string) error {
+	return &PolicyViolationError{Field: field, Reason: reason}
+}
