@@ -68,6 +68,7 @@ var eventFiles = map[string]struct{ function, operation string }{
 	"report.json":         {httpapi.FunctionListKeys, "credentialReport"},
 	"audit-events.json":   {httpapi.FunctionListKeys, "listAuditEvents"},
 	"disable.json":        {httpapi.FunctionDisableKey, "disableAccessKey"},
+	"update.json":         {httpapi.FunctionUpdateKey, "updateAccessKey"},
 	"enable.json":         {httpapi.FunctionEnableKey, "enableAccessKey"},
 	"delete.json":         {httpapi.FunctionDeleteKey, "deleteAccessKey"},
 	"get.json":            {httpapi.FunctionListKeys, "getAccessKey"},

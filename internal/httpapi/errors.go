@@ -76,7 +76,7 @@ var publicErrors = []struct {
 	{accesskey.ErrRotateAtCap, publicError{http.StatusConflict, "LimitExceeded", "The member already holds the maximum of 2 access keys, so the new key has no slot during the grace period: rotate with gracePeriodSeconds 0 (the old key is replaced at once) or delete a key first."}},
 	{accesskey.ErrIdempotencyKeyReused, publicError{http.StatusUnprocessableEntity, "IdempotencyKeyReused", "This Idempotency-Key was used for another request (another path or body) in the last 24 hours; use a new key."}},
 	{accesskey.ErrIdempotencyKeyInUse, publicError{http.StatusConflict, "IdempotencyKeyInUse", "A request with this Idempotency-Key is in progress; retry shortly."}},
-	{accesskey.ErrAlreadyRotated, publicError{http.StatusConflict, "AlreadyRotated", "The access key was already rotated (or changed while being rotated); rotate its replacement instead."}},
+	{accesskey.ErrAlreadyRotated, publicError{http.StatusConflict, "AlreadyRotated", "The access key was already rotated (or changed while being rotated); rotate or update its replacement instead."}},
 	{ErrPayloadTooLarge, publicError{http.StatusRequestEntityTooLarge, "PayloadTooLarge", "The request body is larger than this route accepts (16 KiB; a GitHub leak report 1 MiB)."}},
 	{ErrUnsupportedMediaType, publicError{http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The request body must be application/json."}},
 	{accesskey.ErrReportUnsigned, publicError{http.StatusUnauthorized, "MissingSignature", "The leak report must carry the Github-Public-Key-Identifier and Github-Public-Key-Signature headers."}},

@@ -52,6 +52,7 @@ type fakeStore struct {
 	listAudit  func(team, member, key string, limit int, after map[string]string) ([]accesskey.AuditRecord, map[string]string, error)
 	del        func(accesskey.Ref) error
 	setStatus  func(accesskey.Ref, accesskey.Status) (accesskey.Key, error)
+	updateKey  func(accesskey.Ref, accesskey.KeyUpdate) (accesskey.Key, error)
 	listMember func(teamID, memberID string) ([]accesskey.Key, error)
 	listTeam   func(teamID string, limit int, after map[string]string) ([]accesskey.Key, map[string]string, error)
 	// leaked maps a secret's SHA-256 to its key, for DisableLeaked;
@@ -198,6 +199,15 @@ func (s *fakeStore) SetStatus(_ context.Context, ref accesskey.Ref, status acces
 		return s.setStatus(ref, status)
 	}
 	return accesskey.Key{AccessKeyID: ref.AccessKeyID, TeamID: ref.TeamID, MemberID: ref.MemberID, Status: status}, nil
+}
+
+func (s *fakeStore) UpdateKey(_ context.Context, ref accesskey.Ref, u accesskey.KeyUpdate, audit accesskey.Audit) (accesskey.Key, error) {
+	s.recordAudit(audit)
+	if s.updateKey != nil {
+		return s.updateKey(ref, u)
+	}
+	k, _ := u.Apply(accesskey.Key{AccessKeyID: ref.AccessKeyID, TeamID: ref.TeamID, MemberID: ref.MemberID, Status: accesskey.StatusActive})
+	return k, nil
 }
 
 func (s *fakeStore) ListMember(_ context.Context, teamID, memberID string) ([]accesskey.Key, error) {
