@@ -514,7 +514,7 @@ func TestErrorResponses(t *testing.T) {
 
 		{name: "PUT on the member's keys", req: request{method: "PUT", path: memberKeys}, status: 405, code: "MethodNotAllowed", allow: "DELETE, GET, POST"},
 		{name: "DELETE on the team's keys", req: request{method: "DELETE", path: teamKeys}, status: 405, code: "MethodNotAllowed", allow: "GET"},
-		{name: "PATCH on a key", req: request{method: "PATCH", path: oneKey}, status: 405, code: "MethodNotAllowed", allow: "DELETE, GET"},
+		{name: "PUT on a key", req: request{method: "PUT", path: oneKey}, status: 405, code: "MethodNotAllowed", allow: "DELETE, GET, PATCH"},
 		{name: "GET on a key through another member", req: request{method: "GET", path: oneKey}, status: 404, code: "NotFound"},
 		{name: "POST on the key policy", req: request{method: "POST", path: "/v1/teams/t1/key-policy"}, status: 405, code: "MethodNotAllowed", allow: "GET, PUT"},
 		{name: "GET on disable", req: request{method: "GET", path: oneKey + "/disable"}, status: 405, code: "MethodNotAllowed", allow: "POST"},
@@ -615,14 +615,16 @@ func TestGenerateAccepts(t *testing.T) {
 				t.Errorf("Cache-Control = %q: a response with a secret must not be cached", resp.Headers["Cache-Control"])
 			}
 			var got struct {
-				AccessKeyID     string `json:"accessKeyId"`
-				SecretAccessKey string `json:"secretAccessKey"`
-				Status          string `json:"status"`
-				TeamID          string `json:"teamId"`
-				MemberID        string `json:"memberId"`
-				Description     string `json:"description"`
-				CreatedAt       string `json:"createdAt"`
-				CreatedBy       string `json:"createdBy"`
+				AccessKeyID     string   `json:"accessKeyId"`
+				SecretAccessKey string   `json:"secretAccessKey"`
+				Status          string   `json:"status"`
+				TeamID          string   `json:"teamId"`
+				MemberID        string   `json:"memberId"`
+				Description     string   `json:"description"`
+				CreatedAt       string   `json:"createdAt"`
+				CreatedBy       string   `json:"createdBy"`
+				AllowedCidrs    []string `json:"allowedCidrs"`
+				Scopes          []string `json:"scopes"`
 			}
 			dec := json.NewDecoder(strings.NewReader(resp.Body))
 			dec.DisallowUnknownFields()
