@@ -91,7 +91,7 @@ var gitHubEventFiles = map[string]string{
 var ownerOperations = map[string]bool{"putKeyPolicy": true}
 
 // bodyOperations are the operations whose events carry a JSON body.
-var bodyOperations = map[string]bool{"generateAccessKey": true, "putKeyPolicy": true, "rotateAccessKey": true, "reportTeamLeak": true}
+var bodyOperations = map[string]bool{"generateAccessKey": true, "putKeyPolicy": true, "rotateAccessKey": true, "reportTeamLeak": true, "updateAccessKey": true}
 
 // signedEventFiles are the events of events/ for signed requests, which no
 // JWT authorizer precedes: whoami.json for WhoAmI (payload 2.0), and
