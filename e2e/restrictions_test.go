@@ -117,6 +117,12 @@ func TestKeyRestrictions(t *testing.T) {
 		}
 		return fieldsOf(t, resp.Body)
 	}
+	// A bad entry refuses the rotation and changes nothing: the key
+	// rotates afterwards.
+	if resp := s.Do(request{Method: "POST", Path: keyPath(first.AccessKeyID) + "/rotate", Token: admin,
+		Body: `{"gracePeriodSeconds":0,"allowedCidrs":["10.0.0.0/8","300.1.1.1"]}`}); resp.Status != http.StatusBadRequest || !strings.Contains(string(resp.Body), "300.1.1.1") {
+		t.Errorf("rotate with a bad entry: %d %s, want 400 naming it", resp.Status, resp.Body)
+	}
 	copied := rotate(first.AccessKeyID, `{"gracePeriodSeconds":0}`)
 	if show(copied.AllowedCidrs) != "[203.0.113.0/24]" || show(copied.Scopes) != "[orders:read]" {
 		t.Errorf("rotation copied %s %s", show(copied.AllowedCidrs), show(copied.Scopes))
