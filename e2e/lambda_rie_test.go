@@ -1247,7 +1247,17 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	if slices.Sort(gotK1); !slices.Equal(gotK1, wantK1) {
 		t.Fatalf("audit-events.json for k1: %v, want %v", gotK1, wantK1)
 	}
-	all := auditActions(expectAudit(t, "audit-events.json at the end", list.Invoke(loadEvent(t, "audit-events.json")), secrets...))
+	endTrail := expectAudit(t, "audit-events.json at the end", list.Invoke(loadEvent(t, "audit-events.json")), secrets...)
+	// bob's offboarding is on the record as member-removed.json's event:
+	// its id and the account that put it.
+	memberRemoved := loadEvent(t, "member-removed.json")
+	for _, e := range endTrail {
+		if e.MemberID == "bob" && e.Action == accesskey.AuditKeyDeleted && (e.Actor.Type != "event" || e.Actor.Sub != offboard.DetailType ||
+			e.Actor.EventID != memberRemoved["id"] || e.Actor.Account != memberRemoved["account"] || e.RequestID != memberRemoved["id"]) {
+			t.Fatalf("bob's deletion %s: actor %+v, request %q; want the event %v of account %v", e.AccessKeyID, e.Actor, e.RequestID, memberRemoved["id"], memberRemoved["account"])
+		}
+	}
+	all := auditActions(endTrail)
 	for _, want := range []string{
 		accesskey.AuditKeyCreated + " " + k3.AccessKeyID, accesskey.AuditKeyCreated + " " + bobID, accesskey.AuditKeyCreated + " " + carol.AccessKeyID,
 		accesskey.AuditPolicyChanged + " ", accesskey.AuditKeyRotated + " " + k4.AccessKeyID, accesskey.AuditKeyRotated + " " + bob2.AccessKeyID,

@@ -3,9 +3,12 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/dynamostore"
 	"github.com/teamkeys/teamkeys/internal/offboard"
+	"github.com/teamkeys/teamkeys/internal/testing/teststack"
 )
 
 // TestOffboardThroughTheAPI: DELETE on a member's keys deletes every one of
@@ -57,8 +61,12 @@ func TestOffboardThroughTheEvent(t *testing.T) {
 	s := newStack(t)
 	s.Generate("t1", "alice", "")
 	s.Generate("t1", "alice", "")
-	handle := offboard.Handler(dynamostore.New(s.DB, s.Name), slog.New(slog.DiscardHandler))
-	ev := events.EventBridgeEvent{ID: "ev-1", DetailType: offboard.DetailType, Source: "console.example", Time: time.Now(),
+	store := dynamostore.New(s.DB, s.Name)
+	handle, err := offboard.Handler(store, slog.New(slog.DiscardHandler), "console.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := events.EventBridgeEvent{ID: "ev-1", AccountID: "123456789012", DetailType: offboard.DetailType, Source: "console.example", Time: time.Now(),
 		Detail: json.RawMessage(`{"teamId":"t1","memberId":"alice"}`)}
 	for i, want := range []int{2, 0} {
 		res, err := handle(context.Background(), ev)
@@ -68,6 +76,29 @@ func TestOffboardThroughTheEvent(t *testing.T) {
 		wantHolds(t, s, "t1", "alice", 0)
 	}
 	checkInvariants(t, s)
+	// Each deletion is on the record as the event's: its id and the account
+	// that put it, read back from the team's records and from the member's
+	// index alike.
+	for _, member := range []string{"", "alice"} {
+		records, _, err := store.ListAudit(context.Background(), "t1", member, "", 50, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deleted := 0
+		for _, r := range records {
+			if r.Action != accesskey.AuditKeyDeleted {
+				continue
+			}
+			deleted++
+			want := accesskey.Actor{Type: "event", Sub: offboard.DetailType, EventID: "ev-1", Account: "123456789012"}
+			if r.Actor != want || r.RequestID != "ev-1" {
+				t.Errorf("member %q: %s by %+v in request %q, want %+v in ev-1", member, r.Action, r.Actor, r.RequestID, want)
+			}
+		}
+		if deleted != 2 {
+			t.Errorf("member %q: %d deletions on the record, want 2", member, deleted)
+		}
+	}
 }
 
 // TestOffboardThroughTheLocalEventBus: a console backend's own EventBridge
@@ -105,4 +136,60 @@ func TestOffboardThroughTheLocalEventBus(t *testing.T) {
 		t.Fatalf("an invalid member: %+v", out)
 	}
 	wantHolds(t, s, "t1", "bob", 1)
+}
+
+// TestLocalEventBusAnswersOnlyThisMachine: the local EventBridge stand-in
+// signs nothing, so it answers only a call from this machine that names
+// this machine: a page in the developer's browser reaching 127.0.0.1
+// through its own DNS name (DNS rebinding: loopback peer, foreign Host) and
+// another host reaching the port (foreign peer) are refused and delete
+// nothing; an SDK client on 127.0.0.1 still offboards.
+func TestLocalEventBusAnswersOnlyThisMachine(t *testing.T) {
+	var handler http.Handler
+	s := teststack.New(t, teststack.Options{Wrap: func(h http.Handler) http.Handler { handler = h; return h }})
+	s.Generate("t1", "alice", "")
+	const body = `{"Entries":[{"Source":"console.teamkeys","DetailType":"TeamMemberRemoved","Detail":"{\"teamId\":\"t1\",\"memberId\":\"alice\"}"}]}`
+	putEvents := func(req *http.Request) {
+		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		req.Header.Set("X-Amz-Target", "AWSEvents.PutEvents")
+	}
+
+	// DNS rebinding: from 127.0.0.1, naming another host.
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	putEvents(req)
+	req.Host = "rebind.example:" + req.URL.Port()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(answer), "AccessDeniedException") {
+		t.Errorf("Host rebind.example: %d %s, want 403 AccessDeniedException", resp.StatusCode, answer)
+	}
+	wantHolds(t, s, "t1", "alice", 1)
+
+	// Another host: naming 127.0.0.1, from 203.0.113.5.
+	r := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:3000/", strings.NewReader(body))
+	putEvents(r)
+	r.RemoteAddr = "203.0.113.5:40000"
+	w := httptest.NewRecorder()
+	handler.ServeHTTP(w, r)
+	if w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "AccessDeniedException") {
+		t.Errorf("peer 203.0.113.5: %d %s, want 403 AccessDeniedException", w.Code, w.Body)
+	}
+	wantHolds(t, s, "t1", "alice", 1)
+
+	// This machine, as an SDK client calls it.
+	client := eventbridge.NewFromConfig(s.AWS, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(s.URL) })
+	out, err := client.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String("console.teamkeys"), DetailType: aws.String(offboard.DetailType), Detail: aws.String(`{"teamId":"t1","memberId":"alice"}`),
+	}}})
+	if err != nil || out.FailedEntryCount != 0 {
+		t.Fatalf("PutEvents on 127.0.0.1: %+v, %v", out, err)
+	}
+	wantHolds(t, s, "t1", "alice", 0)
 }

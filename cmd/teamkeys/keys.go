@@ -174,7 +174,7 @@ func (a *App) keysStatusCommand(verb string) *cobra.Command {
 		c.Example = `  teamkeys keys disable alice TKAKABCDEFGHIJKLMNOPQRST --yes`
 		c.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
 	} else {
-		c.Short = "Make an inactive access key active again"
+		c.Short = "Make an inactive access key active again (never one a leak report disabled: rotate or delete that one)"
 		c.Example = `  teamkeys keys enable alice TKAKABCDEFGHIJKLMNOPQRST`
 	}
 	return c
@@ -434,10 +434,47 @@ func (a *App) printKey(key *client.AccessKey) error {
 
 func (a *App) printKeys(keys ...client.AccessKey) error {
 	t := newTable(a.Stdout, "KEY ID", "MEMBER", "STATUS", "CREATED", "EXPIRES", "LAST USED", "DESCRIPTION")
+	var leaks []string
 	for _, k := range keys {
-		t.row(k.AccessKeyId, k.MemberId, string(k.Status), tableTime(&k.CreatedAt), tableTime(k.ExpiresAt), tableTime(k.LastUsedAt), k.Description)
+		t.row(k.AccessKeyId, k.MemberId, statusCell(string(k.Status), k.LeakedAt, k.LeakUrl), tableTime(&k.CreatedAt), tableTime(k.ExpiresAt), tableTime(k.LastUsedAt), k.Description)
+		if line := leakLine(k.AccessKeyId, k.LeakedAt, k.LeakUrl); line != "" {
+			leaks = append(leaks, line)
+		}
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	for _, line := range leaks {
+		if _, err := fmt.Fprintln(a.Stdout, line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statusCell is a key's status in a table: "(leaked)" after it when a leak
+// report disabled it.
+func statusCell(status string, leakedAt *time.Time, leakURL *string) string {
+	if leakedAt != nil || leakURL != nil && *leakURL != "" {
+		return status + " (leaked)"
+	}
+	return status
+}
+
+// leakLine says, under a table, when and where a leaked key was reported
+// and what to do; empty for a key never reported.
+func leakLine(id string, leakedAt *time.Time, leakURL *string) string {
+	if leakedAt == nil && (leakURL == nil || *leakURL == "") {
+		return ""
+	}
+	line := id + " was reported leaked"
+	if leakedAt != nil {
+		line += " at " + tableSeconds(*leakedAt)
+	}
+	if leakURL != nil && *leakURL != "" {
+		line += " (" + clean(*leakURL) + ")"
+	}
+	return line + ": it cannot be enabled again; rotate or delete it."
 }
 
 // completeKeyIDs completes the ACCESS_KEY_ID after a MEMBER with the

@@ -193,7 +193,7 @@ func (a *App) reportTable(cmd *cobra.Command, c *client.Client, team string, w i
 			if k.LastUsedScheme != nil {
 				scheme = string(*k.LastUsedScheme)
 			}
-			t.row(k.AccessKeyId, k.MemberId, string(k.Status), tableTime(&k.CreatedAt), tableTime(k.ExpiresAt), tableTime(k.LastUsedAt),
+			t.row(k.AccessKeyId, k.MemberId, statusCell(string(k.Status), k.LeakedAt, k.LeakUrl), tableTime(&k.CreatedAt), tableTime(k.ExpiresAt), tableTime(k.LastUsedAt),
 				scheme, str(k.LastUsedSourceIp), num(&k.AgeDays), num(k.DaysSinceLastUse), k.Description)
 		}
 		return nil

@@ -11,6 +11,7 @@ import (
 
 func main() {
 	env := lambdamain.Init()
-	keys := leak.KeysFrom(env.Config.GitHubKeysFile, env.Config.GitHubKeysURL)
+	keys, err := leak.KeysFrom(env.Config.GitHubKeysFile, env.Config.GitHubKeysURL)
+	env.Must("GitHub's keys", err)
 	env.Start(httpapi.NewLeakReport(httpapi.Common{Claims: env.Config.Claims, Log: env.Log}, env.Store(), keys))
 }

@@ -9,5 +9,5 @@ import (
 
 func main() {
 	env := lambdamain.Init()
-	env.Start(offboard.Handler(env.Store(), env.Log), nil)
+	env.Start(offboard.Handler(env.Store(), env.Log, env.Config.MemberEventSource))
 }

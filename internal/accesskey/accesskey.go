@@ -63,6 +63,10 @@ type Key struct {
 	// Scopes are what the key grants, in canonical form; nil: everything
 	// (unrestricted); empty: nothing.
 	Scopes []string
+	// LeakedAt is when a leak report last disabled the key, and LeakURL
+	// the last reported URL (leaked.go); both empty: never reported.
+	LeakedAt *time.Time
+	LeakURL  string
 }
 
 // Expired reports whether the key has expired at now: from the instant of

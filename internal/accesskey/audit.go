@@ -22,29 +22,46 @@ const (
 	actorUser           = "user"
 	actorSystem         = "system"
 	ActorTypeLeakReport = "leak-report"
+	ActorTypeEvent      = "event"
 )
 
 // Actor is who made a change: a user (the JWT's subject, from where, with
-// what), or the system (the expiry sweep, an offboarding event), or a leak
+// what), or the system (the expiry sweep), or another system's event (an
+// offboarding: its detail-type, id and the account that put it), or a leak
 // report.
 type Actor struct {
 	Type      string
 	Sub       string
 	SourceIP  string
 	UserAgent string
+	// EventID and Account are an event actor's: the EventBridge event's id
+	// and the AWS account that put it on the bus.
+	EventID string
+	Account string
 }
 
 // UserActor is a caller of the API.
 func UserActor(sub, sourceIP, userAgent string) Actor {
-	return Actor{Type: actorUser, Sub: sub, SourceIP: sourceIP, UserAgent: userAgent}
+	return Actor{Type: actorUser, Sub: sub, SourceIP: sourceIP, UserAgent: cut(userAgent, MaxUserAgentLength)}
 }
+
+// MaxUserAgentLength bounds the User-Agent an actor records (bytes, cut at
+// a rune boundary): it is stored in every audit record and published on
+// the event bus, and a client chooses its length.
+const MaxUserAgentLength = 256
 
 // LeakReportActor is a leak report: who sent it ("github" for GitHub's
 // secret scanning).
 func LeakReportActor(reporter string) Actor { return Actor{Type: ActorTypeLeakReport, Sub: reporter} }
 
-// SystemActor is the service itself, doing what: "sweep", "TeamMemberRemoved".
+// SystemActor is the service itself, doing what: "sweep".
 func SystemActor(what string) Actor { return Actor{Type: actorSystem, Sub: what} }
+
+// EventActor is another system's event that made the change: its
+// detail-type ("TeamMemberRemoved"), its id, and the account that put it.
+func EventActor(detailType, eventID, account string) Actor {
+	return Actor{Type: ActorTypeEvent, Sub: detailType, EventID: eventID, Account: account}
+}
 
 // Audit is who makes a change, in which request, and when: what every
 // change's audit record carries besides what changed.

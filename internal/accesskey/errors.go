@@ -28,6 +28,9 @@ var (
 	// key it is stored on (copied from another key's item, altered, or
 	// under a rewritten team or member): KMS refuses its encryption context.
 	ErrSealedForAnotherKey = errors.New("ciphertext does not belong to this key")
+	// ErrKeyLeaked is an enable of a key a leak report disabled: it must be
+	// rotated or deleted (a *LeakedKeyError says when and where: leaked.go).
+	ErrKeyLeaked = errors.New("access key was reported leaked")
 )
 
 // Refusals of a signed request (all 401). ErrKeyDisabled is only ever

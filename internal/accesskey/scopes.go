@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Scope limits.
@@ -119,10 +120,11 @@ func scopeProblem(s string, wildcard bool) string {
 		case c >= 'A' && c <= 'Z':
 			return "has an upper-case letter: a scope is " + form
 		default:
+			r, _ := utf8.DecodeRuneInString(s[i:])
 			if n == 0 {
-				return fmt.Sprintf("has a segment starting with %q: a scope is %s", c, form)
+				return fmt.Sprintf("has a segment starting with %q: a scope is %s", r, form)
 			}
-			return fmt.Sprintf("has the character %q: a scope is %s", c, form)
+			return fmt.Sprintf("has the character %q: a scope is %s", r, form)
 		}
 		n++
 	}

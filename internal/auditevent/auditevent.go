@@ -19,6 +19,10 @@ type Actor struct {
 	Sub       string `json:"sub,omitempty"`
 	SourceIP  string `json:"sourceIp,omitempty"`
 	UserAgent string `json:"userAgent,omitempty"`
+	// EventID and Account: an event actor's event id and the account that
+	// put it.
+	EventID string `json:"eventId,omitempty"`
+	Account string `json:"account,omitempty"`
 }
 
 // Changes is what the change did.
@@ -75,7 +79,8 @@ func FromRecord(r accesskey.AuditRecord) Detail {
 	d := Detail{
 		EventID: r.EventID, Time: r.Time.UTC().Format(timeLayout), TeamID: r.TeamID, MemberID: r.MemberID,
 		AccessKeyID: r.AccessKeyID, Action: r.Action, RequestID: r.RequestID,
-		Actor: Actor{Type: r.Actor.Type, Sub: r.Actor.Sub, SourceIP: r.Actor.SourceIP, UserAgent: r.Actor.UserAgent},
+		Actor: Actor{Type: r.Actor.Type, Sub: r.Actor.Sub, SourceIP: r.Actor.SourceIP, UserAgent: r.Actor.UserAgent,
+			EventID: r.Actor.EventID, Account: r.Actor.Account},
 		Changes: Changes{StatusBefore: string(r.StatusBefore), StatusAfter: string(r.StatusAfter),
 			RotatedFrom: r.RotatedFrom, MaxLifetimeDays: r.MaxLifetimeDays},
 	}

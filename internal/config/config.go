@@ -67,6 +67,10 @@ type Config struct {
 	// (TEAMKEYS_AUDIT_INDEXES, template parameter AuditIndexes: None,
 	// Member or MemberAndKey; empty: MemberAndKey).
 	AuditIndexes string
+	// MemberEventSource is the source of the TeamMemberRemoved events
+	// MemberRemoved acts on (TEAMKEYS_MEMBER_EVENT_SOURCE, template
+	// parameter MemberEventSource; empty: DefaultMemberEventSource).
+	MemberEventSource string
 }
 
 // FromEnv reads Config, with defaults for what is unset.
@@ -79,12 +83,13 @@ func FromEnv() Config {
 			Team:    getenv("TEAMKEYS_CLAIM_TEAM", DefaultClaimNames.Team),
 			Role:    getenv("TEAMKEYS_CLAIM_ROLE", DefaultClaimNames.Role),
 		},
-		PageTokenKey:   os.Getenv("TEAMKEYS_PAGE_TOKEN_KEY"),
-		SigningRegion:  getenv("TEAMKEYS_SIGNING_REGION", DefaultRegion),
-		GitHubKeysURL:  os.Getenv("TEAMKEYS_GITHUB_KEYS_URL"),
-		GitHubKeysFile: os.Getenv("TEAMKEYS_GITHUB_KEYS_FILE"),
-		EventBusName:   strings.TrimSpace(os.Getenv("TEAMKEYS_EVENT_BUS_NAME")),
-		AuditIndexes:   strings.TrimSpace(os.Getenv("TEAMKEYS_AUDIT_INDEXES")),
+		PageTokenKey:      os.Getenv("TEAMKEYS_PAGE_TOKEN_KEY"),
+		SigningRegion:     getenv("TEAMKEYS_SIGNING_REGION", DefaultRegion),
+		GitHubKeysURL:     os.Getenv("TEAMKEYS_GITHUB_KEYS_URL"),
+		GitHubKeysFile:    os.Getenv("TEAMKEYS_GITHUB_KEYS_FILE"),
+		EventBusName:      strings.TrimSpace(os.Getenv("TEAMKEYS_EVENT_BUS_NAME")),
+		AuditIndexes:      strings.TrimSpace(os.Getenv("TEAMKEYS_AUDIT_INDEXES")),
+		MemberEventSource: getenv("TEAMKEYS_MEMBER_EVENT_SOURCE", DefaultMemberEventSource),
 	}
 	if days, err := strconv.Atoi(getenv("TEAMKEYS_AUDIT_RETENTION_DAYS", "0")); err == nil && days > 0 {
 		c.AuditRetentionDays = days

@@ -26,6 +26,7 @@ import (
 //	(key item)                                              leakUrl=<url>  (the last leak report's URL: a report repeated is not recorded again)
 //	(key item)                                              allowedCidrs=[S…] (absent: any source) scopes=[S…] (absent: unrestricted; empty: grants nothing)
 //	                                                        (restrictions.go: canonical strings; an update conditions on them and on rotatedTo)
+//	(key item)                                              leakedAt=<time>  (when a leak report last disabled it: never enabled again, leaked.go)
 //	sweep lease   pk=SWEEPLEASE                 sk=SWEEPLEASE  leaseOwner leaseUntil (epoch ms): one expiry sweep at a time (expiry.go)
 //
 // Sharding (policy.go, audit.go), so that no item or partition takes every
@@ -150,6 +151,12 @@ func expiredBy(now time.Time) string { return now.UTC().Format(timestampLayout) 
 var shownAttributes = []string{"accessKeyId", attrTeamID, attrMemberID, attrStatus, "description", "createdAt", "createdBy",
 	attrExpiresAt, "rotatedFrom", attrLastUsedAt, attrLastUsedIP, attrLastUsedScheme, attrAllowedCIDRs, attrScopes}
 
+// leakAttributes are the key item's leak marks a response shows
+// (leaked.go): GetKey reads them with shownAttributes; the ByTeam index,
+// created before them, does not project them (a deployed index's
+// projection cannot change), so a list reads them per Inactive key.
+var leakAttributes = []string{attrLeakedAt, attrLeakURL}
+
 // keyItem is a key as stored. SecretCiphertext is read back only by Get,
 // for the verifier; the lists read the ByTeam index, which does not project
 // it, and no response or log carries it.
@@ -183,6 +190,8 @@ type keyItem struct {
 	// would drop it).
 	AllowedCIDRs []string `dynamodbav:"allowedCidrs,omitempty"`
 	Scopes       []string `dynamodbav:"scopes,omitempty"`
+	// LeakedAt is when a leak report last disabled the key (leaked.go).
+	LeakedAt string `dynamodbav:"leakedAt,omitempty"`
 }
 
 func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem {
@@ -246,7 +255,7 @@ func (it keyItem) key() (accesskey.Key, error) {
 		}
 		k.LastUsedAt = &t
 	}
-	return k, nil
+	return it.withLeak(k)
 }
 
 // policyItem is a team's key policy as stored.
@@ -325,7 +334,7 @@ type auditItem struct {
 func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
 	at := r.Time.UTC().Format(auditTimeLayout)
 	it := auditItem{PK: auditShardPK(r.TeamID, shardOf(r.EventID, auditShards)), SK: at + "#" + r.EventID, EventID: r.EventID, Time: at, TeamID: r.TeamID,
-		MemberID: r.MemberID, AccessKeyID: r.AccessKeyID, Action: r.Action, ActorType: r.Actor.Type, ActorSub: r.Actor.Sub,
+		MemberID: r.MemberID, AccessKeyID: r.AccessKeyID, Action: r.Action, ActorType: r.Actor.Type, ActorSub: storedActorSub(r.Actor),
 		ActorSourceIP: r.Actor.SourceIP, ActorUserAgent: r.Actor.UserAgent, RequestID: r.RequestID,
 		StatusBefore: string(r.StatusBefore), StatusAfter: string(r.StatusAfter), RotatedFrom: r.RotatedFrom,
 		MaxLifetimeDays: r.MaxLifetimeDays, LeakURL: r.Leak.URL, LeakSource: r.Leak.Source, TTL: r.Time.Add(retention).Unix()}
@@ -345,7 +354,7 @@ func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
 func (it auditItem) record() accesskey.AuditRecord {
 	t, _ := time.Parse(auditTimeLayout, it.Time)
 	r := accesskey.AuditRecord{EventID: it.EventID, Time: t, TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: it.AccessKeyID,
-		Action: it.Action, Actor: accesskey.Actor{Type: it.ActorType, Sub: it.ActorSub, SourceIP: it.ActorSourceIP, UserAgent: it.ActorUserAgent},
+		Action: it.Action, Actor: storedActor(it.ActorType, it.ActorSub, it.ActorSourceIP, it.ActorUserAgent),
 		RequestID: it.RequestID, StatusBefore: accesskey.Status(it.StatusBefore), StatusAfter: accesskey.Status(it.StatusAfter),
 		RotatedFrom: it.RotatedFrom, MaxLifetimeDays: it.MaxLifetimeDays, Leak: accesskey.Leak{URL: it.LeakURL, Source: it.LeakSource}}
 	if it.ExpiresAt != "" {

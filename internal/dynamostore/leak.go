@@ -17,15 +17,17 @@ import (
 // changes nothing, records nothing.
 const attrLeakURL = "leakUrl"
 
-// writeLeakDisable writes the key's status Inactive, and the leak's URL
-// when it has one, with rec, in one transaction held to the key's owner
+// writeLeakDisable writes the key's status Inactive, leakedAt (the
+// record's time: an enable's condition refuses it, leaked.go), and the
+// leak's URL when it has one, with rec, in one transaction held to the key's owner
 // and to the status rec.StatusBefore; from Inactive, also to a leak URL
 // other than this one (none recorded, or another). No read decides it: a
 // repeated report's transaction fails its condition and writes nothing.
 // False when the condition failed.
 func (s *Store) writeLeakDisable(ctx context.Context, ref accesskey.Ref, rec accesskey.AuditRecord) (bool, error) {
 	st := expression.Name(attrStatus)
-	update := expression.Set(st, expression.Value(string(accesskey.StatusInactive)))
+	update := expression.Set(st, expression.Value(string(accesskey.StatusInactive))).
+		Set(expression.Name(attrLeakedAt), expression.Value(rec.Time.UTC().Format(timestampLayout)))
 	cond := ownedBy(ref).And(st.Equal(expression.Value(string(rec.StatusBefore))))
 	if url := rec.Leak.URL; url != "" {
 		at := expression.Name(attrLeakURL)

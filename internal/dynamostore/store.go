@@ -442,6 +442,11 @@ func (s *Store) SetStatus(ctx context.Context, ref accesskey.Ref, status accessk
 		if err != nil {
 			return accesskey.Key{}, err
 		}
+		if status == accesskey.StatusActive && k.Leaked() {
+			// Never undone (only the item's delete removes it); the
+			// write's condition holds it too (leaked.go notLeaked).
+			return accesskey.Key{}, accesskey.KeyLeaked(k)
+		}
 		if k.Status == status {
 			return k, nil
 		}
@@ -466,13 +471,18 @@ func (s *Store) SetStatus(ctx context.Context, ref accesskey.Ref, status accessk
 }
 
 // writeStatus writes the key's status rec.StatusAfter, held to its owner and
-// to the status rec.StatusBefore, with rec, in one transaction; false when
-// that condition failed (the key gone, or its status another).
+// to the status rec.StatusBefore, and an enable to a key no leak report
+// disabled (leaked.go), with rec, in one transaction; false when that
+// condition failed (the key gone, its status another, or leaked).
 func (s *Store) writeStatus(ctx context.Context, ref accesskey.Ref, rec accesskey.AuditRecord) (bool, error) {
 	st := expression.Name(attrStatus)
+	cond := ownedBy(ref).And(st.Equal(expression.Value(string(rec.StatusBefore))))
+	if rec.StatusAfter == accesskey.StatusActive {
+		cond = cond.And(notLeaked())
+	}
 	e, err := expression.NewBuilder().
 		WithUpdate(expression.Set(st, expression.Value(string(rec.StatusAfter)))).
-		WithCondition(ownedBy(ref).And(st.Equal(expression.Value(string(rec.StatusBefore))))).
+		WithCondition(cond).
 		Build()
 	if err != nil {
 		return false, err
@@ -510,7 +520,7 @@ func (s *Store) GetKey(ctx context.Context, ref accesskey.Ref) (accesskey.Key, e
 // ciphertext (the roles that read keys this way may read no more).
 func shownProjection() expression.ProjectionBuilder {
 	proj := expression.NamesList(expression.Name(attrPK))
-	for _, name := range shownAttributes {
+	for _, name := range append(shownAttributes[:len(shownAttributes):len(shownAttributes)], leakAttributes...) {
 		proj = proj.AddNames(expression.Name(name))
 	}
 	return proj

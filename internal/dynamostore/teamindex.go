@@ -67,7 +67,11 @@ func (s *Store) ListMember(ctx context.Context, teamID, memberID string) ([]acce
 	}
 	// A member holds a handful of keys: a 1 MB page never cuts them short.
 	slices.SortFunc(items, func(a, b keyItem) int { return strings.Compare(a.GSI1SK, b.GSI1SK) })
-	return keysOf(items)
+	keys, err := keysOf(items)
+	if err != nil {
+		return nil, err
+	}
+	return s.withLeaks(ctx, keys)
 }
 
 // ListTeam returns up to limit keys of a team, ordered by member and then by
@@ -122,6 +126,9 @@ func (s *Store) ListTeam(ctx context.Context, teamID string, limit int, after ma
 	}
 	items, next := mergePartitions(answers, horizons, func(it keyItem) string { return it.GSI1SK }, false, limit)
 	keys, err := keysOf(items)
+	if err == nil {
+		keys, err = s.withLeaks(ctx, keys)
+	}
 	if err != nil || next == "" {
 		return keys, nil, err
 	}
@@ -145,6 +152,9 @@ func (s *Store) teamPartitionPage(ctx context.Context, parts []string, after map
 		return nil, nil, err
 	}
 	keys, err := keysOf(p.items)
+	if err == nil {
+		keys, err = s.withLeaks(ctx, keys)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

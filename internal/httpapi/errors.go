@@ -77,6 +77,7 @@ var publicErrors = []struct {
 	{accesskey.ErrIdempotencyKeyReused, publicError{http.StatusUnprocessableEntity, "IdempotencyKeyReused", "This Idempotency-Key was used for another request (another path or body) in the last 24 hours; use a new key."}},
 	{accesskey.ErrIdempotencyKeyInUse, publicError{http.StatusConflict, "IdempotencyKeyInUse", "A request with this Idempotency-Key is in progress; retry shortly."}},
 	{accesskey.ErrAlreadyRotated, publicError{http.StatusConflict, "AlreadyRotated", "The access key was already rotated (or changed while being rotated); rotate or update its replacement instead."}},
+	{accesskey.ErrKeyLeaked, publicError{http.StatusConflict, "KeyLeaked", "The access key was reported leaked; it cannot be enabled again: rotate or delete it."}},
 	{ErrPayloadTooLarge, publicError{http.StatusRequestEntityTooLarge, "PayloadTooLarge", "The request body is larger than this route accepts (16 KiB; a GitHub leak report 1 MiB)."}},
 	{ErrUnsupportedMediaType, publicError{http.StatusUnsupportedMediaType, "UnsupportedMediaType", "The request body must be application/json."}},
 	{accesskey.ErrReportUnsigned, publicError{http.StatusUnauthorized, "MissingSignature", "The leak report must carry the Github-Public-Key-Identifier and Github-Public-Key-Signature headers."}},
@@ -98,8 +99,12 @@ func publicErrorOf(err error) publicError {
 	for _, pe := range publicErrors {
 		if errors.Is(err, pe.target) {
 			var own *publicMessage
-			if errors.As(err, &own) {
+			var leaked *accesskey.LeakedKeyError
+			switch {
+			case errors.As(err, &own):
 				pe.public.message = own.message
+			case errors.As(err, &leaked):
+				pe.public.message = leaked.Message()
 			}
 			return pe.public
 		}

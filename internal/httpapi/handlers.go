@@ -82,6 +82,11 @@ type keyJSON struct {
 	// AllowedCidrs and Scopes are null for an unrestricted key.
 	AllowedCidrs []string `json:"allowedCidrs"`
 	Scopes       []string `json:"scopes"`
+	// LeakedAt and LeakURL: when a leak report disabled the key, and the
+	// URL it reported; absent when never reported (a key disabled by a
+	// GitHub report before leakedAt was recorded shows only leakUrl).
+	LeakedAt *string `json:"leakedAt,omitempty"`
+	LeakURL  string  `json:"leakUrl,omitempty"`
 }
 
 func timeJSON(t *time.Time) *string {
@@ -108,6 +113,8 @@ func toJSON(k accesskey.Key, now time.Time) keyJSON {
 		LastUsedScheme:   k.LastUsedScheme,
 		AllowedCidrs:     k.AllowedCIDRs,
 		Scopes:           k.Scopes,
+		LeakedAt:         timeJSON(k.LeakedAt),
+		LeakURL:          k.LeakURL,
 	}
 }
 

@@ -35,7 +35,10 @@ import (
 // while what it has built plus one more such page stays within
 // reportMaxBytes, and at least one. The one value this bound does not hold
 // for is createdBy made of control characters (JSON writes \u0000, 6 bytes
-// for 1): a JWT subject, which issuers make printable. Should a page still
+// for 1): a JWT subject, which issuers make printable. Nor does it count a
+// leaked key's leakedAt and leakUrl (up to 2 KB, read apart from the
+// index: dynamostore/leaked.go); a leak is an incident, and a page would
+// need hundreds of them with URLs of the longest to pass the bound. Should a page still
 // pass reportMaxBytes, its last Query page is dropped (and read again on the
 // next page), unless it is the only one.
 const (
@@ -60,11 +63,19 @@ const (
 	// reportMaxQueryPages; a small one costs a round trip (~10-20 ms).
 	reportMaxCalls      = 24
 	reportFullQueryPage = 512 << 10
+	// reportReadBudget bounds, in time, the reading of one response: no
+	// Query page is added once this long has gone. A Query page of
+	// Inactive keys costs one GetItem of each key's leak marks
+	// (dynamostore/leaked.go; the ByTeam index does not project them),
+	// ~3,500 for a full page, so a team of many Inactive keys reads
+	// slower than the Query bounds above assume; the next page goes on
+	// where this one stopped.
+	reportReadBudget = 4 * time.Second
 )
 
 // reportColumns are the credential report's columns, in order.
 var reportColumns = []string{"memberId", "accessKeyId", "status", "createdAt", "createdBy", "expiresAt",
-	"lastUsedAt", "lastUsedSourceIp", "lastUsedScheme", "ageDays", "daysSinceLastUse", "allowedCidrs", "scopes"}
+	"lastUsedAt", "lastUsedSourceIp", "lastUsedScheme", "ageDays", "daysSinceLastUse", "leakedAt", "leakUrl", "allowedCidrs", "scopes"}
 
 // reportRowJSON is one key of the report in its JSON form.
 type reportRowJSON struct {
@@ -103,7 +114,8 @@ func (a *api) report(w http.ResponseWriter, r *http.Request) error {
 	enc.SetEscapeHTML(false)
 	rows := 0
 	next := after
-	for calls, pages := 0, 0; calls < reportMaxCalls && pages < reportMaxQueryPages && (calls == 0 || body.Len()+reportQueryPageBytes <= reportMaxBytes); calls++ {
+	began := time.Now()
+	for calls, pages := 0, 0; calls < reportMaxCalls && pages < reportMaxQueryPages && (calls == 0 || body.Len()+reportQueryPageBytes <= reportMaxBytes && time.Since(began) < reportReadBudget); calls++ {
 		keys, cursor, err := a.lister.ListTeam(r.Context(), t.ref.TeamID, 0, next)
 		if err != nil {
 			return err
@@ -227,7 +239,7 @@ func csvRecord(row reportRowJSON) []string {
 	}
 	rec := []string{row.MemberID, row.AccessKeyID, row.Status, row.CreatedAt, row.CreatedBy, str(row.ExpiresAt),
 		str(row.LastUsedAt), row.LastUsedSourceIP, row.LastUsedScheme, strconv.Itoa(row.AgeDays), days,
-		csvList(row.AllowedCidrs), csvList(row.Scopes)}
+		str(row.LeakedAt), row.LeakURL, csvList(row.AllowedCidrs), csvList(row.Scopes)}
 	for i, cell := range rec {
 		rec[i] = csvSafe(cell)
 	}
@@ -255,7 +267,7 @@ func csvList(list []string) string {
 // csvSafe keeps a cell from being read as a formula by a spreadsheet (CSV
 // injection): one that starts with = + - @, a tab or a carriage return gets
 // a leading apostrophe. Of the report's cells only createdBy (the JWT's
-// subject) can start so.
+// subject) and leakUrl (an admin's report names any) can start so.
 func csvSafe(cell string) string {
 	if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
 		return "'" + cell

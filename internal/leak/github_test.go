@@ -154,8 +154,8 @@ func jsonString(s string) string { b, _ := json.Marshal(s); return string(b) }
 // once per RefetchInterval; within it an unknown identifier may be a key
 // published since, so it answers ErrUnavailable (503: GitHub retries).
 func TestURLKeysRefetchAtMostOncePerInterval(t *testing.T) {
-	srv, fetches := keyServer(t, string(fakegithub.Published(t, fakegithub.New(t, "k1"))))
-	keys := leak.URLKeys(srv, nil)
+	srv, client, fetches := keyServer(t, string(fakegithub.Published(t, fakegithub.New(t, "k1"))))
+	keys := leak.URLKeys(srv, client)
 	ctx := context.Background()
 	for range 3 {
 		if _, err := keys.Key(ctx, "k1"); err != nil {
@@ -172,14 +172,16 @@ func TestURLKeysRefetchAtMostOncePerInterval(t *testing.T) {
 	}
 }
 
-func keyServer(t *testing.T, doc string) (string, func() int64) {
+// keyServer publishes doc over https; its client trusts the server's
+// certificate.
+func keyServer(t *testing.T, doc string) (string, *http.Client, func() int64) {
 	t.Helper()
 	var n atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(doc))
 	}))
 	t.Cleanup(srv.Close)
-	return srv.URL, n.Load
+	return srv.URL, srv.Client(), n.Load
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"sync"
 	"time"
@@ -160,7 +161,10 @@ func truncate(s string) string {
 
 // URLKeys are the keys published at url (DefaultKeysURL when empty), fetched
 // with client (http.DefaultClient when nil, with a 5 s timeout per fetch)
-// and cached.
+// and cached. Only an https:// URL is fetched (KeysFrom refuses any other
+// at start), and no redirect is followed: a 3xx answer is a failed fetch,
+// like any answer but 200, so the keys come from the address configured
+// and nowhere else.
 func URLKeys(url string, client *http.Client) Keys {
 	if url == "" {
 		url = DefaultKeysURL
@@ -168,7 +172,12 @@ func URLKeys(url string, client *http.Client) Keys {
 	if client == nil {
 		client = http.DefaultClient
 	}
+	noRedirects := *client
+	noRedirects.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return newCache(func(ctx context.Context) ([]byte, error) {
+		if err := checkKeysURL(url); err != nil {
+			return nil, err
+		}
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -176,16 +185,30 @@ func URLKeys(url string, client *http.Client) Keys {
 			return nil, err
 		}
 		req.Header.Set("Accept", "application/json")
-		resp, err := client.Do(req)
+		resp, err := noRedirects.Do(req)
 		if err != nil {
 			return nil, err
 		}
 		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
+		switch {
+		case resp.StatusCode >= 300 && resp.StatusCode < 400:
+			return nil, fmt.Errorf("GET %s: %s: redirects are not followed", url, resp.Status)
+		case resp.StatusCode != http.StatusOK:
 			return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 		}
 		return io.ReadAll(io.LimitReader(resp.Body, maxKeysBytes))
 	}, RefetchInterval)
+}
+
+// checkKeysURL refuses a keys URL that is not https:// with a host: over
+// http:// anyone on the path could publish their own keys and have their
+// forged reports disable any key.
+func checkKeysURL(raw string) error {
+	u, err := neturl.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("TEAMKEYS_GITHUB_KEYS_URL %q: must be an https:// URL (or file:///path to a local file)", raw)
+	}
+	return nil
 }
 
 // FileKeys are the keys in the file at path, in the published shape: the
@@ -203,13 +226,23 @@ func FileKeys(path string) Keys {
 }
 
 // KeysFrom are the keys in file when it is set (TEAMKEYS_GITHUB_KEYS_FILE),
-// else those published at url (TEAMKEYS_GITHUB_KEYS_URL; empty:
-// DefaultKeysURL).
-func KeysFrom(file, url string) Keys {
+// else those at url (TEAMKEYS_GITHUB_KEYS_URL; empty: DefaultKeysURL):
+// an https:// URL, or file:///path (a local file, as file). Any other URL
+// (http:// included) is an error, for the function's init to fail on.
+func KeysFrom(file, url string) (Keys, error) {
 	if file != "" {
-		return FileKeys(file)
+		return FileKeys(file), nil
 	}
-	return URLKeys(url, nil)
+	if url == "" {
+		return URLKeys(DefaultKeysURL, nil), nil
+	}
+	if u, err := neturl.Parse(url); err == nil && u.Scheme == "file" && u.Host == "" && u.Path != "" {
+		return FileKeys(u.Path), nil
+	}
+	if err := checkKeysURL(url); err != nil {
+		return nil, err
+	}
+	return URLKeys(url, nil), nil
 }
 
 // StaticKeys are fixed keys, for tests.

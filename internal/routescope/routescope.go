@@ -14,7 +14,7 @@
 // only, "{name+}" (one or more segments: "/admin/{proxy+}" matches
 // "/admin/x" and "/admin/x/y", not "/admin"). Literal segments are
 // non-empty, not "." or "..", and made of RFC 3986 path characters other
-// than "%" (letters, digits and -._~!$&'()*+,;=:@); names are
+// than "%" and ";" (letters, digits and -._~!$&'()*+,=:@); names are
 // [A-Za-z0-9_-]+ and distinct within a pattern. Literals match exactly,
 // case-sensitively. The scope is a concrete scope
 // (accesskey.ValidateRequiredScope): no "*".
@@ -51,8 +51,10 @@
 // same. A path that cannot be read one way only is given the scope "*",
 // which only an unrestricted key or a key holding "*" has: one not starting
 // with "/", an empty segment ("//"), a "." or ".." segment (encoded or
-// not), an encoded "/" or "\" or a "\" (servers disagree on where such a
-// path goes), or a bad percent-escape.
+// not), a "\" or ";" or an encoded "/", "\" or ";" (servers disagree on
+// where such a path goes: some read "\" as "/", Java servlet containers
+// drop ";" parameters, so "/orders;x/1" can reach "/orders/1"), or a bad
+// percent-escape.
 package routescope
 
 import (
@@ -132,10 +134,11 @@ func Parse(data []byte) (*Table, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: not valid JSON", ErrInvalidTable)
 		}
-		var scope string
-		if err := dec.Decode(&scope); err != nil {
+		var sp *string
+		if err := dec.Decode(&sp); err != nil || sp == nil {
 			return nil, fmt.Errorf("%w: entry %q: the scope must be a JSON string", ErrInvalidTable, key)
 		}
+		scope := *sp
 		r, why := parseRoute(key)
 		if why != "" {
 			return nil, fmt.Errorf("%w: entry %q: %s", ErrInvalidTable, key, why)
@@ -239,11 +242,11 @@ func literalProblem(s string) string {
 		c := s[i]
 		switch {
 		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
-		case strings.IndexByte("-._~!$&'()*+,;=:@", c) >= 0:
+		case strings.IndexByte("-._~!$&'()*+,=:@", c) >= 0:
 		case c == '{' || c == '}':
 			return "mixes a variable with text: a variable is a whole segment"
 		default:
-			return fmt.Sprintf("has the character %q: literal segments use letters, digits and -._~!$&'()*+,;=:@, unencoded", c)
+			return fmt.Sprintf("has the character %q: literal segments use letters, digits and -._~!$&'()*+,=:@, unencoded", c)
 		}
 	}
 	return ""
@@ -316,13 +319,26 @@ func (t *Table) Len() int {
 // doc says; a path that cannot be read one way only is listed with the
 // scope Ambiguous ("*").
 func (t *Table) Required(method, path string) (scope string, listed bool) {
-	if t == nil || len(t.routes) == 0 {
+	i, ambiguous := t.lookup(method, path)
+	switch {
+	case ambiguous:
+		return Ambiguous, true
+	case i < 0:
 		return "", false
+	}
+	return t.routes[i].scope, true
+}
+
+// lookup is the index of the route that wins for method and path (-1:
+// none), or ambiguous for a path that cannot be read one way only.
+func (t *Table) lookup(method, path string) (best int, ambiguous bool) {
+	if t == nil || len(t.routes) == 0 {
+		return -1, false
 	}
 	var buf [16]string
 	segs, ok := splitPath(path, buf[:0])
 	if !ok {
-		return Ambiguous, true
+		return -1, true
 	}
 	method = upperASCII(method)
 	best, bestRank := -1, 3
@@ -337,10 +353,7 @@ func (t *Table) Required(method, path string) (scope string, listed bool) {
 			break
 		}
 	}
-	if best < 0 {
-		return "", false
-	}
-	return t.routes[best].scope, true
+	return best, false
 }
 
 // matches reports whether the decoded path segments segs match r.
@@ -379,12 +392,12 @@ func splitPath(path string, out []string) (segs []string, ok bool) {
 	rest = strings.TrimSuffix(rest, "/")
 	for {
 		seg, tail, more := strings.Cut(rest, "/")
-		if seg == "" || strings.IndexByte(seg, '\\') >= 0 {
+		if seg == "" || strings.ContainsAny(seg, `\;`) {
 			return nil, false
 		}
 		if strings.IndexByte(seg, '%') >= 0 {
 			d, err := url.PathUnescape(seg)
-			if err != nil || d == "" || strings.ContainsAny(d, `/\`) {
+			if err != nil || d == "" || strings.ContainsAny(d, `/\;`) {
 				return nil, false
 			}
 			seg = d

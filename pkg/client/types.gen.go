@@ -87,6 +87,7 @@ func (e AuditEventAction) Valid() bool {
 
 // Defines values for AuditEventActorType.
 const (
+	Event      AuditEventActorType = "event"
 	LeakReport AuditEventActorType = "leak-report"
 	System     AuditEventActorType = "system"
 	User       AuditEventActorType = "user"
@@ -95,6 +96,8 @@ const (
 // Valid indicates whether the value is a known member of the AuditEventActorType enum.
 func (e AuditEventActorType) Valid() bool {
 	switch e {
+	case Event:
+		return true
 	case LeakReport:
 		return true
 	case System:
@@ -167,6 +170,7 @@ const (
 	ErrorCodeInvalidSignature     ErrorCode = "InvalidSignature"
 	ErrorCodeKeyDisabled          ErrorCode = "KeyDisabled"
 	ErrorCodeKeyExpired           ErrorCode = "KeyExpired"
+	ErrorCodeKeyLeaked            ErrorCode = "KeyLeaked"
 	ErrorCodeLimitExceeded        ErrorCode = "LimitExceeded"
 	ErrorCodeMethodNotAllowed     ErrorCode = "MethodNotAllowed"
 	ErrorCodeMissingSignature     ErrorCode = "MissingSignature"
@@ -198,6 +202,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeKeyDisabled:
 		return true
 	case ErrorCodeKeyExpired:
+		return true
+	case ErrorCodeKeyLeaked:
 		return true
 	case ErrorCodeLimitExceeded:
 		return true
@@ -364,7 +370,13 @@ type AccessKey struct {
 
 	// LastUsedSourceIp Source IP of the last use; absent if never used.
 	LastUsedSourceIp *string `json:"lastUsedSourceIp,omitempty"`
-	MemberId         Id      `json:"memberId"`
+
+	// LeakUrl Where the last leak report with a URL found the key's secret (GitHub's `url`); absent if no report named one.
+	LeakUrl *string `json:"leakUrl,omitempty"`
+
+	// LeakedAt When a leak report (GitHub's secret scanning, or a team's `POST /v1/teams/{teamId}/leaks`) last disabled the key; absent if never. A leaked key cannot be enabled again (`409` `KeyLeaked`) - rotate or delete it. A key disabled by a GitHub report before this field existed shows only `leakUrl`.
+	LeakedAt *time.Time `json:"leakedAt,omitempty"`
+	MemberId Id         `json:"memberId"`
 
 	// RotatedFrom Example: TKAKABCDEFGHIJKLMNOPQRST
 	RotatedFrom *AccessKeyId `json:"rotatedFrom,omitempty"`
@@ -411,6 +423,11 @@ type AuditEvent struct {
 	AccessKeyId *AccessKeyId     `json:"accessKeyId,omitempty"`
 	Action      AuditEventAction `json:"action"`
 	Actor       struct {
+		// Account An event actor's AWS account, the one that put the event on the bus.
+		Account *string `json:"account,omitempty"`
+
+		// EventId An event actor's EventBridge event id (also the record's requestId).
+		EventId   *string             `json:"eventId,omitempty"`
 		SourceIp  *string             `json:"sourceIp,omitempty"`
 		Sub       *string             `json:"sub,omitempty"`
 		Type      AuditEventActorType `json:"type"`
@@ -651,7 +668,13 @@ type ReportRow struct {
 
 	// LastUsedSourceIp Source IP of the last use; absent if never used.
 	LastUsedSourceIp *string `json:"lastUsedSourceIp,omitempty"`
-	MemberId         Id      `json:"memberId"`
+
+	// LeakUrl Where the last leak report with a URL found the key's secret (GitHub's `url`); absent if no report named one.
+	LeakUrl *string `json:"leakUrl,omitempty"`
+
+	// LeakedAt When a leak report (GitHub's secret scanning, or a team's `POST /v1/teams/{teamId}/leaks`) last disabled the key; absent if never. A leaked key cannot be enabled again (`409` `KeyLeaked`) - rotate or delete it. A key disabled by a GitHub report before this field existed shows only `leakUrl`.
+	LeakedAt *time.Time `json:"leakedAt,omitempty"`
+	MemberId Id         `json:"memberId"`
 
 	// RotatedFrom Example: TKAKABCDEFGHIJKLMNOPQRST
 	RotatedFrom *AccessKeyId `json:"rotatedFrom,omitempty"`
@@ -801,6 +824,13 @@ type IdempotencyKeyReused struct {
 
 // InternalError defines model for InternalError.
 type InternalError struct {
+	Error struct {
+		Code interface{} `json:"code,omitempty"`
+	} `json:"error"`
+}
+
+// KeyLeaked defines model for KeyLeaked.
+type KeyLeaked struct {
 	Error struct {
 		Code interface{} `json:"code,omitempty"`
 	} `json:"error"`

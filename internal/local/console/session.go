@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/httpapi"
+	"github.com/teamkeys/teamkeys/internal/local/loopback"
 )
 
 // maxSessionBody bounds a sign-in request's body: three short ids.
@@ -121,33 +120,10 @@ func sameOriginOnLoopback(r *http.Request) error {
 			return errCrossSite
 		}
 	}
-	if !loopbackHost(r.Host) || !loopbackAddr(r.RemoteAddr) {
+	if !loopback.Request(r) {
 		return errNotLoopback
 	}
 	return nil
-}
-
-// loopbackHost reports whether a Host header names this machine: localhost
-// or a loopback address, with or without a port.
-func loopbackHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	return ip != nil && ip.IsLoopback()
-}
-
-func loopbackAddr(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // refuse answers err in the API's error shape, through the API's one

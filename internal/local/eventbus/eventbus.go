@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/teamkeys/teamkeys/internal/local/loopback"
 )
 
 // Target is the protocol header of EventBridge's JSON API.
@@ -65,8 +67,19 @@ type resultEntry struct {
 // ServeHTTP answers a PutEvents call as EventBridge does: an entry that no
 // rule matches is accepted and goes nowhere; one whose delivery fails is a
 // failed entry (EventBridge would retry, then dead-letter it: locally the
-// caller sees it at once).
+// caller sees it at once). It signs nothing and checks no signature, and a
+// TeamMemberRemoved event deletes every key of a member: so it answers only
+// a call made on this machine to this machine (loopback peer and Host, as
+// the console's sign-in), never another host that reaches the port or a
+// page in the developer's browser that reaches it through a DNS name it
+// controls (DNS rebinding).
 func (b *Bus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !loopback.Request(r) {
+		b.log.Warn("PutEvents refused: not a loopback request", "host", r.Host, "peer", r.RemoteAddr)
+		writeAWSJSON(w, http.StatusForbidden, map[string]string{"__type": "AccessDeniedException",
+			"message": "the local event bus takes events only from this machine, addressed to 127.0.0.1 or localhost"})
+		return
+	}
 	var in putEventsInput
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 256<<10)).Decode(&in); err != nil || len(in.Entries) == 0 || len(in.Entries) > 10 {
 		writeAWSJSON(w, http.StatusBadRequest, map[string]string{"__type": "ValidationException", "message": "PutEvents takes 1 to 10 entries of at most 256 KB in all"})

@@ -163,7 +163,11 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		httpapi.FunctionRotateKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewRotateKey(common, store, sealer) },
 		httpapi.FunctionOffboard:   func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewOffboardMember(common, store) },
 		httpapi.FunctionLeakReport: func() (httpapi.LambdaHandlerFunc, error) {
-			return httpapi.NewLeakReport(common, store, leak.KeysFrom(cfg.GitHubKeysFile, cfg.GitHubKeysURL))
+			keys, err := leak.KeysFrom(cfg.GitHubKeysFile, cfg.GitHubKeysURL)
+			if err != nil {
+				return nil, err
+			}
+			return httpapi.NewLeakReport(common, store, keys)
 		},
 	}
 	background := opts.Background
@@ -205,7 +209,10 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 			}
 		})
 	}
-	removed := offboard.Handler(store, log)
+	removed, err := offboard.Handler(store, log, source)
+	if err != nil {
+		return nil, err
+	}
 	bus := eventbus.New(log, eventbus.Subscriber{Source: source, DetailType: offboard.DetailType,
 		Handle: func(ctx context.Context, ev events.EventBridgeEvent) error { _, err := removed(ctx, ev); return err }})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -159,6 +159,45 @@
     return td;
   }
 
+  // leakBadge marks a key a leak report disabled: when, and a link to
+  // where the secret was found (http and https URLs only).
+  function leakBadge(k) {
+    const box = document.createElement('div');
+    box.className = 'leak';
+    const badge = document.createElement('span');
+    badge.className = 'status status-leaked';
+    badge.textContent = 'Leaked';
+    badge.title = 'Reported leaked: it cannot be enabled again. Rotate or delete it.';
+    box.append(badge);
+    if (k.leakedAt) {
+      const at = document.createElement('div');
+      at.className = 'sub';
+      at.textContent = 'reported ' + new Date(k.leakedAt).toLocaleString();
+      at.title = k.leakedAt;
+      box.append(at);
+    }
+    if (k.leakUrl) {
+      const where = document.createElement('div');
+      where.className = 'sub';
+      let url = null;
+      try { url = new URL(k.leakUrl); } catch (e) { url = null; }
+      if (url && (url.protocol === 'https:' || url.protocol === 'http:')) {
+        const a = document.createElement('a');
+        a.href = url.href;
+        a.target = '_blank';
+        a.rel = 'noopener noreferrer';
+        a.className = 'leak-url';
+        a.textContent = 'where it was found';
+        a.title = k.leakUrl;
+        where.append(a);
+      } else {
+        where.textContent = k.leakUrl;
+      }
+      box.append(where);
+    }
+    return box;
+  }
+
   function button(label, action, key, variant) {
     const b = document.createElement('button');
     b.type = 'button';
@@ -271,6 +310,8 @@
       badge.className = 'status status-' + k.status.toLowerCase();
       badge.textContent = k.status;
       status.append(badge);
+      const leaked = k.leakedAt || k.leakUrl;
+      if (leaked) status.append(leakBadge(k));
       tr.append(status);
       tr.append(timeCell(k.createdAt, ''));
       tr.append(timeCell(k.expiresAt, 'Never'));
@@ -287,7 +328,13 @@
       tr.append(used);
       const actions = document.createElement('td');
       actions.className = 'actions';
-      if (k.status === 'Inactive') actions.append(button('Enable', 'enable', k));
+      if (k.status === 'Inactive' && leaked) {
+        // A leaked key is never enabled again (the API answers 409 KeyLeaked).
+        const b = button('Enable', 'enable', k);
+        b.disabled = true;
+        b.title = 'Reported leaked: it cannot be enabled again. Rotate or delete it.';
+        actions.append(b);
+      } else if (k.status === 'Inactive') actions.append(button('Enable', 'enable', k));
       else if (k.status === 'Active') actions.append(button('Disable', 'disable', k));
       if (k.status !== 'Expired') actions.append(button('Rotate', 'rotate', k));
       actions.append(button('Delete', 'delete', k, 'btn-danger-text'));
