@@ -57,16 +57,16 @@ type Key struct {
 	LastUsedAt     *time.Time
 	LastUsedIP     string
 	LastUsedScheme string
+	// LeakedAt is when a leak report last disabled the key, and LeakURL
+	// the last reported URL (leaked.go); both empty: never reported.
+	LeakedAt *time.Time
+	LeakURL  string
 	// AllowedCIDRs are the source networks the key may sign from, in
 	// canonical form; nil: any source (never empty).
 	AllowedCIDRs []string
 	// Scopes are what the key grants, in canonical form; nil: everything
 	// (unrestricted); empty: nothing.
 	Scopes []string
-	// LeakedAt is when a leak report last disabled the key, and LeakURL
-	// the last reported URL (leaked.go); both empty: never reported.
-	LeakedAt *time.Time
-	LeakURL  string
 }
 
 // Expired reports whether the key has expired at now: from the instant of

@@ -185,13 +185,13 @@ type keyItem struct {
 	SecretSHA256 string `dynamodbav:"secretSha256,omitempty"`
 	// LeakURL is the URL of the last leak reported for the key (leak.go).
 	LeakURL string `dynamodbav:"leakUrl,omitempty"`
+	// LeakedAt is when a leak report last disabled the key (leaked.go).
+	LeakedAt string `dynamodbav:"leakedAt,omitempty"`
 	// AllowedCIDRs and Scopes: nil is absent (unrestricted). An empty
 	// Scopes is written as an empty List by marshalKeyItem (omitempty
 	// would drop it).
 	AllowedCIDRs []string `dynamodbav:"allowedCidrs,omitempty"`
 	Scopes       []string `dynamodbav:"scopes,omitempty"`
-	// LeakedAt is when a leak report last disabled the key (leaked.go).
-	LeakedAt string `dynamodbav:"leakedAt,omitempty"`
 }
 
 func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem {
