@@ -769,11 +769,19 @@ type UpdateAccessKeyRequest struct {
 type WhoAmI struct {
 	// AccessKeyId Example: TKAKABCDEFGHIJKLMNOPQRST
 	AccessKeyId AccessKeyId `json:"accessKeyId"`
-	MemberId    Id          `json:"memberId"`
+
+	// AllowedCidrs The source networks the key may sign from (canonical prefixes);
+	// `null`: any source address.
+	AllowedCidrs *[]string `json:"allowedCidrs"`
+	MemberId     Id        `json:"memberId"`
 
 	// Scheme The signature scheme of the request.
 	Scheme WhoAmIScheme `json:"scheme"`
-	TeamId Id           `json:"teamId"`
+
+	// Scopes The scopes the key grants behind the authorizer; `null`: every
+	// scope (unrestricted); empty: none.
+	Scopes *[]string `json:"scopes"`
+	TeamId Id        `json:"teamId"`
 }
 
 // WhoAmIScheme The signature scheme of the request.
@@ -873,6 +881,13 @@ type ServiceUnavailable struct {
 
 // SignatureRefused defines model for SignatureRefused.
 type SignatureRefused struct {
+	Error struct {
+		Code interface{} `json:"code,omitempty"`
+	} `json:"error"`
+}
+
+// SourceIpNotAllowed defines model for SourceIpNotAllowed.
+type SourceIpNotAllowed struct {
 	Error struct {
 		Code interface{} `json:"code,omitempty"`
 	} `json:"error"`
