@@ -11,11 +11,17 @@ const (
 	MaxLifetimeDays = 3650
 )
 
-// KeyPolicy is a team's rule for its keys' lifetime.
+// KeyPolicy is a team's rule for its keys (teampolicy.go).
 type KeyPolicy struct {
 	// MaxLifetimeDays bounds how long after its creation a key may live;
 	// nil: no bound.
 	MaxLifetimeDays *int
+	// AllowedCIDRs are the team's networks, canonical (nil: none): every
+	// new key's allowedCidrs must lie inside them.
+	AllowedCIDRs []string
+	// DefaultScopes are a new key's scopes when its request names none
+	// (nil: none, the key is unrestricted).
+	DefaultScopes []string
 	UpdatedAt       *time.Time
 	UpdatedBy       string
 }

@@ -97,12 +97,14 @@ const (
 	// absent is unrestricted; scopes present and empty grants nothing.
 	attrAllowedCIDRs = "allowedCidrs"
 	attrScopes       = "scopes"
-	indexByTeam      = "ByTeam"
-	indexByExpiry    = "ByExpiry"
-	skKey            = "KEY"
-	skCounter        = "COUNTER"
-	skPolicy         = "POLICY"
-	skReplay         = "IDEMPOTENCY"
+	// attrDefaultScopes: a policy item's default scopes.
+	attrDefaultScopes = "defaultScopes"
+	indexByTeam       = "ByTeam"
+	indexByExpiry     = "ByExpiry"
+	skKey             = "KEY"
+	skCounter         = "COUNTER"
+	skPolicy          = "POLICY"
+	skReplay          = "IDEMPOTENCY"
 	// ttl is the table's DynamoDB TTL attribute (epoch seconds); reads
 	// filter on it too, since DynamoDB deletes expired items only within
 	// about two days (and DynamoDB Local never does).
@@ -264,8 +266,12 @@ type policyItem struct {
 	SK              string `dynamodbav:"sk"`
 	TeamID          string `dynamodbav:"teamId"`
 	MaxLifetimeDays *int   `dynamodbav:"maxLifetimeDays,omitempty"`
-	UpdatedAt       string `dynamodbav:"updatedAt"`
-	UpdatedBy       string `dynamodbav:"updatedBy"`
+	// The team's networks and new keys' default scopes (absent: none;
+	// defaultScopes may be an empty List, written by listValue).
+	AllowedCIDRs  []string `dynamodbav:"allowedCidrs,omitempty"`
+	DefaultScopes []string `dynamodbav:"defaultScopes,omitempty"`
+	UpdatedAt     string   `dynamodbav:"updatedAt"`
+	UpdatedBy     string   `dynamodbav:"updatedBy"`
 }
 
 // replayItem is an idempotency key's replay record as stored.

@@ -63,7 +63,7 @@ func (s *Store) policy(ctx context.Context, teamID string, shard int) (accesskey
 	if err != nil {
 		return accesskey.KeyPolicy{}, err
 	}
-	p := accesskey.KeyPolicy{MaxLifetimeDays: it.MaxLifetimeDays, UpdatedBy: it.UpdatedBy}
+	p := accesskey.KeyPolicy{MaxLifetimeDays: it.MaxLifetimeDays, AllowedCIDRs: it.AllowedCIDRs, DefaultScopes: it.DefaultScopes, UpdatedBy: it.UpdatedBy}
 	if it.UpdatedAt != "" {
 		t, err := time.Parse(timestampLayout, it.UpdatedAt)
 		if err != nil {
@@ -96,7 +96,7 @@ func (s *Store) getPolicyItem(ctx context.Context, teamID, pk string) (policyIte
 // all, finds its copy present and is refused (txPolicyCheck). Keys made
 // before keep their expiry.
 func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy, audit accesskey.Audit) error {
-	it := policyItem{SK: skPolicy, TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedBy: p.UpdatedBy}
+	it := policyItem{SK: skPolicy, TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, AllowedCIDRs: p.AllowedCIDRs, UpdatedBy: p.UpdatedBy}
 	if p.UpdatedAt != nil {
 		it.UpdatedAt = p.UpdatedAt.UTC().Format(timestampLayout)
 	}
@@ -106,6 +106,9 @@ func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPol
 		item, err := attributevalue.MarshalMap(it)
 		if err != nil {
 			return fmt.Errorf("marshal key policy: %w", err)
+		}
+		if p.DefaultScopes != nil {
+			item[attrDefaultScopes] = listValue(p.DefaultScopes)
 		}
 		actions = append(actions, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}})
 	}
@@ -131,6 +134,11 @@ func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPol
 //     holds the same bound;
 //   - no bound: the copy holds none, or is still absent.
 //
+// and likewise the team's networks and default scopes (teampolicy.go):
+// the copy holds the lists read, or none when none were read (a policy
+// with networks is only ever in the copies). So a policy change racing a
+// create fails the create's check, which reads the policy again and
+// decides again.
 // The legacy item itself is never checked: a change since the read wrote
 // the copy, which is what fails the check.
 func (s *Store) txPolicyCheck(teamID, memberID string, p accesskey.KeyPolicy) (types.TransactWriteItem, error) {
@@ -139,6 +147,7 @@ func (s *Store) txPolicyCheck(teamID, memberID string, p accesskey.KeyPolicy) (t
 	if p.MaxLifetimeDays != nil {
 		cond = expression.AttributeNotExists(expression.Name(attrPK)).Or(days.Equal(expression.Value(*p.MaxLifetimeDays)))
 	}
+	cond = cond.And(sameList(attrAllowedCIDRs, p.AllowedCIDRs)).And(sameList(attrDefaultScopes, p.DefaultScopes))
 	e, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
 		return types.TransactWriteItem{}, err

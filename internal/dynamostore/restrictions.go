@@ -3,7 +3,7 @@ package dynamostore
 import (
 	"context"
 	"encoding/json"
-
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -94,6 +94,10 @@ func setList(u expression.UpdateBuilder, name string, list []string) expression.
 // records nothing.
 func (s *Store) UpdateKey(ctx context.Context, ref accesskey.Ref, u accesskey.KeyUpdate, audit accesskey.Audit) (accesskey.Key, error) {
 	for attempt := 1; ; attempt++ {
+		policy, err := s.updatePolicy(ctx, ref, u)
+		if err != nil {
+			return accesskey.Key{}, err
+		}
 		old, err := s.GetKey(ctx, ref)
 		if err != nil {
 			return accesskey.Key{}, err
@@ -104,8 +108,12 @@ func (s *Store) UpdateKey(ctx context.Context, ref accesskey.Ref, u accesskey.Ke
 		}
 		rec := audit.Record(accesskey.AuditKeyUpdated, ref)
 		rec.KeyChanges = changes
-		written, err := s.writeUpdate(ctx, ref, old, k, rec)
+		written, err := s.writeUpdate(ctx, ref, old, k, policy, rec)
 		switch {
+		case errors.Is(err, accesskey.ErrPolicyChanged) && attempt < maxUpdateAttempts:
+			continue
+		case errors.Is(err, accesskey.ErrPolicyChanged):
+			return accesskey.Key{}, fmt.Errorf("update key %s: %w: %w", ref.AccessKeyID, accesskey.ErrUnavailable, err)
 		case err != nil:
 			return accesskey.Key{}, err
 		case written:
@@ -126,7 +134,7 @@ func (s *Store) UpdateKey(ctx context.Context, ref accesskey.Ref, u accesskey.Ke
 
 // writeUpdate writes k's description and restrictions over old's, with
 // rec, in one transaction; false when its condition failed.
-func (s *Store) writeUpdate(ctx context.Context, ref accesskey.Ref, old, k accesskey.Key, rec accesskey.AuditRecord) (bool, error) {
+func (s *Store) writeUpdate(ctx context.Context, ref accesskey.Ref, old, k accesskey.Key, policy *accesskey.KeyPolicy, rec accesskey.AuditRecord) (bool, error) {
 	upd := expression.Set(expression.Name(attrDescription), expression.Value(k.Description))
 	upd = setList(upd, attrAllowedCIDRs, k.AllowedCIDRs)
 	upd = setList(upd, attrScopes, k.Scopes)
@@ -138,6 +146,9 @@ func (s *Store) writeUpdate(ctx context.Context, ref accesskey.Ref, old, k acces
 		Build()
 	if err != nil {
 		return false, err
+	}
+	if policy != nil {
+		return s.writeKeyUpdateInPolicy(ctx, ref, e, *policy, rec)
 	}
 	return s.writeKeyUpdate(ctx, ref, e, rec)
 }

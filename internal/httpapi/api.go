@@ -40,6 +40,10 @@ type KeyReader interface {
 type PolicyStore interface {
 	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
 	SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy, audit accesskey.Audit) error
+	// CountKeysOutside counts the team's keys that can sign and lie
+	// outside its networks, reading at most maxKeys keys for at most
+	// maxTime (teampolicy.go).
+	CountKeysOutside(ctx context.Context, teamID string, team accesskey.CIDRList, now time.Time, maxKeys int, maxTime time.Duration) (accesskey.OutsideCount, error)
 }
 
 // Lister lists a member's or a team's keys.

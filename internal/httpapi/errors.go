@@ -97,6 +97,10 @@ func publicErrorOf(err error) publicError {
 	if errors.As(err, &invalid) {
 		return publicError{http.StatusBadRequest, "ValidationError", invalid.Error()}
 	}
+	var violation *accesskey.PolicyViolationError
+	if errors.As(err, &violation) {
+		return publicError{http.StatusBadRequest, "PolicyViolation", violation.Error()}
+	}
 	for _, pe := range publicErrors {
 		if errors.Is(err, pe.target) {
 			var own *publicMessage

@@ -215,7 +215,7 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 		AllowedCIDRs: cidrs.Value,
 		Scopes:       scopes.Value,
 	}
-	return a.issue(w, r, idem, a.creator, &key, requested, func(sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error {
+	return a.issue(w, r, idem, a.creator, &key, requested, generateRestrictions(&key, cidrs, scopes), func(sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error {
 		return a.creator.Create(r.Context(), key, sealed, policy, a.auditOf(r, t))
 	})
 }
@@ -225,18 +225,23 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 // the team's policy as read (through the cache), before anything is sealed;
 // store's transaction checks that the policy is still that one, and a
 // change in between means reading it and computing the expiry again. With
+// restrict applies the policy's networks and default scopes to the key
+// (teampolicy.go), each time the policy is read. With
 // an idempotency key, the answer is sealed as its replay record and stored
 // in the same transaction; a record another request with the same key
 // wrote first is that request's answer, and this one's.
 func (a *api) issue(w http.ResponseWriter, r *http.Request, idem *idempotency, records interface {
 	Replayer
 	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
-}, key *accesskey.Key, requested *time.Time, store func(accesskey.SealedSecret, accesskey.KeyPolicy) error) error {
+}, key *accesskey.Key, requested *time.Time, restrict func(accesskey.KeyPolicy) error, store func(accesskey.SealedSecret, accesskey.KeyPolicy) error) error {
 	policy, err := a.policyCache.get(r.Context(), records.Policy, key.TeamID, a.Now(), false)
 	if err != nil {
 		return err
 	}
 	if key.ExpiresAt, err = accesskey.Expiry(key.CreatedAt, requested, policy); err != nil {
+		return err
+	}
+	if err := restrict(policy); err != nil {
 		return err
 	}
 	secret := accesskey.NewSecret()
@@ -273,6 +278,9 @@ func (a *api) issue(w http.ResponseWriter, r *http.Request, idem *idempotency, r
 			return err
 		}
 		if key.ExpiresAt, err = accesskey.Expiry(key.CreatedAt, requested, policy); err != nil {
+			return err
+		}
+		if err := restrict(policy); err != nil {
 			return err
 		}
 	}
@@ -646,7 +654,7 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
 		},
 		OldExpiresAt: accesskey.RetiredExpiry(old, now, grace),
 	}
-	return a.issue(w, r, idem, a.rotator, &rot.New, nil, func(sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error {
+	return a.issue(w, r, idem, a.rotator, &rot.New, nil, rotateRestrictions(&rot.New, cidrs), func(sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error {
 		rot.Sealed, rot.Policy = sealed, policy
 		return a.rotator.Rotate(r.Context(), rot)
 	})
@@ -669,61 +677,3 @@ func (a *api) offboard(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-type keyPolicyJSON struct {
-	TeamID          string  `json:"teamId"`
-	MaxLifetimeDays *int    `json:"maxLifetimeDays"`
-	UpdatedAt       *string `json:"updatedAt,omitempty"`
-	UpdatedBy       string  `json:"updatedBy,omitempty"`
-}
-
-func policyJSON(teamID string, p accesskey.KeyPolicy) keyPolicyJSON {
-	return keyPolicyJSON{TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedAt: timeJSON(p.UpdatedAt), UpdatedBy: p.UpdatedBy}
-}
-
-func (a *api) getPolicy(w http.ResponseWriter, r *http.Request) error {
-	t, err := a.authorize(r, accesskey.ActionGetPolicy, false, false)
-	if err != nil {
-		return err
-	}
-	p, err := a.policies.Policy(r.Context(), t.ref.TeamID)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, policyJSON(t.ref.TeamID, p))
-	return nil
-}
-
-// setPolicy replaces the team's key policy: {"maxLifetimeDays": null | 1…3650}.
-// Keys made before keep their expiry.
-func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
-	t, err := a.authorize(r, accesskey.ActionSetPolicy, false, false)
-	if err != nil {
-		return err
-	}
-	fields, err := readJSONObject(r, "maxLifetimeDays")
-	if err != nil {
-		return err
-	}
-	raw, ok := fields["maxLifetimeDays"]
-	if !ok {
-		return accesskey.Invalid("maxLifetimeDays", "is required (null for no limit)")
-	}
-	var days *int
-	if string(raw) != "null" {
-		var n int
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return accesskey.Invalid("maxLifetimeDays", fmt.Sprintf("must be null or an integer from %d to %d", accesskey.MinLifetimeDays, accesskey.MaxLifetimeDays))
-		}
-		days = &n
-	}
-	if err := accesskey.ValidateMaxLifetimeDays(days); err != nil {
-		return err
-	}
-	now := a.Now().UTC().Truncate(time.Second)
-	p := accesskey.KeyPolicy{MaxLifetimeDays: days, UpdatedAt: &now, UpdatedBy: t.caller.Subject}
-	if err := a.policies.SetPolicy(r.Context(), t.ref.TeamID, p, a.auditOf(r, t)); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, policyJSON(t.ref.TeamID, p))
-	return nil
-}
