@@ -260,7 +260,7 @@ var writes = map[string][]string{
 	"RecordUse": {"pk", "sk", "teamId", "memberId", "lastUsedAt", "lastUsedIp", "lastUsedScheme"},
 	// SetPolicy: Put of the team's policy item, no condition
 	// (maxLifetimeDays absent: no limit).
-	"PutPolicy": {"pk", "sk", "teamId", "maxLifetimeDays", "updatedAt", "updatedBy"},
+	"PutPolicy": {"pk", "sk", "teamId", "maxLifetimeDays", "allowedCidrs", "defaultScopes", "updatedAt", "updatedBy"},
 	// Rotate with a grace period (txRetireKey): SET rotatedTo, expiresAt,
 	// gsi2pk, gsi2sk on the old key item, condition ownedBy (pk, teamId,
 	// memberId) and notRotated (rotatedTo, expiresAt, and the description
@@ -326,6 +326,9 @@ var reads = map[string][]string{
 	// slotsTaken (DeleteMemberKeys: OffboardMember, MemberRemoved):
 	// GetItem of a member's counter item, projected to keyCount.
 	"SlotCount": {"pk", "sk", "keyCount"},
+	// CountKeysOutside (KeyPolicy, dynamostore outside.go): BatchGetItem
+	// of the team's keys that can sign, projected to their networks.
+	"KeyNetworks": {"pk", "sk", "accessKeyId", "allowedCidrs"},
 }
 
 // Item kinds, as dynamodb:LeadingKeys patterns (items.go's layout).
@@ -431,6 +434,10 @@ func functionGrants() map[string][]grant {
 		// record (restrictions.go UpdateKey).
 		"UpdateKey": {
 			{action: "dynamodb:GetItem", items: keyItems, reads: "ShownKey"},
+			// Setting allowedCidrs: the team's policy copy, read and
+			// checked in the transaction (dynamostore teampolicy.go).
+			{action: "dynamodb:GetItem", items: policyItems},
+			{action: "dynamodb:ConditionCheckItem", items: policyItems},
 			{action: "dynamodb:UpdateItem", items: keyItems, writes: "UpdateKey", returnValues: "NONE"},
 			auditGrant,
 		},
@@ -469,6 +476,11 @@ func functionGrants() map[string][]grant {
 			// The legacy policy item, deleted with the copies' Puts.
 			{action: "dynamodb:DeleteItem", items: policyItems, returnValues: "NONE"},
 			auditGrant,
+			// keysOutsidePolicy (dynamostore outside.go): the team's keys
+			// as ListKeys reads them, and their networks.
+			{action: "dynamodb:Query", on: "ByTeam"},
+			{action: "dynamodb:GetItem", items: keyItems, reads: "ShownKey"},
+			{action: "dynamodb:BatchGetItem", items: keyItems, reads: "KeyNetworks"},
 		},
 		// The sweep's lease taken and released; the expired keys from the
 		// sparse index, each deleted with its slot freed and its audit
@@ -1491,7 +1503,7 @@ func TestLeastPrivilegeSecretsStayWithTheVerifiers(t *testing.T) {
 				if !admits(leadingKeys(st), aKey) {
 					continue // the policy items or the audit records, say
 				}
-				if a != "dynamodb:GetItem" {
+				if a != "dynamodb:GetItem" && a != "dynamodb:BatchGetItem" {
 					t.Errorf("%s may %s the table's key items", fn, a)
 					continue
 				}
@@ -1577,8 +1589,9 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 			if keys == nil {
 				t.Errorf("%s may %v any item of the table (no dynamodb:LeadingKeys), a team's key policy included", fn, actions)
 			}
-			if fn == "KeyPolicy" && !slices.Equal(keys, []string{policyItems}) && !slices.Equal(keys, []string{auditItems}) {
-				t.Errorf("KeyPolicy may %v the items %v, want only %s (and %s, its audit records)", actions, keys, policyItems, auditItems)
+			readsKeys := slices.Equal(keys, []string{keyItems}) && (slices.Equal(actions, []string{"dynamodb:GetItem"}) || slices.Equal(actions, []string{"dynamodb:BatchGetItem"}))
+			if fn == "KeyPolicy" && !slices.Equal(keys, []string{policyItems}) && !slices.Equal(keys, []string{auditItems}) && !readsKeys {
+				t.Errorf("KeyPolicy may %v the items %v, want only %s (and %s, its audit records, and reads of %s, keysOutsidePolicy)", actions, keys, policyItems, auditItems, keyItems)
 			}
 			if admits(keys, aPolicy) {
 				got[fn] = append(got[fn], actions...)
@@ -1590,6 +1603,7 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 		"KeyPolicy":   {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"},
 		"GenerateKey": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
 		"RotateKey":   {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
+		"UpdateKey":   {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
 	}
 	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("may act on a team's key policy item: %v, want exactly %v", got, want)
