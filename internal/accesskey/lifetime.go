@@ -22,8 +22,8 @@ type KeyPolicy struct {
 	// DefaultScopes are a new key's scopes when its request names none
 	// (nil: none, the key is unrestricted).
 	DefaultScopes []string
-	UpdatedAt       *time.Time
-	UpdatedBy       string
+	UpdatedAt     *time.Time
+	UpdatedBy     string
 }
 
 // ValidateMaxLifetimeDays checks a policy's bound: nil, or 1 to 3650 days.

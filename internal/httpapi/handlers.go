@@ -676,4 +676,3 @@ func (a *api) offboard(w http.ResponseWriter, r *http.Request) error {
 	}{deleted})
 	return nil
 }
-
