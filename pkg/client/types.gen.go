@@ -176,6 +176,7 @@ const (
 	ErrorCodeMissingSignature     ErrorCode = "MissingSignature"
 	ErrorCodeNotFound             ErrorCode = "NotFound"
 	ErrorCodePayloadTooLarge      ErrorCode = "PayloadTooLarge"
+	ErrorCodePolicyViolation      ErrorCode = "PolicyViolation"
 	ErrorCodeRequestExpired       ErrorCode = "RequestExpired"
 	ErrorCodeServiceUnavailable   ErrorCode = "ServiceUnavailable"
 	ErrorCodeUnauthenticated      ErrorCode = "Unauthenticated"
@@ -214,6 +215,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodeNotFound:
 		return true
 	case ErrorCodePayloadTooLarge:
+		return true
+	case ErrorCodePolicyViolation:
 		return true
 	case ErrorCodeRequestExpired:
 		return true
@@ -607,16 +610,62 @@ type Id = string
 
 // KeyPolicy defines model for KeyPolicy.
 type KeyPolicy struct {
-	MaxLifetimeDays *int       `json:"maxLifetimeDays"`
-	TeamId          Id         `json:"teamId"`
-	UpdatedAt       *time.Time `json:"updatedAt,omitempty"`
+	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
+	// single addresses (stored as /32 or /128). Stored and shown in
+	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
+	// duplicates dropped, IPv6 as RFC 5952 writes it, sorted with IPv4
+	// first). null - any source address. An empty list is refused.
+	AllowedCidrs *AllowedCidrs `json:"allowedCidrs"`
+
+	// DefaultScopes What the key grants behind the authorizer: scopes of segments
+	// `[a-z0-9][a-z0-9._-]{0,31}` joined by `:`, optionally ending in
+	// `:*` (every scope below), or `*` alone (everything). Stored and
+	// shown sorted, duplicates dropped. null - unrestricted; an empty list
+	// grants nothing.
+	DefaultScopes *Scopes `json:"defaultScopes"`
+
+	// KeysOutsidePolicy How many of the team's keys that can sign (active, not expired)
+	// have no `allowedCidrs` or some outside the team's networks; 0
+	// when the policy lists none. Counted when answering, reading at
+	// most about 5,000 of the team's keys for at most about 3
+	// seconds: past that it is a lower bound and
+	// `keysOutsidePolicyComplete` is false.
+	KeysOutsidePolicy int `json:"keysOutsidePolicy"`
+
+	// KeysOutsidePolicyComplete False when `keysOutsidePolicy` is a lower bound (the count stopped at its bound).
+	KeysOutsidePolicyComplete bool       `json:"keysOutsidePolicyComplete"`
+	MaxLifetimeDays           *int       `json:"maxLifetimeDays"`
+	TeamId                    Id         `json:"teamId"`
+	UpdatedAt                 *time.Time `json:"updatedAt,omitempty"`
 
 	// UpdatedBy Member id of the owner that last set the policy.
 	UpdatedBy *string `json:"updatedBy,omitempty"`
 }
 
-// KeyPolicyRequest defines model for KeyPolicyRequest.
+// KeyPolicyRequest `allowedCidrs`: the team's networks, checked and stored like a
+// key's (canonical form; an empty list is refused). When set, every
+// key generated or rotated afterwards, and every PATCH that sets
+// `allowedCidrs`, must list `allowedCidrs`, each inside one of these
+// (else 400 `PolicyViolation`). Keys that exist keep working.
+// `defaultScopes`: the scopes of a new key whose generate request
+// has no `scopes` field at all (an explicit `null` asks for an
+// unrestricted key; a rotation copies the old key's). Both optional:
+// absent or null is none.
 type KeyPolicyRequest struct {
+	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
+	// single addresses (stored as /32 or /128). Stored and shown in
+	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
+	// duplicates dropped, IPv6 as RFC 5952 writes it, sorted with IPv4
+	// first). null - any source address. An empty list is refused.
+	AllowedCidrs *AllowedCidrs `json:"allowedCidrs,omitempty"`
+
+	// DefaultScopes What the key grants behind the authorizer: scopes of segments
+	// `[a-z0-9][a-z0-9._-]{0,31}` joined by `:`, optionally ending in
+	// `:*` (every scope below), or `*` alone (everything). Stored and
+	// shown sorted, duplicates dropped. null - unrestricted; an empty list
+	// grants nothing.
+	DefaultScopes *Scopes `json:"defaultScopes,omitempty"`
+
 	// MaxLifetimeDays The longest lifetime of a key, in days; null for no limit.
 	MaxLifetimeDays *int `json:"maxLifetimeDays"`
 }
@@ -804,6 +853,13 @@ type TeamId = Id
 
 // BadRequest defines model for BadRequest.
 type BadRequest struct {
+	Error struct {
+		Code interface{} `json:"code,omitempty"`
+	} `json:"error"`
+}
+
+// BadRequestOrPolicyViolation defines model for BadRequestOrPolicyViolation.
+type BadRequestOrPolicyViolation struct {
 	Error struct {
 		Code interface{} `json:"code,omitempty"`
 	} `json:"error"`
