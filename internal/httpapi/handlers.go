@@ -234,15 +234,24 @@ func (a *api) issue(w http.ResponseWriter, r *http.Request, idem *idempotency, r
 	Replayer
 	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
 }, key *accesskey.Key, requested *time.Time, restrict func(accesskey.KeyPolicy) error, store func(accesskey.SealedSecret, accesskey.KeyPolicy) error) error {
+	decide := func(policy accesskey.KeyPolicy) (err error) {
+		if key.ExpiresAt, err = accesskey.Expiry(key.CreatedAt, requested, policy); err != nil {
+			return err
+		}
+		return restrict(policy)
+	}
 	policy, err := a.policyCache.get(r.Context(), records.Policy, key.TeamID, a.Now(), false)
 	if err != nil {
 		return err
 	}
-	if key.ExpiresAt, err = accesskey.Expiry(key.CreatedAt, requested, policy); err != nil {
-		return err
-	}
-	if err := restrict(policy); err != nil {
-		return err
+	if err := decide(policy); err != nil {
+		// A refusal is never from a stale policy: read it afresh first.
+		if policy, err = a.policyCache.get(r.Context(), records.Policy, key.TeamID, a.Now(), true); err != nil {
+			return err
+		}
+		if err := decide(policy); err != nil {
+			return err
+		}
 	}
 	secret := accesskey.NewSecret()
 	ciphertext, err := a.sealer.Seal(r.Context(), key.Ref(), secret)
@@ -277,10 +286,7 @@ func (a *api) issue(w http.ResponseWriter, r *http.Request, idem *idempotency, r
 		if policy, err = a.policyCache.get(r.Context(), records.Policy, key.TeamID, a.Now(), true); err != nil {
 			return err
 		}
-		if key.ExpiresAt, err = accesskey.Expiry(key.CreatedAt, requested, policy); err != nil {
-			return err
-		}
-		if err := restrict(policy); err != nil {
+		if err := decide(policy); err != nil {
 			return err
 		}
 	}
