@@ -963,7 +963,7 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		http.StatusForbidden, "Forbidden", getPolicyID)
 	var none keyPolicy
 	expectJSON(t, "key-policy-get.json", pol.Invoke(loadEvent(t, "key-policy-get.json")), http.StatusOK, &none)
-	if none != (keyPolicy{TeamID: "t1"}) {
+	if none != (keyPolicy{TeamID: "t1", KeysOutsidePolicyComplete: true}) {
 		t.Fatalf("key-policy-get.json before any policy: %+v, want t1 with no limit", none)
 	}
 	asAdmin := loadEvent(t, "key-policy-put.json")
@@ -1378,10 +1378,14 @@ func withQuery(ev map[string]any, name, value string) map[string]any {
 // keyPolicy is the key-policy answer: the team, its limit (null: none),
 // and who set it when (absent until someone has).
 type keyPolicy struct {
-	TeamID          string  `json:"teamId"`
-	MaxLifetimeDays *int    `json:"maxLifetimeDays"`
-	UpdatedAt       *string `json:"updatedAt"`
-	UpdatedBy       string  `json:"updatedBy"`
+	TeamID                    string    `json:"teamId"`
+	MaxLifetimeDays           *int      `json:"maxLifetimeDays"`
+	AllowedCidrs              *[]string `json:"allowedCidrs"`
+	DefaultScopes             *[]string `json:"defaultScopes"`
+	KeysOutsidePolicy         int       `json:"keysOutsidePolicy"`
+	KeysOutsidePolicyComplete bool      `json:"keysOutsidePolicyComplete"`
+	UpdatedAt                 *string   `json:"updatedAt"`
+	UpdatedBy                 string    `json:"updatedBy"`
 }
 
 // rotatedKey is the rotate answer: the new key as generate shows it (the
