@@ -1282,7 +1282,7 @@ func TestTemplateApiAlarmNeedsTraffic(t *testing.T) {
 }
 
 // TestTemplateOutputs: the API's id and every function's name, for the
-// README's direct invocation and for operators.
+// direct invocation (docs/API.md) and for operators.
 func TestTemplateOutputs(t *testing.T) {
 	tmpl := loadTemplate(t)
 	want := map[string]string{"HttpApiId": "HttpApi"}
@@ -1297,8 +1297,8 @@ func TestTemplateOutputs(t *testing.T) {
 	}
 }
 
-// TestTemplateSamconfig: the stack names the README's Deploy section gives
-// are samconfig's, and prod carries no placeholder identity provider: its
+// TestTemplateSamconfig: the stack names the README's and docs/DEPLOY.md's
+// Deploy sections give are samconfig's, and prod carries no placeholder identity provider: its
 // deploy fails until the issuer and audience are set.
 func TestTemplateSamconfig(t *testing.T) {
 	raw, err := os.ReadFile("samconfig.toml")
@@ -1329,13 +1329,15 @@ func TestTemplateSamconfig(t *testing.T) {
 	if strings.Contains(overrides["prod"], "example.com") {
 		t.Errorf("prod parameter_overrides %s: a placeholder issuer would deploy a prod that accepts no real token; leave it unset so that the deploy fails until it is set", overrides["prod"])
 	}
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range stacks {
-		if !strings.Contains(string(readme), name) {
-			t.Errorf("README names no stack %s", name)
+	for _, doc := range []string{"README.md", "docs/DEPLOY.md"} {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range stacks {
+			if !strings.Contains(string(text), name) {
+				t.Errorf("%s names no stack %s", doc, name)
+			}
 		}
 	}
 }
