@@ -41,6 +41,7 @@ func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
 		"authorizer":       httpRoutes,
 		"deletekey":        {kms},
 		"disablekey":       {kms},
+		"updatekey":        {kms},
 		"enablekey":        {kms},
 		"listkeys":         {kms},
 		"keypolicy":        {kms},

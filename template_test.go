@@ -230,7 +230,7 @@ var writes = map[string][]string{
 	// gsi2pk, gsi2sk only for a key that expires, rotatedFrom only for a
 	// rotated one), condition attribute_not_exists(pk).
 	"NewKeyItem": {"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "accessKeyId", "teamId", "memberId", "status", "description",
-		"createdAt", "createdBy", "expiresAt", "rotatedFrom", "secretCiphertext", "secretSha256"},
+		"createdAt", "createdBy", "expiresAt", "rotatedFrom", "secretCiphertext", "secretSha256", "allowedCidrs", "scopes"},
 	// Create, Rotate with a grace period: ADD keyCount, SET teamId,
 	// memberId on the counter item, condition on keyCount.
 	"TakeSlot": {"pk", "sk", "keyCount", "teamId", "memberId"},
@@ -243,6 +243,11 @@ var writes = map[string][]string{
 	// audit record, ReturnValues NONE. No lastUse, no ciphertext, no counter, no
 	// index key.
 	"SetStatus": {"pk", "sk", "teamId", "memberId", "status", "leakedAt", "leakUrl"},
+	// UpdateKey (restrictions.go): SET description, SET or REMOVE
+	// allowedCidrs and scopes, condition ownedBy (pk, teamId, memberId),
+	// attribute_not_exists(rotatedTo) and the values read, in a
+	// transaction with its audit record, ReturnValues NONE.
+	"UpdateKey": {"pk", "sk", "teamId", "memberId", "rotatedTo", "description", "allowedCidrs", "scopes"},
 	// DisableLeaked (writeLeakDisable): SET status, leakedAt and leakUrl, condition
 	// ownedBy (pk, teamId, memberId), the status read (the BySecretHash
 	// index) and, from Inactive, leakUrl (absent or another), in a
@@ -258,9 +263,10 @@ var writes = map[string][]string{
 	"PutPolicy": {"pk", "sk", "teamId", "maxLifetimeDays", "updatedAt", "updatedBy"},
 	// Rotate with a grace period (txRetireKey): SET rotatedTo, expiresAt,
 	// gsi2pk, gsi2sk on the old key item, condition ownedBy (pk, teamId,
-	// memberId) and notRotated (rotatedTo, expiresAt). Not status, not the
-	// secret: a retired key keeps working until its expiry.
-	"RetireKey": {"pk", "sk", "teamId", "memberId", "rotatedTo", "expiresAt", "gsi2pk", "gsi2sk"},
+	// memberId) and notRotated (rotatedTo, expiresAt, and the description
+	// and restrictions the new key copied). Not status, not the secret: a
+	// retired key keeps working until its expiry.
+	"RetireKey": {"pk", "sk", "teamId", "memberId", "rotatedTo", "expiresAt", "gsi2pk", "gsi2sk", "description", "allowedCidrs", "scopes"},
 	// AcquireSweepLease, ReleaseSweepLease (the sweep, one run at a time):
 	// UpdateItem of the lease item, SET leaseOwner, leaseUntil, condition
 	// attribute_not_exists(pk) OR leaseUntil (take), leaseOwner (release).
@@ -282,20 +288,20 @@ var writes = map[string][]string{
 	// changed.
 	"NewTeamKeyPair": {"pk", "sk", "teamId", "publicKey", "privateKeyCiphertext", "createdAt"},
 	"AuditRecord": {"pk", "sk", "gsi3pk", "gsi3sk", "gsi4pk", "gsi4sk", "eventId", "time", "teamId", "memberId", "accessKeyId", "action", "actorType", "actorSub",
-		"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "ttl"},
+		"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "changes", "ttl"},
 }
 
 // auditIndexAttributes are what the audit indexes project: an audit
 // record's attributes besides its keys (writes' AuditRecord).
 var auditIndexAttributes = []string{"eventId", "time", "teamId", "memberId", "accessKeyId", "action", "actorType", "actorSub",
-	"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "ttl"}
+	"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "changes", "ttl"}
 
 // shownAttributes are the key attributes a response may show, as
 // internal/dynamostore's items.go lists them (shownAttributes): what the
 // ByTeam index projects and what GetKey's projection names. Never
 // secretCiphertext or secretSha256.
 var shownAttributes = []string{"accessKeyId", "teamId", "memberId", "status", "description", "createdAt", "createdBy",
-	"expiresAt", "rotatedFrom", "lastUsedAt", "lastUsedIp", "lastUsedScheme"}
+	"expiresAt", "rotatedFrom", "lastUsedAt", "lastUsedIp", "lastUsedScheme", "allowedCidrs", "scopes"}
 
 // leakAttributes are a key's leak marks (items.go leakAttributes): GetKey
 // and a list's Inactive keys read them; the ByTeam index, older than they
@@ -420,6 +426,14 @@ func functionGrants() map[string][]grant {
 		// status, Active included (docs/SECURITY.md).
 		"DisableKey": setStatusGrants,
 		"EnableKey":  setStatusGrants,
+		// The key by a projected GetItem, then one transaction: its
+		// description and restrictions, nothing read back, and the audit
+		// record (restrictions.go UpdateKey).
+		"UpdateKey": {
+			{action: "dynamodb:GetItem", items: keyItems, reads: "ShownKey"},
+			{action: "dynamodb:UpdateItem", items: keyItems, writes: "UpdateKey", returnValues: "NONE"},
+			auditGrant,
+		},
 		// A Delete removes a whole item: dynamodb:Attributes cannot bound
 		// it, dynamodb:LeadingKeys bounds it to key items.
 		"DeleteKey": {
@@ -634,7 +648,7 @@ var setStatusGrants = []grant{
 // change's audit record in the same transaction; auditReaders list them.
 var (
 	auditWriters = []string{"DeleteKey", "DisableKey", "EnableKey", "GenerateKey", "KeyPolicy", "LeakReport", "MemberRemoved", "OffboardMember",
-		"RotateKey", "SweepExpiredKeys"}
+		"RotateKey", "SweepExpiredKeys", "UpdateKey"}
 	auditReaders = []string{"ListKeys"}
 )
 

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -43,6 +44,10 @@ type auditEvent struct {
 		ExpiresAt       *string `json:"expiresAt"`
 		RotatedFrom     string  `json:"rotatedFrom"`
 		MaxLifetimeDays *int    `json:"maxLifetimeDays"`
+		// AccessKeyUpdated: before and after, as sent.
+		Description  json.RawMessage `json:"description"`
+		AllowedCidrs json.RawMessage `json:"allowedCidrs"`
+		Scopes       json.RawMessage `json:"scopes"`
 	} `json:"changes"`
 	Leak *struct {
 		URL    string `json:"url"`

@@ -44,6 +44,8 @@ func TestAuthzMatrix(t *testing.T) {
 		{"enableAccessKey", 401, 403, 200, 200, 403, 403, 403, 401},
 		{"deleteAccessKey", 401, 403, 204, 204, 403, 403, 403, 401},
 		{"getAccessKey", 401, 403, 200, 200, 200, 403, 403, 401},
+		// Owners and admins change a key's restrictions; not the member.
+		{"updateAccessKey", 401, 403, 200, 200, 403, 403, 403, 401},
 		{"offboardMember", 401, 403, 200, 200, 403, 403, 403, 401},
 		// No grace: the target's one key is replaced in place.
 		{"rotateAccessKey", 401, 403, 201, 201, 403, 403, 403, 401},
@@ -104,6 +106,8 @@ func TestAuthzMatrix(t *testing.T) {
 					body = `{"maxLifetimeDays":3650}`
 				case "rotateAccessKey":
 					body = `{"gracePeriodSeconds":0}`
+				case "updateAccessKey":
+					body = `{"scopes":["orders:read"]}`
 				case "reportTeamLeak":
 					body = `{"secretAccessKey":"` + key.SecretAccessKey + `"}`
 				case "reportGitHubLeaks":

@@ -186,6 +186,18 @@ func TestClientDoesEveryOperation(t *testing.T) {
 		t.Fatalf("rotated %+v", rotated)
 	}
 
+	updated, err := admin.UpdateAccessKey(ctx, "t1", "alice", rotated.AccessKeyId, client.AccessKeyUpdate{
+		AllowedCidrs: client.Restrict("198.51.100.7"), Scopes: client.Restrict()})
+	must("update", err)
+	if updated.AllowedCidrs == nil || strings.Join(*updated.AllowedCidrs, " ") != "198.51.100.7/32" || updated.Scopes == nil || len(*updated.Scopes) != 0 {
+		t.Fatalf("updated %+v", updated)
+	}
+	lifted, err := admin.UpdateAccessKey(ctx, "t1", "alice", rotated.AccessKeyId, client.AccessKeyUpdate{AllowedCidrs: client.Lift(), Scopes: client.Lift()})
+	must("lift", err)
+	if lifted.AllowedCidrs != nil || lifted.Scopes != nil {
+		t.Fatalf("lifted %+v", lifted)
+	}
+
 	answer, err := admin.ReportTeamLeak(ctx, "t1", client.TeamLeakReport{SecretAccessKey: rotated.SecretAccessKey})
 	must("report a leak", err)
 	if !answer.Matched || answer.AccessKeyId == nil || *answer.AccessKeyId != rotated.AccessKeyId {

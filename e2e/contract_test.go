@@ -139,7 +139,7 @@ func TestKeyLifecycle(t *testing.T) {
 		t.Fatalf("createdAt %q is not RFC 3339 UTC now", created.CreatedAt)
 	}
 	want := listedKey{Key: teststack.Key{AccessKeyID: created.AccessKeyID, Status: "Active", TeamID: "t1", MemberID: "alice",
-		Description: "CI deploys", CreatedAt: created.CreatedAt, CreatedBy: "admin"}}
+		Description: "CI deploys", CreatedAt: created.CreatedAt, CreatedBy: "admin", AllowedCidrs: "null", Scopes: "null"}}
 	if created.Status != "Active" || created.TeamID != "t1" || created.MemberID != "alice" || created.CreatedBy != "admin" || created.Description != "CI deploys" {
 		t.Fatalf("created %+v", created)
 	}

@@ -127,8 +127,9 @@ func changeEverything(t *testing.T, s *stack) int {
 	}
 	k := s.Generate("t1", "alice", "laptop") // AccessKeyCreated
 	keyPath := keysPath("t1", "alice") + "/" + k.AccessKeyID
-	do("POST", keyPath+"/disable", "") // AccessKeyDisabled
-	do("POST", keyPath+"/enable", "")  // AccessKeyEnabled
+	do("POST", keyPath+"/disable", "")                                                   // AccessKeyDisabled
+	do("POST", keyPath+"/enable", "")                                                    // AccessKeyEnabled
+	do("PATCH", keyPath, `{"allowedCidrs":["203.0.113.0/24"],"scopes":["orders:read"]}`) // AccessKeyUpdated
 	var rotated createdKey
 	do("POST", keyPath+"/rotate", `{"gracePeriodSeconds":0}`).Decode(t, &rotated) // AccessKeyRotated
 	do("DELETE", keysPath("t1", "alice")+"/"+rotated.AccessKeyID, "")             // AccessKeyDeleted
@@ -144,7 +145,7 @@ func changeEverything(t *testing.T, s *stack) int {
 	if !report.Matched {
 		t.Fatalf("the leak of carol's key did not match it")
 	}
-	return 10
+	return 11
 }
 
 // TestChangesArePublished: with TEAMKEYS_EVENTS_SINK a file, every change
@@ -172,7 +173,8 @@ func TestChangesArePublished(t *testing.T) {
 	for i, raw := range page.AuditEvents {
 		want[records[i].EventID] = string(raw)
 	}
-	wantTypes := map[string]int{"AccessKeyCreated": 3, "AccessKeyLeaked": 1, "AccessKeyDisabled": 1, "AccessKeyEnabled": 1, "AccessKeyRotated": 1, "AccessKeyDeleted": 2, "KeyPolicyChanged": 1}
+	wantTypes := map[string]int{"AccessKeyCreated": 3, "AccessKeyLeaked": 1, "AccessKeyDisabled": 1, "AccessKeyEnabled": 1, "AccessKeyRotated": 1, "AccessKeyDeleted": 2, "KeyPolicyChanged": 1,
+		"AccessKeyUpdated": 1}
 	gotTypes := map[string]int{}
 	for _, e := range events {
 		var d struct {

@@ -199,7 +199,7 @@ func TestHostileRequests(t *testing.T) {
 		{name: "repeated limit, second out of range", req: request{Method: "GET", Path: teamList("limit=5&limit=500"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
 		{name: "query with a malformed escape", req: request{Method: "GET", Path: teamList("limit=%zz"), Token: admin}, wantStatus: 400, wantCode: "ValidationError"},
 		// Methods.
-		{name: "PATCH on a key", req: request{Method: "PATCH", Path: keyPath, Token: admin, Body: `{}`}, wantStatus: 405, wantCode: "MethodNotAllowed"},
+		{name: "PUT on a key", req: request{Method: "PUT", Path: keyPath, Token: admin, Body: `{}`}, wantStatus: 405, wantCode: "MethodNotAllowed"},
 		{name: "TRACE on the member list", req: request{Method: "TRACE", Path: gen("alice"), Token: admin}, wantStatus: 405, wantCode: "MethodNotAllowed"},
 		{name: "OPTIONS on the team list", req: request{Method: "OPTIONS", Path: teamList(""), Token: admin}, wantStatus: 405, wantCode: "MethodNotAllowed"},
 		{name: "PUT on whoami", req: request{Method: "PUT", Path: "/v1/whoami"}, wantStatus: 405, wantCode: "MethodNotAllowed"},

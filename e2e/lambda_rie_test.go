@@ -68,6 +68,7 @@ var eventFiles = map[string]struct{ function, operation string }{
 	"report.json":         {httpapi.FunctionListKeys, "credentialReport"},
 	"audit-events.json":   {httpapi.FunctionListKeys, "listAuditEvents"},
 	"disable.json":        {httpapi.FunctionDisableKey, "disableAccessKey"},
+	"update.json":         {httpapi.FunctionUpdateKey, "updateAccessKey"},
 	"enable.json":         {httpapi.FunctionEnableKey, "enableAccessKey"},
 	"delete.json":         {httpapi.FunctionDeleteKey, "deleteAccessKey"},
 	"get.json":            {httpapi.FunctionListKeys, "getAccessKey"},
@@ -90,7 +91,7 @@ var gitHubEventFiles = map[string]string{
 var ownerOperations = map[string]bool{"putKeyPolicy": true}
 
 // bodyOperations are the operations whose events carry a JSON body.
-var bodyOperations = map[string]bool{"generateAccessKey": true, "putKeyPolicy": true, "rotateAccessKey": true, "reportTeamLeak": true}
+var bodyOperations = map[string]bool{"generateAccessKey": true, "putKeyPolicy": true, "rotateAccessKey": true, "reportTeamLeak": true, "updateAccessKey": true}
 
 // signedEventFiles are the events of events/ for signed requests, which no
 // JWT authorizer precedes: whoami.json for WhoAmI (payload 2.0), and
@@ -913,6 +914,24 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		checkKeyItem(t, s, k1, step.status)
 	}
 
+	// UpdateKey: another team's caller changes nothing; update.json
+	// restricts the key, in the answer and the table.
+	upd := fns[httpapi.FunctionUpdateKey]
+	expectError(t, "update.json for another team",
+		first(upd, upd.Invoke(withTeamClaim(withKeyID(loadEvent(t, "update.json"), k1.AccessKeyID), "t2"))),
+		http.StatusForbidden, "Forbidden", eventRequestID(loadEvent(t, "update.json")))
+	if item := s.Item("KEY#"+k1.AccessKeyID, "KEY"); item["scopes"] != nil || item["allowedCidrs"] != nil {
+		t.Fatalf("a refused update restricted the key: %v", item)
+	}
+	var updated listedKey
+	expectJSON(t, "update.json", upd.Invoke(withKeyID(loadEvent(t, "update.json"), k1.AccessKeyID)), http.StatusOK, &updated)
+	if updated.AccessKeyID != k1.AccessKeyID || updated.AllowedCidrs != `["203.0.113.0/24"]` || updated.Scopes != `["orders:read"]` {
+		t.Fatalf("update.json: %+v, want %s restricted to 203.0.113.0/24 and orders:read", updated, k1.AccessKeyID)
+	}
+	if item := s.Item("KEY#"+k1.AccessKeyID, "KEY"); fmt.Sprint(item["allowedCidrs"], item["scopes"]) != "[203.0.113.0/24] [orders:read]" {
+		t.Fatalf("update.json: the key item holds %v %v", item["allowedCidrs"], item["scopes"])
+	}
+
 	// DeleteKey: 204 with no body, the item gone, the slot free.
 	del := fns[httpapi.FunctionDeleteKey]
 	expectError(t, "delete for another team",
@@ -1236,7 +1255,7 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 	// MemberRemoved's by the system.
 	secrets := []string{k1.SecretAccessKey, k2.SecretAccessKey, k3.SecretAccessKey, k4.SecretAccessKey, bob2.SecretAccessKey, carol.SecretAccessKey}
 	k1Trail := expectAudit(t, "audit-events.json for k1", list.Invoke(withQuery(loadEvent(t, "audit-events.json"), "accessKeyId", k1.AccessKeyID)), secrets...)
-	wantK1 := []string{accesskey.AuditKeyCreated, accesskey.AuditKeyDeleted, accesskey.AuditKeyDisabled, accesskey.AuditKeyEnabled}
+	wantK1 := []string{accesskey.AuditKeyCreated, accesskey.AuditKeyDeleted, accesskey.AuditKeyDisabled, accesskey.AuditKeyEnabled, accesskey.AuditKeyUpdated}
 	var gotK1 []string
 	for _, e := range k1Trail {
 		gotK1 = append(gotK1, e.Action)
@@ -1247,6 +1266,11 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		case accesskey.AuditKeyDisabled:
 			if e.Changes.StatusBefore != "Active" || e.Changes.StatusAfter != "Inactive" || e.RequestID != eventRequestID(loadEvent(t, "disable.json")) {
 				t.Fatalf("the disable's record: %+v, want Active to Inactive in disable.json's request", e)
+			}
+		case accesskey.AuditKeyUpdated:
+			if string(e.Changes.AllowedCidrs) != `{"before":null,"after":["203.0.113.0/24"]}` || string(e.Changes.Scopes) != `{"before":null,"after":["orders:read"]}` ||
+				e.Changes.Description != nil || e.RequestID != eventRequestID(loadEvent(t, "update.json")) {
+				t.Fatalf("the update's record: %+v, want both restrictions from null in update.json's request", e)
 			}
 		case accesskey.AuditKeyEnabled:
 			if e.Changes.StatusBefore != "Inactive" || e.Changes.StatusAfter != "Active" || e.RequestID != eventRequestID(loadEvent(t, "enable.json")) {

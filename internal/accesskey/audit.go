@@ -16,6 +16,7 @@ const (
 	AuditKeyDeleted     = "AccessKeyDeleted"
 	AuditKeyExpired     = "AccessKeyExpired"
 	AuditKeyLeaked      = "AccessKeyLeaked"
+	AuditKeyUpdated     = "AccessKeyUpdated"
 	AuditPolicyChanged  = "KeyPolicyChanged"
 	DefaultAuditDays    = 400
 	actorUser           = "user"
@@ -89,6 +90,8 @@ type AuditRecord struct {
 	MaxLifetimeDays *int
 	// Leak is where a leaked secret was found (AccessKeyLeaked only).
 	Leak Leak
+	// KeyChanges is what an AccessKeyUpdated changed (nil otherwise).
+	KeyChanges *KeyChanges
 }
 
 // Leak is where a reported secret was found: a leak report's url and

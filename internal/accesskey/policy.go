@@ -30,9 +30,12 @@ const (
 	ActionDelete     Action = "delete"
 	ActionGet        Action = "get"
 	ActionRotate     Action = "rotate"
-	ActionOffboard   Action = "offboard"
-	ActionGetPolicy  Action = "get-key-policy"
-	ActionSetPolicy  Action = "set-key-policy"
+	// ActionUpdate: change a key's description or restrictions (owners
+	// and admins).
+	ActionUpdate    Action = "update"
+	ActionOffboard  Action = "offboard"
+	ActionGetPolicy Action = "get-key-policy"
+	ActionSetPolicy Action = "set-key-policy"
 	// ActionReportLeak: disable the team's key whose secret the caller
 	// holds (owners and admins).
 	ActionReportLeak Action = "report-leak"

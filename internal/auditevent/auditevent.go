@@ -32,6 +32,23 @@ type Changes struct {
 	ExpiresAt       *string `json:"expiresAt,omitempty"`
 	RotatedFrom     string  `json:"rotatedFrom,omitempty"`
 	MaxLifetimeDays *int    `json:"maxLifetimeDays,omitempty"`
+	// AccessKeyUpdated: each field it changed, before and after.
+	Description  *StringChange `json:"description,omitempty"`
+	AllowedCidrs *ListChange   `json:"allowedCidrs,omitempty"`
+	Scopes       *ListChange   `json:"scopes,omitempty"`
+}
+
+// StringChange is a text field before and after a change.
+type StringChange struct {
+	Before string `json:"before"`
+	After  string `json:"after"`
+}
+
+// ListChange is a restriction before and after a change: null is
+// unrestricted.
+type ListChange struct {
+	Before []string `json:"before"`
+	After  []string `json:"after"`
 }
 
 // Detail is an audit record as the API shows it and as its event's detail.
@@ -73,6 +90,17 @@ func FromRecord(r accesskey.AuditRecord) Detail {
 	if r.ExpiresAt != nil {
 		s := r.ExpiresAt.UTC().Format(time.RFC3339)
 		d.Changes.ExpiresAt = &s
+	}
+	if c := r.KeyChanges; c != nil {
+		if c.Description != nil {
+			d.Changes.Description = &StringChange{Before: c.Description.Before, After: c.Description.After}
+		}
+		if c.AllowedCIDRs != nil {
+			d.Changes.AllowedCidrs = &ListChange{Before: c.AllowedCIDRs.Before, After: c.AllowedCIDRs.After}
+		}
+		if c.Scopes != nil {
+			d.Changes.Scopes = &ListChange{Before: c.Scopes.Before, After: c.Scopes.After}
+		}
 	}
 	return d
 }

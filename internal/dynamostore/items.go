@@ -24,6 +24,8 @@ import (
 //	                                            gsi4pk=AUDITKEY#<teamId>#<accessKeyId>   gsi4sk=<sk>  (ByKeyAudit; records naming a key)
 //	policy copy   pk=POLICY#<teamId>#<shard>    sk=POLICY   as the policy item
 //	(key item)                                              leakUrl=<url>  (the last leak report's URL: a report repeated is not recorded again)
+//	(key item)                                              allowedCidrs=[S…] (absent: any source) scopes=[S…] (absent: unrestricted; empty: grants nothing)
+//	                                                        (restrictions.go: canonical strings; an update conditions on them and on rotatedTo)
 //	(key item)                                              leakedAt=<time>  (when a leak report last disabled it: never enabled again, leaked.go)
 //	sweep lease   pk=SWEEPLEASE                 sk=SWEEPLEASE  leaseOwner leaseUntil (epoch ms): one expiry sweep at a time (expiry.go)
 //
@@ -90,12 +92,17 @@ const (
 	attrLastUsedAt     = "lastUsedAt"
 	attrLastUsedIP     = "lastUsedIp"
 	attrLastUsedScheme = "lastUsedScheme"
-	indexByTeam        = "ByTeam"
-	indexByExpiry      = "ByExpiry"
-	skKey              = "KEY"
-	skCounter          = "COUNTER"
-	skPolicy           = "POLICY"
-	skReplay           = "IDEMPOTENCY"
+	attrDescription    = "description"
+	// allowedCidrs and scopes are Lists of Strings (canonical form):
+	// absent is unrestricted; scopes present and empty grants nothing.
+	attrAllowedCIDRs = "allowedCidrs"
+	attrScopes       = "scopes"
+	indexByTeam      = "ByTeam"
+	indexByExpiry    = "ByExpiry"
+	skKey            = "KEY"
+	skCounter        = "COUNTER"
+	skPolicy         = "POLICY"
+	skReplay         = "IDEMPOTENCY"
 	// ttl is the table's DynamoDB TTL attribute (epoch seconds); reads
 	// filter on it too, since DynamoDB deletes expired items only within
 	// about two days (and DynamoDB Local never does).
@@ -142,7 +149,7 @@ func expiredBy(now time.Time) string { return now.UTC().Format(timestampLayout) 
 // the ByTeam index projects and GetKey reads. Never the ciphertext or the
 // secret's hash.
 var shownAttributes = []string{"accessKeyId", attrTeamID, attrMemberID, attrStatus, "description", "createdAt", "createdBy",
-	attrExpiresAt, "rotatedFrom", attrLastUsedAt, attrLastUsedIP, attrLastUsedScheme}
+	attrExpiresAt, "rotatedFrom", attrLastUsedAt, attrLastUsedIP, attrLastUsedScheme, attrAllowedCIDRs, attrScopes}
 
 // leakAttributes are the key item's leak marks a response shows
 // (leaked.go): GetKey reads them with shownAttributes; the ByTeam index,
@@ -204,6 +211,8 @@ func newKeyItem(k accesskey.Key, ciphertext []byte, secretSHA256 string) keyItem
 		RotatedFrom:      k.RotatedFrom,
 		SecretCiphertext: ciphertext,
 		SecretSHA256:     secretSHA256,
+		AllowedCIDRs:     k.AllowedCIDRs,
+		Scopes:           k.Scopes,
 	}
 	if k.ExpiresAt != nil {
 		it.ExpiresAt = k.ExpiresAt.UTC().Format(timestampLayout)
@@ -317,7 +326,9 @@ type auditItem struct {
 	MaxLifetimeDays *int   `dynamodbav:"maxLifetimeDays,omitempty"`
 	LeakURL         string `dynamodbav:"leakUrl,omitempty"`
 	LeakSource      string `dynamodbav:"leakSource,omitempty"`
-	TTL             int64  `dynamodbav:"ttl"`
+	// Changes is an AccessKeyUpdated's changes, as JSON (restrictions.go).
+	Changes string `dynamodbav:"changes,omitempty"`
+	TTL     int64  `dynamodbav:"ttl"`
 }
 
 func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
@@ -330,6 +341,7 @@ func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
 	if r.ExpiresAt != nil {
 		it.ExpiresAt = r.ExpiresAt.UTC().Format(timestampLayout)
 	}
+	it.Changes = encodeChanges(r.KeyChanges)
 	if r.MemberID != "" {
 		it.GSI3PK, it.GSI3SK = auditMemberPK(r.TeamID, r.MemberID), it.SK
 	}
@@ -350,5 +362,6 @@ func (it auditItem) record() accesskey.AuditRecord {
 			r.ExpiresAt = &e
 		}
 	}
+	r.KeyChanges = decodeChanges(it.Changes)
 	return r
 }

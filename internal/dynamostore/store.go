@@ -303,14 +303,15 @@ func (s *Store) rotateRefusal(ctx context.Context, r accesskey.Rotation) error {
 }
 
 // notRotated is the condition that a key is as it was read for a rotation:
-// not rotated yet, its expiry unchanged.
+// not rotated yet, its expiry unchanged, and its description and
+// restrictions (which the new key copies) unchanged (restrictions.go).
 func notRotated(old accesskey.Key) expression.ConditionBuilder {
 	at := expression.Name(attrExpiresAt)
 	same := expression.AttributeNotExists(at)
 	if old.ExpiresAt != nil {
 		same = at.Equal(expression.Value(old.ExpiresAt.UTC().Format(timestampLayout)))
 	}
-	return expression.AttributeNotExists(expression.Name(attrRotatedTo)).And(same)
+	return expression.AttributeNotExists(expression.Name(attrRotatedTo)).And(same).And(sameRestrictions(old))
 }
 
 // txRetireKey marks a key rotated to newID and sets its expiry (and its
@@ -609,7 +610,7 @@ func cursorAttributes(c map[string]string) map[string]types.AttributeValue {
 
 // txPutKey puts a new key item, only if its id is new.
 func (s *Store) txPutKey(k accesskey.Key, sealed accesskey.SealedSecret) (types.TransactWriteItem, error) {
-	item, err := attributevalue.MarshalMap(newKeyItem(k, sealed.Ciphertext, sealed.SHA256))
+	item, err := marshalKeyItem(newKeyItem(k, sealed.Ciphertext, sealed.SHA256))
 	if err != nil {
 		return types.TransactWriteItem{}, fmt.Errorf("marshal key item: %w", err)
 	}

@@ -51,6 +51,7 @@ type api struct {
 	verifier    Verifier
 	leaks       LeakResponder
 	githubKeys  leak.Keys
+	updater     KeyUpdater
 }
 
 // serve runs a route's handler, which returns its failure instead of
@@ -79,6 +80,9 @@ type keyJSON struct {
 	LastUsedAt       *string `json:"lastUsedAt,omitempty"`
 	LastUsedSourceIP string  `json:"lastUsedSourceIp,omitempty"`
 	LastUsedScheme   string  `json:"lastUsedScheme,omitempty"`
+	// AllowedCidrs and Scopes are null for an unrestricted key.
+	AllowedCidrs []string `json:"allowedCidrs"`
+	Scopes       []string `json:"scopes"`
 	// LeakedAt and LeakURL: when a leak report disabled the key, and the
 	// URL it reported; absent when never reported (a key disabled by a
 	// GitHub report before leakedAt was recorded shows only leakUrl).
@@ -108,6 +112,8 @@ func toJSON(k accesskey.Key, now time.Time) keyJSON {
 		LastUsedAt:       timeJSON(k.LastUsedAt),
 		LastUsedSourceIP: k.LastUsedIP,
 		LastUsedScheme:   k.LastUsedScheme,
+		AllowedCidrs:     k.AllowedCIDRs,
+		Scopes:           k.Scopes,
 		LeakedAt:         timeJSON(k.LeakedAt),
 		LeakURL:          k.LeakURL,
 	}
@@ -125,6 +131,9 @@ type createdKeyJSON struct {
 	CreatedBy       string  `json:"createdBy"`
 	ExpiresAt       *string `json:"expiresAt,omitempty"`
 	RotatedFrom     string  `json:"rotatedFrom,omitempty"`
+	// AllowedCidrs and Scopes are null for an unrestricted key.
+	AllowedCidrs []string `json:"allowedCidrs"`
+	Scopes       []string `json:"scopes"`
 }
 
 type listJSON struct {
@@ -176,11 +185,15 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fields, err := readJSONObject(r, "description", "expiresAt")
+	fields, err := readJSONObject(r, "description", "expiresAt", accesskey.FieldAllowedCIDRs, accesskey.FieldScopes)
 	if err != nil {
 		return err
 	}
 	description, err := descriptionField(fields)
+	if err != nil {
+		return err
+	}
+	cidrs, scopes, err := restrictionFields(fields)
 	if err != nil {
 		return err
 	}
@@ -192,13 +205,15 @@ func (a *api) generate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	key := accesskey.Key{
-		AccessKeyID: accesskey.NewAccessKeyID(),
-		TeamID:      t.ref.TeamID,
-		MemberID:    t.ref.MemberID,
-		Status:      accesskey.StatusActive,
-		Description: description,
-		CreatedAt:   a.Now().UTC().Truncate(time.Second),
-		CreatedBy:   t.caller.Subject,
+		AccessKeyID:  accesskey.NewAccessKeyID(),
+		TeamID:       t.ref.TeamID,
+		MemberID:     t.ref.MemberID,
+		Status:       accesskey.StatusActive,
+		Description:  description,
+		CreatedAt:    a.Now().UTC().Truncate(time.Second),
+		CreatedBy:    t.caller.Subject,
+		AllowedCIDRs: cidrs.Value,
+		Scopes:       scopes.Value,
 	}
 	return a.issue(w, r, idem, a.creator, &key, requested, func(sealed accesskey.SealedSecret, policy accesskey.KeyPolicy) error {
 		return a.creator.Create(r.Context(), key, sealed, policy, a.auditOf(r, t))
@@ -276,6 +291,8 @@ func createdJSON(k accesskey.Key, secret string) createdKeyJSON {
 		CreatedBy:       k.CreatedBy,
 		ExpiresAt:       timeJSON(k.ExpiresAt),
 		RotatedFrom:     k.RotatedFrom,
+		AllowedCidrs:    k.AllowedCIDRs,
+		Scopes:          k.Scopes,
 	}
 }
 
@@ -574,7 +591,11 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fields, err := readJSONObject(r, "gracePeriodSeconds", "description")
+	fields, err := readJSONObject(r, "gracePeriodSeconds", "description", accesskey.FieldAllowedCIDRs, accesskey.FieldScopes)
+	if err != nil {
+		return err
+	}
+	cidrs, scopes, err := restrictionFields(fields)
 	if err != nil {
 		return err
 	}
@@ -618,6 +639,10 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
 			CreatedAt:   now,
 			CreatedBy:   t.caller.Subject,
 			RotatedFrom: old.AccessKeyID,
+			// Copied from the old key unless the body sets them (null
+			// included); Rotate holds the old key to the values copied.
+			AllowedCIDRs: cidrs.Or(old.AllowedCIDRs),
+			Scopes:       scopes.Or(old.Scopes),
 		},
 		OldExpiresAt: accesskey.RetiredExpiry(old, now, grace),
 	}

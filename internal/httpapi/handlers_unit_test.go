@@ -52,6 +52,7 @@ type fakeStore struct {
 	listAudit  func(team, member, key string, limit int, after map[string]string) ([]accesskey.AuditRecord, map[string]string, error)
 	del        func(accesskey.Ref) error
 	setStatus  func(accesskey.Ref, accesskey.Status) (accesskey.Key, error)
+	updateKey  func(accesskey.Ref, accesskey.KeyUpdate) (accesskey.Key, error)
 	listMember func(teamID, memberID string) ([]accesskey.Key, error)
 	listTeam   func(teamID string, limit int, after map[string]string) ([]accesskey.Key, map[string]string, error)
 	// leaked maps a secret's SHA-256 to its key, for DisableLeaked;
@@ -198,6 +199,15 @@ func (s *fakeStore) SetStatus(_ context.Context, ref accesskey.Ref, status acces
 		return s.setStatus(ref, status)
 	}
 	return accesskey.Key{AccessKeyID: ref.AccessKeyID, TeamID: ref.TeamID, MemberID: ref.MemberID, Status: status}, nil
+}
+
+func (s *fakeStore) UpdateKey(_ context.Context, ref accesskey.Ref, u accesskey.KeyUpdate, audit accesskey.Audit) (accesskey.Key, error) {
+	s.recordAudit(audit)
+	if s.updateKey != nil {
+		return s.updateKey(ref, u)
+	}
+	k, _ := u.Apply(accesskey.Key{AccessKeyID: ref.AccessKeyID, TeamID: ref.TeamID, MemberID: ref.MemberID, Status: accesskey.StatusActive})
+	return k, nil
 }
 
 func (s *fakeStore) ListMember(_ context.Context, teamID, memberID string) ([]accesskey.Key, error) {
@@ -504,7 +514,7 @@ func TestErrorResponses(t *testing.T) {
 
 		{name: "PUT on the member's keys", req: request{method: "PUT", path: memberKeys}, status: 405, code: "MethodNotAllowed", allow: "DELETE, GET, POST"},
 		{name: "DELETE on the team's keys", req: request{method: "DELETE", path: teamKeys}, status: 405, code: "MethodNotAllowed", allow: "GET"},
-		{name: "PATCH on a key", req: request{method: "PATCH", path: oneKey}, status: 405, code: "MethodNotAllowed", allow: "DELETE, GET"},
+		{name: "PUT on a key", req: request{method: "PUT", path: oneKey}, status: 405, code: "MethodNotAllowed", allow: "DELETE, GET, PATCH"},
 		{name: "GET on a key through another member", req: request{method: "GET", path: oneKey}, status: 404, code: "NotFound"},
 		{name: "POST on the key policy", req: request{method: "POST", path: "/v1/teams/t1/key-policy"}, status: 405, code: "MethodNotAllowed", allow: "GET, PUT"},
 		{name: "GET on disable", req: request{method: "GET", path: oneKey + "/disable"}, status: 405, code: "MethodNotAllowed", allow: "POST"},
@@ -605,14 +615,16 @@ func TestGenerateAccepts(t *testing.T) {
 				t.Errorf("Cache-Control = %q: a response with a secret must not be cached", resp.Headers["Cache-Control"])
 			}
 			var got struct {
-				AccessKeyID     string `json:"accessKeyId"`
-				SecretAccessKey string `json:"secretAccessKey"`
-				Status          string `json:"status"`
-				TeamID          string `json:"teamId"`
-				MemberID        string `json:"memberId"`
-				Description     string `json:"description"`
-				CreatedAt       string `json:"createdAt"`
-				CreatedBy       string `json:"createdBy"`
+				AccessKeyID     string   `json:"accessKeyId"`
+				SecretAccessKey string   `json:"secretAccessKey"`
+				Status          string   `json:"status"`
+				TeamID          string   `json:"teamId"`
+				MemberID        string   `json:"memberId"`
+				Description     string   `json:"description"`
+				CreatedAt       string   `json:"createdAt"`
+				CreatedBy       string   `json:"createdBy"`
+				AllowedCidrs    []string `json:"allowedCidrs"`
+				Scopes          []string `json:"scopes"`
 			}
 			dec := json.NewDecoder(strings.NewReader(resp.Body))
 			dec.DisallowUnknownFields()

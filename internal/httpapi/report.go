@@ -24,7 +24,7 @@ import (
 // every value a row shows (team and member ids twice: in gsi1pk/gsi1sk and
 // in their own attributes), plus pk, sk, gsi1pk, gsi1sk and the attribute
 // names: 220 bytes at least, 286 with every optional field and the
-// shortest ids, whose row is 414 bytes of JSON (175 of CSV). A value can
+// shortest ids, whose row is 448 bytes of JSON (177 of CSV). A value can
 // grow when rendered: JSON escapes '"' and '\' (2 bytes for 1; HTML
 // escaping is off, and a description has no control, format or
 // line-separator characters), CSV doubles '"' and quotes the cell. So a
@@ -75,7 +75,7 @@ const (
 
 // reportColumns are the credential report's columns, in order.
 var reportColumns = []string{"memberId", "accessKeyId", "status", "createdAt", "createdBy", "expiresAt",
-	"lastUsedAt", "lastUsedSourceIp", "lastUsedScheme", "ageDays", "daysSinceLastUse", "leakedAt", "leakUrl"}
+	"lastUsedAt", "lastUsedSourceIp", "lastUsedScheme", "ageDays", "daysSinceLastUse", "leakedAt", "leakUrl", "allowedCidrs", "scopes"}
 
 // reportRowJSON is one key of the report in its JSON form.
 type reportRowJSON struct {
@@ -239,11 +239,29 @@ func csvRecord(row reportRowJSON) []string {
 	}
 	rec := []string{row.MemberID, row.AccessKeyID, row.Status, row.CreatedAt, row.CreatedBy, str(row.ExpiresAt),
 		str(row.LastUsedAt), row.LastUsedSourceIP, row.LastUsedScheme, strconv.Itoa(row.AgeDays), days,
-		str(row.LeakedAt), row.LeakURL}
+		str(row.LeakedAt), row.LeakURL, csvList(row.AllowedCidrs), csvList(row.Scopes)}
 	for i, cell := range rec {
 		rec[i] = csvSafe(cell)
 	}
 	return rec
+}
+
+// csvNone is the CSV cell of an empty restriction list (scopes that grant
+// nothing): no scope or prefix can be written so.
+const csvNone = "(none)"
+
+// csvList is a restriction list as one CSV cell: its entries separated by
+// spaces; empty for an unrestricted key (null in JSON), csvNone for an
+// empty list. Entries are canonical prefixes and scopes: none starts with a
+// formula character or holds a space.
+func csvList(list []string) string {
+	switch {
+	case list == nil:
+		return ""
+	case len(list) == 0:
+		return csvNone
+	}
+	return strings.Join(list, " ")
 }
 
 // csvSafe keeps a cell from being read as a formula by a spreadsheet (CSV

@@ -16,7 +16,7 @@ import (
 // holds (template.yaml: the table's and the index's keys, and its
 // NonKeyAttributes).
 var byTeamAttributes = strings.Fields(`pk sk gsi1pk gsi1sk accessKeyId teamId memberId status description createdAt
-	createdBy expiresAt rotatedFrom lastUsedAt lastUsedIp lastUsedScheme`)
+	createdBy expiresAt rotatedFrom lastUsedAt lastUsedIp lastUsedScheme allowedCidrs scopes`)
 
 // indexItemBytes is the size DynamoDB counts for k's item in the ByTeam
 // index: each attribute's name and value (strings and binary: their
@@ -33,6 +33,13 @@ func indexItemBytes(t *testing.T, k accesskey.Key) int {
 		case nil:
 		case *types.AttributeValueMemberS:
 			n += len(name) + len(v.Value)
+		case *types.AttributeValueMemberL:
+			// A List: its name, 3 bytes, and 1 byte and the value of
+			// each String in it (DynamoDB's item size rules).
+			n += len(name) + 3
+			for _, e := range v.Value {
+				n += 1 + len(e.(*types.AttributeValueMemberS).Value)
+			}
 		default:
 			t.Fatalf("attribute %s is a %T", name, v)
 		}
@@ -67,13 +74,15 @@ func TestReportRowsAtMostTwiceTheirItems(t *testing.T) {
 		"smallest ids, every field": full(accesskey.Key{}),
 		"fewest fields": {AccessKeyID: accesskey.NewAccessKeyID(), TeamID: "t", MemberID: "m", Status: accesskey.StatusActive,
 			CreatedAt: now, CreatedBy: "a"},
-		"description of quotes":      full(accesskey.Key{Description: strings.Repeat(`"`, accesskey.MaxDescriptionLength)}),
-		"description of backslashes": full(accesskey.Key{Description: strings.Repeat(`\`, accesskey.MaxDescriptionLength)}),
-		"description of <>&":         full(accesskey.Key{Description: strings.Repeat(`<>&`, 85)}),
-		"creator of quotes":          full(accesskey.Key{CreatedBy: strings.Repeat(`"`, 5000)}),
-		"creator a formula":          full(accesskey.Key{CreatedBy: `=1"`}),
-		"creator of one quote":       full(accesskey.Key{CreatedBy: `"`}),
-		"member of dots":             full(accesskey.Key{MemberID: strings.Repeat(".", 64)}),
+		"description of quotes":        full(accesskey.Key{Description: strings.Repeat(`"`, accesskey.MaxDescriptionLength)}),
+		"description of backslashes":   full(accesskey.Key{Description: strings.Repeat(`\`, accesskey.MaxDescriptionLength)}),
+		"description of <>&":           full(accesskey.Key{Description: strings.Repeat(`<>&`, 85)}),
+		"creator of quotes":            full(accesskey.Key{CreatedBy: strings.Repeat(`"`, 5000)}),
+		"creator a formula":            full(accesskey.Key{CreatedBy: `=1"`}),
+		"creator of one quote":         full(accesskey.Key{CreatedBy: `"`}),
+		"member of dots":               full(accesskey.Key{MemberID: strings.Repeat(".", 64)}),
+		"restricted, shortest entries": full(accesskey.Key{AllowedCIDRs: []string{"::/0"}, Scopes: []string{"a", "b", "c"}}),
+		"no scopes":                    full(accesskey.Key{Scopes: []string{}}),
 	} {
 		item := indexItemBytes(t, k)
 		j, c := httpapi.ReportRowBytes(k, now)

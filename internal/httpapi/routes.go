@@ -18,6 +18,7 @@ const (
 	FunctionRotateKey   = "RotateKey"
 	FunctionOffboard    = "OffboardMember"
 	FunctionLeakReport  = "LeakReport"
+	FunctionUpdateKey   = "UpdateKey"
 )
 
 // How a route's caller proves who it is.
@@ -67,6 +68,7 @@ var Routes = []Route{
 	{"POST", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}/rotate", FunctionRotateKey, "rotateAccessKey", AuthJWT, (*api).rotate},
 	{"GET", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}", FunctionListKeys, "getAccessKey", AuthJWT, (*api).getKey},
 	{"DELETE", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}", FunctionDeleteKey, "deleteAccessKey", AuthJWT, (*api).delete},
+	{"PATCH", "/v1/teams/{teamId}/members/{memberId}/access-keys/{accessKeyId}", FunctionUpdateKey, "updateAccessKey", AuthJWT, (*api).updateKey},
 	{"GET", "/v1/teams/{teamId}/key-policy", FunctionKeyPolicy, "getKeyPolicy", AuthJWT, (*api).getPolicy},
 	{"PUT", "/v1/teams/{teamId}/key-policy", FunctionKeyPolicy, "putKeyPolicy", AuthJWT, (*api).setPolicy},
 	{"POST", "/v1/teams/{teamId}/leaks", FunctionLeakReport, "reportTeamLeak", AuthJWT, (*api).leakTeam},

@@ -335,6 +335,11 @@ func TestRequests(t *testing.T) {
 			_, err := c.PutKeyPolicy(ctx, "t1", KeyPolicyRequest{})
 			return err
 		}, "PUT", "/v1/teams/t1/key-policy", "", `{"maxLifetimeDays":null}`, answer{status: 200, body: `{"teamId":"t1","maxLifetimeDays":null}`}},
+		{"an update lifts with null, restricts with a list, leaves the rest out", func(c *Client) error {
+			_, err := c.UpdateAccessKey(ctx, "t1", "bob", "TKAKAAAAAAAAAAAAAAAAAAAA", AccessKeyUpdate{AllowedCidrs: Lift(), Scopes: Restrict()})
+			return err
+		}, "PATCH", "/v1/teams/t1/members/bob/access-keys/TKAKAAAAAAAAAAAAAAAAAAAA", "", `{"allowedCidrs":null,"scopes":[]}`,
+			answer{status: 200, body: `{"accessKeyId":"TKAKAAAAAAAAAAAAAAAAAAAA","status":"Active","teamId":"t1","memberId":"bob","description":"","createdAt":"2026-01-01T00:00:00Z","createdBy":"a","allowedCidrs":null,"scopes":[]}`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -55,6 +55,7 @@ const (
 	AccessKeyExpired  AuditEventAction = "AccessKeyExpired"
 	AccessKeyLeaked   AuditEventAction = "AccessKeyLeaked"
 	AccessKeyRotated  AuditEventAction = "AccessKeyRotated"
+	AccessKeyUpdated  AuditEventAction = "AccessKeyUpdated"
 	KeyPolicyChanged  AuditEventAction = "KeyPolicyChanged"
 )
 
@@ -74,6 +75,8 @@ func (e AuditEventAction) Valid() bool {
 	case AccessKeyLeaked:
 		return true
 	case AccessKeyRotated:
+		return true
+	case AccessKeyUpdated:
 		return true
 	case KeyPolicyChanged:
 		return true
@@ -341,7 +344,14 @@ func (e CredentialReportParamsFormat) Valid() bool {
 type AccessKey struct {
 	// AccessKeyId Example: TKAKABCDEFGHIJKLMNOPQRST
 	AccessKeyId AccessKeyId `json:"accessKeyId"`
-	CreatedAt   time.Time   `json:"createdAt"`
+
+	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
+	// single addresses (stored as /32 or /128). Stored and shown in
+	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
+	// duplicates dropped, IPv6 as RFC 5952 writes it, sorted with IPv4
+	// first). null - any source address. An empty list is refused.
+	AllowedCidrs *AllowedCidrs `json:"allowedCidrs"`
+	CreatedAt    time.Time     `json:"createdAt"`
 
 	// CreatedBy Member id of the caller that generated the key.
 	CreatedBy string `json:"createdBy"`
@@ -371,6 +381,13 @@ type AccessKey struct {
 	// RotatedFrom Example: TKAKABCDEFGHIJKLMNOPQRST
 	RotatedFrom *AccessKeyId `json:"rotatedFrom,omitempty"`
 
+	// Scopes What the key grants behind the authorizer: scopes of segments
+	// `[a-z0-9][a-z0-9._-]{0,31}` joined by `:`, optionally ending in
+	// `:*` (every scope below), or `*` alone (everything). Stored and
+	// shown sorted, duplicates dropped. null - unrestricted; an empty list
+	// grants nothing.
+	Scopes *Scopes `json:"scopes"`
+
 	// Status Expired once expiresAt has passed, whatever else.
 	Status AccessKeyStatus `json:"status"`
 	TeamId Id              `json:"teamId"`
@@ -393,6 +410,13 @@ type AccessKeyList struct {
 	NextToken *string `json:"nextToken"`
 }
 
+// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
+// single addresses (stored as /32 or /128). Stored and shown in
+// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
+// duplicates dropped, IPv6 as RFC 5952 writes it, sorted with IPv4
+// first). null - any source address. An empty list is refused.
+type AllowedCidrs = []string
+
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
 	// AccessKeyId Example: TKAKABCDEFGHIJKLMNOPQRST
@@ -410,11 +434,22 @@ type AuditEvent struct {
 		UserAgent *string             `json:"userAgent,omitempty"`
 	} `json:"actor"`
 	Changes struct {
+		// AllowedCidrs `AccessKeyUpdated`: a restriction before and after (null - unrestricted).
+		AllowedCidrs *ListChange `json:"allowedCidrs,omitempty"`
+
+		// Description `AccessKeyUpdated`: the description before and after.
+		Description *struct {
+			After  string `json:"after"`
+			Before string `json:"before"`
+		} `json:"description,omitempty"`
 		ExpiresAt       *time.Time `json:"expiresAt,omitempty"`
 		MaxLifetimeDays *int       `json:"maxLifetimeDays,omitempty"`
 
 		// RotatedFrom Example: TKAKABCDEFGHIJKLMNOPQRST
-		RotatedFrom  *AccessKeyId                   `json:"rotatedFrom,omitempty"`
+		RotatedFrom *AccessKeyId `json:"rotatedFrom,omitempty"`
+
+		// Scopes `AccessKeyUpdated`: a restriction before and after (null - unrestricted).
+		Scopes       *ListChange                    `json:"scopes,omitempty"`
 		StatusAfter  *AuditEventChangesStatusAfter  `json:"statusAfter,omitempty"`
 		StatusBefore *AuditEventChangesStatusBefore `json:"statusBefore,omitempty"`
 	} `json:"changes"`
@@ -457,7 +492,14 @@ type AuditEventList struct {
 type CreatedAccessKey struct {
 	// AccessKeyId Example: TKAKABCDEFGHIJKLMNOPQRST
 	AccessKeyId AccessKeyId `json:"accessKeyId"`
-	CreatedAt   time.Time   `json:"createdAt"`
+
+	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
+	// single addresses (stored as /32 or /128). Stored and shown in
+	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
+	// duplicates dropped, IPv6 as RFC 5952 writes it, sorted with IPv4
+	// first). null - any source address. An empty list is refused.
+	AllowedCidrs *AllowedCidrs `json:"allowedCidrs"`
+	CreatedAt    time.Time     `json:"createdAt"`
 
 	// CreatedBy Member id of the caller that generated the key.
 	CreatedBy string `json:"createdBy"`
@@ -471,6 +513,13 @@ type CreatedAccessKey struct {
 
 	// RotatedFrom Example: TKAKABCDEFGHIJKLMNOPQRST
 	RotatedFrom *AccessKeyId `json:"rotatedFrom,omitempty"`
+
+	// Scopes What the key grants behind the authorizer: scopes of segments
+	// `[a-z0-9][a-z0-9._-]{0,31}` joined by `:`, optionally ending in
+	// `:*` (every scope below), or `*` alone (everything). Stored and
+	// shown sorted, duplicates dropped. null - unrestricted; an empty list
+	// grants nothing.
+	Scopes *Scopes `json:"scopes"`
 
 	// SecretAccessKey The secret (tksk_, 43 base62 characters, a base62 CRC32). Returned here only; it cannot be retrieved later.
 	SecretAccessKey string                 `json:"secretAccessKey"`
@@ -514,11 +563,25 @@ type ErrorCode string
 
 // GenerateAccessKeyRequest defines model for GenerateAccessKeyRequest.
 type GenerateAccessKeyRequest struct {
+	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
+	// single addresses (stored as /32 or /128). Stored and shown in
+	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
+	// duplicates dropped, IPv6 as RFC 5952 writes it, sorted with IPv4
+	// first). null - any source address. An empty list is refused.
+	AllowedCidrs *AllowedCidrs `json:"allowedCidrs,omitempty"`
+
 	// Description Free text that the caller chose for the key, without control, format (bidirectional, zero-width) or line-separator characters (Unicode Cc, Cf, Zl, Zp); empty when none was given.
 	Description *Description `json:"description,omitempty"`
 
 	// ExpiresAt When the key stops working (RFC 3339, in the future; to the second). Absent or null - never, unless the team's policy sets a lifetime.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+
+	// Scopes What the key grants behind the authorizer: scopes of segments
+	// `[a-z0-9][a-z0-9._-]{0,31}` joined by `:`, optionally ending in
+	// `:*` (every scope below), or `*` alone (everything). Stored and
+	// shown sorted, duplicates dropped. null - unrestricted; an empty list
+	// grants nothing.
+	Scopes *Scopes `json:"scopes,omitempty"`
 }
 
 // GitHubReportedToken defines model for GitHubReportedToken.
@@ -558,6 +621,12 @@ type KeyPolicyRequest struct {
 	MaxLifetimeDays *int `json:"maxLifetimeDays"`
 }
 
+// ListChange `AccessKeyUpdated`: a restriction before and after (null - unrestricted).
+type ListChange struct {
+	After  *[]string `json:"after"`
+	Before *[]string `json:"before"`
+}
+
 // Offboarded defines model for Offboarded.
 type Offboarded struct {
 	Deleted []AccessKeyId `json:"deleted"`
@@ -569,8 +638,15 @@ type ReportRow struct {
 	AccessKeyId AccessKeyId `json:"accessKeyId"`
 
 	// AgeDays Whole days since the key was created.
-	AgeDays   int       `json:"ageDays"`
-	CreatedAt time.Time `json:"createdAt"`
+	AgeDays int `json:"ageDays"`
+
+	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
+	// single addresses (stored as /32 or /128). Stored and shown in
+	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
+	// duplicates dropped, IPv6 as RFC 5952 writes it, sorted with IPv4
+	// first). null - any source address. An empty list is refused.
+	AllowedCidrs *AllowedCidrs `json:"allowedCidrs"`
+	CreatedAt    time.Time     `json:"createdAt"`
 
 	// CreatedBy Member id of the caller that generated the key.
 	CreatedBy string `json:"createdBy"`
@@ -603,6 +679,13 @@ type ReportRow struct {
 	// RotatedFrom Example: TKAKABCDEFGHIJKLMNOPQRST
 	RotatedFrom *AccessKeyId `json:"rotatedFrom,omitempty"`
 
+	// Scopes What the key grants behind the authorizer: scopes of segments
+	// `[a-z0-9][a-z0-9._-]{0,31}` joined by `:`, optionally ending in
+	// `:*` (every scope below), or `*` alone (everything). Stored and
+	// shown sorted, duplicates dropped. null - unrestricted; an empty list
+	// grants nothing.
+	Scopes *Scopes `json:"scopes"`
+
 	// Status Expired once expiresAt has passed, whatever else.
 	Status ReportRowStatus `json:"status"`
 	TeamId Id              `json:"teamId"`
@@ -616,12 +699,33 @@ type ReportRowStatus string
 
 // RotateAccessKeyRequest defines model for RotateAccessKeyRequest.
 type RotateAccessKeyRequest struct {
+	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
+	// single addresses (stored as /32 or /128). Stored and shown in
+	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
+	// duplicates dropped, IPv6 as RFC 5952 writes it, sorted with IPv4
+	// first). null - any source address. An empty list is refused.
+	AllowedCidrs *AllowedCidrs `json:"allowedCidrs,omitempty"`
+
 	// Description Free text that the caller chose for the key, without control, format (bidirectional, zero-width) or line-separator characters (Unicode Cc, Cf, Zl, Zp); empty when none was given.
 	Description *Description `json:"description,omitempty"`
 
 	// GracePeriodSeconds How long the old key keeps working; 0 deletes it at once. Default 86400.
 	GracePeriodSeconds *int `json:"gracePeriodSeconds,omitempty"`
+
+	// Scopes What the key grants behind the authorizer: scopes of segments
+	// `[a-z0-9][a-z0-9._-]{0,31}` joined by `:`, optionally ending in
+	// `:*` (every scope below), or `*` alone (everything). Stored and
+	// shown sorted, duplicates dropped. null - unrestricted; an empty list
+	// grants nothing.
+	Scopes *Scopes `json:"scopes,omitempty"`
 }
+
+// Scopes What the key grants behind the authorizer: scopes of segments
+// `[a-z0-9][a-z0-9._-]{0,31}` joined by `:`, optionally ending in
+// `:*` (every scope below), or `*` alone (everything). Stored and
+// shown sorted, duplicates dropped. null - unrestricted; an empty list
+// grants nothing.
+type Scopes = []string
 
 // TeamLeakAnswer defines model for TeamLeakAnswer.
 type TeamLeakAnswer struct {
@@ -641,15 +745,43 @@ type TeamLeakReport struct {
 	SecretAccessKey string `json:"secretAccessKey"`
 }
 
+// UpdateAccessKeyRequest defines model for UpdateAccessKeyRequest.
+type UpdateAccessKeyRequest struct {
+	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
+	// single addresses (stored as /32 or /128). Stored and shown in
+	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
+	// duplicates dropped, IPv6 as RFC 5952 writes it, sorted with IPv4
+	// first). null - any source address. An empty list is refused.
+	AllowedCidrs *AllowedCidrs `json:"allowedCidrs,omitempty"`
+
+	// Description Free text that the caller chose for the key, without control, format (bidirectional, zero-width) or line-separator characters (Unicode Cc, Cf, Zl, Zp); empty when none was given.
+	Description *Description `json:"description,omitempty"`
+
+	// Scopes What the key grants behind the authorizer: scopes of segments
+	// `[a-z0-9][a-z0-9._-]{0,31}` joined by `:`, optionally ending in
+	// `:*` (every scope below), or `*` alone (everything). Stored and
+	// shown sorted, duplicates dropped. null - unrestricted; an empty list
+	// grants nothing.
+	Scopes *Scopes `json:"scopes,omitempty"`
+}
+
 // WhoAmI The access key that signed the request, and who holds it.
 type WhoAmI struct {
 	// AccessKeyId Example: TKAKABCDEFGHIJKLMNOPQRST
 	AccessKeyId AccessKeyId `json:"accessKeyId"`
-	MemberId    Id          `json:"memberId"`
+
+	// AllowedCidrs The source networks the key may sign from (canonical prefixes);
+	// `null`: any source address.
+	AllowedCidrs *[]string `json:"allowedCidrs"`
+	MemberId     Id        `json:"memberId"`
 
 	// Scheme The signature scheme of the request.
 	Scheme WhoAmIScheme `json:"scheme"`
-	TeamId Id           `json:"teamId"`
+
+	// Scopes The scopes the key grants behind the authorizer; `null`: every
+	// scope (unrestricted); empty: none.
+	Scopes *[]string `json:"scopes"`
+	TeamId Id        `json:"teamId"`
 }
 
 // WhoAmIScheme The signature scheme of the request.
@@ -754,6 +886,13 @@ type SignatureRefused struct {
 	} `json:"error"`
 }
 
+// SourceIpNotAllowed defines model for SourceIpNotAllowed.
+type SourceIpNotAllowed struct {
+	Error struct {
+		Code interface{} `json:"code,omitempty"`
+	} `json:"error"`
+}
+
 // Unauthenticated defines model for Unauthenticated.
 type Unauthenticated struct {
 	Error struct {
@@ -841,6 +980,9 @@ type ReportTeamLeakJSONRequestBody = TeamLeakReport
 
 // GenerateAccessKeyJSONRequestBody defines body for GenerateAccessKey for application/json ContentType.
 type GenerateAccessKeyJSONRequestBody = GenerateAccessKeyRequest
+
+// UpdateAccessKeyJSONRequestBody defines body for UpdateAccessKey for application/json ContentType.
+type UpdateAccessKeyJSONRequestBody = UpdateAccessKeyRequest
 
 // RotateAccessKeyJSONRequestBody defines body for RotateAccessKey for application/json ContentType.
 type RotateAccessKeyJSONRequestBody = RotateAccessKeyRequest

@@ -179,6 +179,7 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 		},
 		httpapi.FunctionDisableKey: func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDisableKey(common, store) },
 		httpapi.FunctionEnableKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewEnableKey(common, store) },
+		httpapi.FunctionUpdateKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewUpdateKey(common, store) },
 		httpapi.FunctionDeleteKey:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewDeleteKey(common, store) },
 		httpapi.FunctionWhoAmI:     func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(common, v) },
 		httpapi.FunctionKeyPolicy:  func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewKeyPolicy(common, store) },

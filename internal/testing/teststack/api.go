@@ -141,6 +141,20 @@ type Key struct {
 	Description string `json:"description"`
 	CreatedAt   string `json:"createdAt"`
 	CreatedBy   string `json:"createdBy"`
+	// AllowedCidrs and Scopes as the answer wrote them: "null" for an
+	// unrestricted key.
+	AllowedCidrs JSONText `json:"allowedCidrs"`
+	Scopes       JSONText `json:"scopes"`
+}
+
+// JSONText is a member's JSON as received ("null", `["10.0.0.0/8"]`),
+// kept as text so that a Key stays comparable with ==.
+type JSONText string
+
+// UnmarshalJSON keeps the member's text.
+func (j *JSONText) UnmarshalJSON(b []byte) error {
+	*j = JSONText(b)
+	return nil
 }
 
 // CreatedKey is the generate response, the only one with the secret.
