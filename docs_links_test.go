@@ -49,6 +49,78 @@ func TestDocsLinks(t *testing.T) {
 	}
 }
 
+// TestDocsExamples: the commands the README and docs/ show still work as
+// far as a test can tell without running them: every make target they name
+// (in a code span or a code block) is one of the Makefile's, and every
+// events/*.json file they name exists.
+func TestDocsExamples(t *testing.T) {
+	makefile, err := os.ReadFile("Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^([a-z][a-z0-9-]*):`).FindAllStringSubmatch(string(makefile), -1) {
+		targets[m[1]] = true
+	}
+	docs, err := filepath.Glob("docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	makeRe := regexp.MustCompile("\\bmake((?:\\s+[^\\s|;&)`]+)+)")
+	eventRe := regexp.MustCompile(`\bevents/[A-Za-z0-9_-]+\.json\b`)
+	named := 0
+	for _, f := range append([]string{"README.md", "events/README.md"}, docs...) {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, code := range codeOf(string(raw)) {
+			for _, m := range makeRe.FindAllStringSubmatch(code, -1) {
+				// The first word that is neither a flag nor a VAR=value.
+				for _, w := range strings.Fields(m[1]) {
+					if strings.HasPrefix(w, "-") || strings.Contains(w, "=") {
+						continue
+					}
+					named++
+					if !targets[w] {
+						t.Errorf("%s: make %s: the Makefile has no such target", f, w)
+					}
+					break
+				}
+			}
+			for _, e := range eventRe.FindAllString(code, -1) {
+				if _, err := os.Stat(e); err != nil {
+					t.Errorf("%s names %s: %v", f, e, err)
+				}
+			}
+		}
+	}
+	if named < 20 {
+		t.Errorf("found only %d make commands in the docs: is codeOf still finding the code?", named)
+	}
+}
+
+// codeOf is a Markdown text's code: each fenced block's lines and each
+// code span.
+func codeOf(text string) []string {
+	var out []string
+	fence := ""
+	for _, line := range strings.Split(text, "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		switch {
+		case fence == "" && (strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~")):
+			fence = trimmed[:3]
+		case fence != "" && strings.HasPrefix(trimmed, fence):
+			fence = ""
+		case fence != "":
+			out = append(out, line)
+		default:
+			out = append(out, codeSpanRe.FindAllString(line, -1)...)
+		}
+	}
+	return out
+}
+
 // TestCheckLinks holds the checker itself to what it must find.
 func TestCheckLinks(t *testing.T) {
 	dir := t.TempDir()
