@@ -332,7 +332,7 @@ type auditItem struct {
 	// fromIndex: read from ByMemberAudit or ByKeyAudit, which do not
 	// project changes (extras.go withAuditChanges). Not stored.
 	fromIndex bool
-	TTL     int64  `dynamodbav:"ttl"`
+	TTL       int64 `dynamodbav:"ttl"`
 }
 
 func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {
