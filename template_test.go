@@ -1640,7 +1640,8 @@ func TestLeastPrivilegeReplayRecords(t *testing.T) {
 // functions. Every function that changes something may add an audit record
 // (PutItem, its row, ReturnValues NONE) and do nothing else to one (no
 // UpdateItem, DeleteItem or read); only ListKeys reads them, by a Query of
-// the table limited to AUDIT# items; WhoAmI and the Authorizer touch none.
+// the table limited to AUDIT# items and a BatchGetItem of their changes
+// (Mappings.Reads.AuditChanges); WhoAmI and the Authorizer touch none.
 // Each statement on audit records names only AUDIT# items, and the record
 // holds no secret.
 func TestLeastPrivilegeAuditRecords(t *testing.T) {
@@ -1651,7 +1652,7 @@ func TestLeastPrivilegeAuditRecords(t *testing.T) {
 		want[fn] = []string{"dynamodb:PutItem"}
 	}
 	for _, fn := range auditReaders {
-		want[fn] = []string{"dynamodb:Query"}
+		want[fn] = []string{"dynamodb:BatchGetItem", "dynamodb:Query"}
 	}
 	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("may act on an audit record: %v, want exactly %v", got, want)
