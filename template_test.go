@@ -292,20 +292,30 @@ var writes = map[string][]string{
 }
 
 // auditIndexAttributes are what the audit indexes project: an audit
-// record's attributes besides its keys (writes' AuditRecord).
+// record's attributes besides its keys, as the release that created the
+// indexes wrote them. A deployed index's projection cannot change (a stack
+// update that changes it fails), so an attribute added since (changes) is
+// read from the table (Mappings.Reads.AuditChanges).
 var auditIndexAttributes = []string{"eventId", "time", "teamId", "memberId", "accessKeyId", "action", "actorType", "actorSub",
-	"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "changes", "ttl"}
+	"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "ttl"}
+
+// byTeamAttributes are what the ByTeam index projects: the shown
+// attributes of the release that created it. The restrictions and the leak
+// marks, added since, are read from the table (Mappings.Reads.ListExtras).
+var byTeamAttributes = []string{"accessKeyId", "teamId", "memberId", "status", "description", "createdAt", "createdBy",
+	"expiresAt", "rotatedFrom", "lastUsedAt", "lastUsedIp", "lastUsedScheme"}
 
 // shownAttributes are the key attributes a response may show, as
-// internal/dynamostore's items.go lists them (shownAttributes): what the
-// ByTeam index projects and what GetKey's projection names. Never
+// internal/dynamostore's items.go lists them (shownAttributes): what
+// GetKey's projection names; the ByTeam index projects them but the
+// restrictions (byTeamAttributes). Never
 // secretCiphertext or secretSha256.
 var shownAttributes = []string{"accessKeyId", "teamId", "memberId", "status", "description", "createdAt", "createdBy",
 	"expiresAt", "rotatedFrom", "lastUsedAt", "lastUsedIp", "lastUsedScheme", "allowedCidrs", "scopes"}
 
 // leakAttributes are a key's leak marks (items.go leakAttributes): GetKey
-// and a list's Inactive keys read them; the ByTeam index, older than they
-// are, does not project them.
+// and a list's BatchGetItem (ListExtras) read them; the ByTeam index,
+// older than they are, does not project them.
 var leakAttributes = []string{"leakedAt", "leakUrl"}
 
 // secretAttributes are the key item's attributes that only the verifying
@@ -326,6 +336,13 @@ var reads = map[string][]string{
 	// slotsTaken (DeleteMemberKeys: OffboardMember, MemberRemoved):
 	// GetItem of a member's counter item, projected to keyCount.
 	"SlotCount": {"pk", "sk", "keyCount"},
+	// keysWithExtras (ListKeys' lists and report): BatchGetItem of a
+	// page's key items, projected to what the ByTeam index does not
+	// project, the restrictions and the leak marks.
+	"ListExtras": {"pk", "sk", "allowedCidrs", "scopes", "leakedAt", "leakUrl"},
+	// withAuditChanges (ListKeys' member and key history): BatchGetItem of
+	// a page's AccessKeyUpdated records, projected to their changes.
+	"AuditChanges": {"pk", "sk", "changes"},
 }
 
 // Item kinds, as dynamodb:LeadingKeys patterns (items.go's layout).
@@ -419,6 +436,12 @@ func functionGrants() map[string][]grant {
 			// A member's and a key's audit history (dynamostore audit.go).
 			{action: "dynamodb:Query", on: "ByMemberAudit"},
 			{action: "dynamodb:Query", on: "ByKeyAudit"},
+			// What those indexes do not project (dynamostore extras.go):
+			// a page's keys' restrictions and leak marks, its
+			// AccessKeyUpdated records' changes. Batch reads held to a
+			// kind of item and a projection, as the GetItem; no batch write.
+			{action: "dynamodb:BatchGetItem", items: keyItems, reads: "ListExtras"},
+			{action: "dynamodb:BatchGetItem", items: auditItems, reads: "AuditChanges"},
 		},
 		// The key by a projected GetItem (never its secret), then one
 		// transaction: its status, nothing read back, and the audit
@@ -1493,18 +1516,19 @@ func TestLeastPrivilegeSecretsStayWithTheVerifiers(t *testing.T) {
 				if !admits(leadingKeys(st), aKey) {
 					continue // the policy items or the audit records, say
 				}
-				if a != "dynamodb:GetItem" {
+				if a != "dynamodb:GetItem" && a != "dynamodb:BatchGetItem" {
 					t.Errorf("%s may %s the table's key items", fn, a)
 					continue
 				}
-				// A key item: only through a projection without the secrets.
+				// A key item: only through a projection without the secrets
+				// (a batch read as a single one: docs/SECURITY.md).
 				cond, _ := st["Condition"].(map[string]any)
 				null, _ := cond["Null"].(map[string]any)
 				forAll, _ := cond["ForAllValues:StringEquals"].(map[string]any)
 				ref, _ := forAll["dynamodb:Attributes"].(map[string]any)
 				args, _ := ref["Fn::FindInMap"].([]any)
 				if null["dynamodb:Attributes"] != "false" || len(args) != 3 || args[0] != "Reads" {
-					t.Errorf("%s may read a whole key item, secretCiphertext included: GetItem with condition %v", fn, cond)
+					t.Errorf("%s may read a whole key item, secretCiphertext included: %s with condition %v", fn, a, cond)
 					continue
 				}
 				for _, attr := range secretAttributes {
@@ -1618,7 +1642,8 @@ func TestLeastPrivilegeReplayRecords(t *testing.T) {
 // functions. Every function that changes something may add an audit record
 // (PutItem, its row, ReturnValues NONE) and do nothing else to one (no
 // UpdateItem, DeleteItem or read); only ListKeys reads them, by a Query of
-// the table limited to AUDIT# items; WhoAmI and the Authorizer touch none.
+// the table limited to AUDIT# items and a BatchGetItem of their changes
+// (Mappings.Reads.AuditChanges); WhoAmI and the Authorizer touch none.
 // Each statement on audit records names only AUDIT# items, and the record
 // holds no secret.
 func TestLeastPrivilegeAuditRecords(t *testing.T) {
@@ -1629,7 +1654,7 @@ func TestLeastPrivilegeAuditRecords(t *testing.T) {
 		want[fn] = []string{"dynamodb:PutItem"}
 	}
 	for _, fn := range auditReaders {
-		want[fn] = []string{"dynamodb:Query"}
+		want[fn] = []string{"dynamodb:BatchGetItem", "dynamodb:Query"}
 	}
 	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("may act on an audit record: %v, want exactly %v", got, want)
@@ -1915,7 +1940,7 @@ func TestTemplateIndexes(t *testing.T) {
 		nonKey     []string
 	}
 	wants := map[string]want{
-		"ByTeam":       {[]keyElement{{"gsi1pk", "HASH"}, {"gsi1sk", "RANGE"}}, "INCLUDE", shownAttributes},
+		"ByTeam":       {[]keyElement{{"gsi1pk", "HASH"}, {"gsi1sk", "RANGE"}}, "INCLUDE", byTeamAttributes},
 		"ByExpiry":     {[]keyElement{{"gsi2pk", "HASH"}, {"gsi2sk", "RANGE"}}, "INCLUDE", []string{"teamId", "memberId"}},
 		"BySecretHash": {[]keyElement{{"secretSha256", "HASH"}}, "INCLUDE", []string{"teamId", "memberId", "status"}},
 		// Sparse: audit records only (gsi3pk, gsi4pk), the record's attributes.
