@@ -208,6 +208,13 @@ func TestRestrictedKeysEndToEnd(t *testing.T) {
 		t.Fatalf("update of the scopes alone: %+v", got)
 	}
 
+	// create with explicit nulls (--any-source, --all-scopes): unrestricted.
+	var plain client.CreatedAccessKey
+	decode(t, want(t, admin.exec(t, "keys", "create", "bob", "--any-source", "--all-scopes"), exitOK), &plain)
+	if plain.AllowedCidrs != nil || plain.Scopes != nil {
+		t.Fatalf("create --any-source --all-scopes: %v %v", plain.AllowedCidrs, plain.Scopes)
+	}
+
 	// Bad entries: the service's 400 naming them; nothing changes.
 	for _, c := range []struct{ args []string }{
 		{[]string{"keys", "create", "alice", "--allow-cidr", "fe80::1%eth0"}},
