@@ -121,7 +121,7 @@ chromium: ## install Debian's chromium (for the console's browser test) when mis
 # DynamoDB Local listens on every interface (it has no bind option): the
 # banner says so. local-kms is served in process on 127.0.0.1.
 # The audit records' events go to stdout, among the log lines, unless
-# TEAMKEYS_EVENTS_SINK is set (a file, a URL, or off): README, Events.
+# TEAMKEYS_EVENTS_SINK is set (a file, a URL, or off): docs/API.md, Events.
 run: tools ## the service on http://127.0.0.1:3000 (console on /console/), with DynamoDB Local and local-kms
 	go build -o $(TOOLS_BIN)/teamkeys-local ./cmd/teamkeys-local
 	TEAMKEYS_CACHE=$(CACHE) TEAMKEYS_EVENTS_SINK="$${TEAMKEYS_EVENTS_SINK--}" exec $(TOOLS_BIN)/teamkeys-local serve

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
@@ -58,8 +59,8 @@ func stringsOf(v any) []string {
 
 // TestLambdaAuthorizersAreNeverCachedOnTheHeaderAlone: every Lambda
 // authorizer the template defines (on an HttpApi, or as an
-// AWS::ApiGatewayV2::Authorizer) and the one the README tells operators to
-// create keeps its result TTL at 0, or keys its cache on the source address.
+// AWS::ApiGatewayV2::Authorizer) and the one the docs (docs/API.md) tell
+// operators to create keeps its result TTL at 0, or keys its cache on the source address.
 func TestLambdaAuthorizersAreNeverCachedOnTheHeaderAlone(t *testing.T) {
 	tmpl := loadTemplate(t)
 	for name, r := range tmpl.Resources {
@@ -94,13 +95,21 @@ func TestLambdaAuthorizersAreNeverCachedOnTheHeaderAlone(t *testing.T) {
 		}
 	}
 
-	readme, err := os.ReadFile("README.md")
+	docs, err := filepath.Glob("docs/*.md")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var readme []byte
+	for _, f := range append([]string{"README.md"}, docs...) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readme = append(readme, b...)
+	}
 	commands := regexp.MustCompile(`(?s)aws apigatewayv2 create-authorizer .*?\n[^\n]*?--authorizer-uri`).FindAll(readme, -1)
 	if len(commands) == 0 {
-		t.Fatal("the README shows no `aws apigatewayv2 create-authorizer` command for the Authorizer")
+		t.Fatal("neither the README nor docs/ shows an `aws apigatewayv2 create-authorizer` command for the Authorizer")
 	}
 	for _, c := range commands {
 		ttl := regexp.MustCompile(`--authorizer-result-ttl-in-seconds (\d+)`).FindSubmatch(c)
@@ -113,7 +122,7 @@ func TestLambdaAuthorizersAreNeverCachedOnTheHeaderAlone(t *testing.T) {
 			sources = stringsOf(string(m[1]))
 		}
 		if why := cacheSafe(ttlValue, sources); why != "" {
-			t.Errorf("README's create-authorizer command: %s:\n%s", why, c)
+			t.Errorf("the docs' create-authorizer command: %s:\n%s", why, c)
 		}
 	}
 }

@@ -292,20 +292,30 @@ var writes = map[string][]string{
 }
 
 // auditIndexAttributes are what the audit indexes project: an audit
-// record's attributes besides its keys (writes' AuditRecord).
+// record's attributes besides its keys, as the release that created the
+// indexes wrote them. A deployed index's projection cannot change (a stack
+// update that changes it fails), so an attribute added since (changes) is
+// read from the table (Mappings.Reads.AuditChanges).
 var auditIndexAttributes = []string{"eventId", "time", "teamId", "memberId", "accessKeyId", "action", "actorType", "actorSub",
-	"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "changes", "ttl"}
+	"actorSourceIp", "actorUserAgent", "requestId", "statusBefore", "statusAfter", "expiresAt", "rotatedFrom", "maxLifetimeDays", "leakUrl", "leakSource", "ttl"}
+
+// byTeamAttributes are what the ByTeam index projects: the shown
+// attributes of the release that created it. The restrictions and the leak
+// marks, added since, are read from the table (Mappings.Reads.ListExtras).
+var byTeamAttributes = []string{"accessKeyId", "teamId", "memberId", "status", "description", "createdAt", "createdBy",
+	"expiresAt", "rotatedFrom", "lastUsedAt", "lastUsedIp", "lastUsedScheme"}
 
 // shownAttributes are the key attributes a response may show, as
-// internal/dynamostore's items.go lists them (shownAttributes): what the
-// ByTeam index projects and what GetKey's projection names. Never
+// internal/dynamostore's items.go lists them (shownAttributes): what
+// GetKey's projection names; the ByTeam index projects them but the
+// restrictions (byTeamAttributes). Never
 // secretCiphertext or secretSha256.
 var shownAttributes = []string{"accessKeyId", "teamId", "memberId", "status", "description", "createdAt", "createdBy",
 	"expiresAt", "rotatedFrom", "lastUsedAt", "lastUsedIp", "lastUsedScheme", "allowedCidrs", "scopes"}
 
 // leakAttributes are a key's leak marks (items.go leakAttributes): GetKey
-// and a list's Inactive keys read them; the ByTeam index, older than they
-// are, does not project them.
+// and a list's BatchGetItem (ListExtras) read them; the ByTeam index,
+// older than they are, does not project them.
 var leakAttributes = []string{"leakedAt", "leakUrl"}
 
 // secretAttributes are the key item's attributes that only the verifying
@@ -326,9 +336,13 @@ var reads = map[string][]string{
 	// slotsTaken (DeleteMemberKeys: OffboardMember, MemberRemoved):
 	// GetItem of a member's counter item, projected to keyCount.
 	"SlotCount": {"pk", "sk", "keyCount"},
-	// CountKeysOutside (KeyPolicy, dynamostore outside.go): BatchGetItem
-	// of the team's keys that can sign, projected to their networks.
-	"KeyNetworks": {"pk", "sk", "accessKeyId", "allowedCidrs"},
+	// keysWithExtras (ListKeys' lists and report): BatchGetItem of a
+	// page's key items, projected to what the ByTeam index does not
+	// project, the restrictions and the leak marks.
+	"ListExtras": {"pk", "sk", "allowedCidrs", "scopes", "leakedAt", "leakUrl"},
+	// withAuditChanges (ListKeys' member and key history): BatchGetItem of
+	// a page's AccessKeyUpdated records, projected to their changes.
+	"AuditChanges": {"pk", "sk", "changes"},
 }
 
 // Item kinds, as dynamodb:LeadingKeys patterns (items.go's layout).
@@ -422,6 +436,12 @@ func functionGrants() map[string][]grant {
 			// A member's and a key's audit history (dynamostore audit.go).
 			{action: "dynamodb:Query", on: "ByMemberAudit"},
 			{action: "dynamodb:Query", on: "ByKeyAudit"},
+			// What those indexes do not project (dynamostore extras.go):
+			// a page's keys' restrictions and leak marks, its
+			// AccessKeyUpdated records' changes. Batch reads held to a
+			// kind of item and a projection, as the GetItem; no batch write.
+			{action: "dynamodb:BatchGetItem", items: keyItems, reads: "ListExtras"},
+			{action: "dynamodb:BatchGetItem", items: auditItems, reads: "AuditChanges"},
 		},
 		// The key by a projected GetItem (never its secret), then one
 		// transaction: its status, nothing read back, and the audit
@@ -477,10 +497,10 @@ func functionGrants() map[string][]grant {
 			{action: "dynamodb:DeleteItem", items: policyItems, returnValues: "NONE"},
 			auditGrant,
 			// keysOutsidePolicy (dynamostore outside.go): the team's keys
-			// as ListKeys reads them, and their networks.
+			// as ListKeys' report reads them (the index, then what it does
+			// not project).
 			{action: "dynamodb:Query", on: "ByTeam"},
-			{action: "dynamodb:GetItem", items: keyItems, reads: "ShownKey"},
-			{action: "dynamodb:BatchGetItem", items: keyItems, reads: "KeyNetworks"},
+			{action: "dynamodb:BatchGetItem", items: keyItems, reads: "ListExtras"},
 		},
 		// The sweep's lease taken and released; the expired keys from the
 		// sparse index, each deleted with its slot freed and its audit
@@ -1308,7 +1328,7 @@ func TestTemplateApiAlarmNeedsTraffic(t *testing.T) {
 }
 
 // TestTemplateOutputs: the API's id and every function's name, for the
-// README's direct invocation and for operators.
+// direct invocation (docs/API.md) and for operators.
 func TestTemplateOutputs(t *testing.T) {
 	tmpl := loadTemplate(t)
 	want := map[string]string{"HttpApiId": "HttpApi"}
@@ -1323,8 +1343,8 @@ func TestTemplateOutputs(t *testing.T) {
 	}
 }
 
-// TestTemplateSamconfig: the stack names the README's Deploy section gives
-// are samconfig's, and prod carries no placeholder identity provider: its
+// TestTemplateSamconfig: the stack names the README's and docs/DEPLOY.md's
+// Deploy sections give are samconfig's, and prod carries no placeholder identity provider: its
 // deploy fails until the issuer and audience are set.
 func TestTemplateSamconfig(t *testing.T) {
 	raw, err := os.ReadFile("samconfig.toml")
@@ -1355,13 +1375,15 @@ func TestTemplateSamconfig(t *testing.T) {
 	if strings.Contains(overrides["prod"], "example.com") {
 		t.Errorf("prod parameter_overrides %s: a placeholder issuer would deploy a prod that accepts no real token; leave it unset so that the deploy fails until it is set", overrides["prod"])
 	}
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range stacks {
-		if !strings.Contains(string(readme), name) {
-			t.Errorf("README names no stack %s", name)
+	for _, doc := range []string{"README.md", "docs/DEPLOY.md"} {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range stacks {
+			if !strings.Contains(string(text), name) {
+				t.Errorf("%s names no stack %s", doc, name)
+			}
 		}
 	}
 }
@@ -1507,14 +1529,15 @@ func TestLeastPrivilegeSecretsStayWithTheVerifiers(t *testing.T) {
 					t.Errorf("%s may %s the table's key items", fn, a)
 					continue
 				}
-				// A key item: only through a projection without the secrets.
+				// A key item: only through a projection without the secrets
+				// (a batch read as a single one: docs/SECURITY.md).
 				cond, _ := st["Condition"].(map[string]any)
 				null, _ := cond["Null"].(map[string]any)
 				forAll, _ := cond["ForAllValues:StringEquals"].(map[string]any)
 				ref, _ := forAll["dynamodb:Attributes"].(map[string]any)
 				args, _ := ref["Fn::FindInMap"].([]any)
 				if null["dynamodb:Attributes"] != "false" || len(args) != 3 || args[0] != "Reads" {
-					t.Errorf("%s may read a whole key item, secretCiphertext included: GetItem with condition %v", fn, cond)
+					t.Errorf("%s may read a whole key item, secretCiphertext included: %s with condition %v", fn, a, cond)
 					continue
 				}
 				for _, attr := range secretAttributes {
@@ -1589,7 +1612,7 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 			if keys == nil {
 				t.Errorf("%s may %v any item of the table (no dynamodb:LeadingKeys), a team's key policy included", fn, actions)
 			}
-			readsKeys := slices.Equal(keys, []string{keyItems}) && (slices.Equal(actions, []string{"dynamodb:GetItem"}) || slices.Equal(actions, []string{"dynamodb:BatchGetItem"}))
+			readsKeys := slices.Equal(keys, []string{keyItems}) && slices.Equal(actions, []string{"dynamodb:BatchGetItem"})
 			if fn == "KeyPolicy" && !slices.Equal(keys, []string{policyItems}) && !slices.Equal(keys, []string{auditItems}) && !readsKeys {
 				t.Errorf("KeyPolicy may %v the items %v, want only %s (and %s, its audit records, and reads of %s, keysOutsidePolicy)", actions, keys, policyItems, auditItems, keyItems)
 			}
@@ -1630,7 +1653,8 @@ func TestLeastPrivilegeReplayRecords(t *testing.T) {
 // functions. Every function that changes something may add an audit record
 // (PutItem, its row, ReturnValues NONE) and do nothing else to one (no
 // UpdateItem, DeleteItem or read); only ListKeys reads them, by a Query of
-// the table limited to AUDIT# items; WhoAmI and the Authorizer touch none.
+// the table limited to AUDIT# items and a BatchGetItem of their changes
+// (Mappings.Reads.AuditChanges); WhoAmI and the Authorizer touch none.
 // Each statement on audit records names only AUDIT# items, and the record
 // holds no secret.
 func TestLeastPrivilegeAuditRecords(t *testing.T) {
@@ -1641,7 +1665,7 @@ func TestLeastPrivilegeAuditRecords(t *testing.T) {
 		want[fn] = []string{"dynamodb:PutItem"}
 	}
 	for _, fn := range auditReaders {
-		want[fn] = []string{"dynamodb:Query"}
+		want[fn] = []string{"dynamodb:BatchGetItem", "dynamodb:Query"}
 	}
 	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("may act on an audit record: %v, want exactly %v", got, want)
@@ -1927,7 +1951,7 @@ func TestTemplateIndexes(t *testing.T) {
 		nonKey     []string
 	}
 	wants := map[string]want{
-		"ByTeam":       {[]keyElement{{"gsi1pk", "HASH"}, {"gsi1sk", "RANGE"}}, "INCLUDE", shownAttributes},
+		"ByTeam":       {[]keyElement{{"gsi1pk", "HASH"}, {"gsi1sk", "RANGE"}}, "INCLUDE", byTeamAttributes},
 		"ByExpiry":     {[]keyElement{{"gsi2pk", "HASH"}, {"gsi2sk", "RANGE"}}, "INCLUDE", []string{"teamId", "memberId"}},
 		"BySecretHash": {[]keyElement{{"secretSha256", "HASH"}}, "INCLUDE", []string{"teamId", "memberId", "status"}},
 		// Sparse: audit records only (gsi3pk, gsi4pk), the record's attributes.

@@ -118,7 +118,7 @@ func mintRaw(t *testing.T, claims jwt.MapClaims, secret string) string {
 
 var (
 	accessKeyIDShape = regexp.MustCompile(`^TKAK[A-Z2-7]{20}$`)
-	// The documented shape of a secret (README): tksk_, 43 base62
+	// The documented shape of a secret (docs/API.md): tksk_, 43 base62
 	// characters, a 6-character base62 CRC32.
 	secretShape = regexp.MustCompile(`^tksk_[0-9A-Za-z]{43}[0-9A-Za-z]{6}$`)
 )

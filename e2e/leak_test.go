@@ -300,7 +300,7 @@ func TestTeamLeakReport(t *testing.T) {
 // TestLeakReportLatency measures, without asserting it, the time from
 // sending a signed one-token GitHub report to the answer of the next
 // request signed with the reported key (401 KeyDisabled), over 20 keys:
-// the figure the README quotes.
+// the figure docs/API.md quotes.
 func TestLeakReportLatency(t *testing.T) {
 	gh := newGitHub(t)
 	s := gh.stack(t)

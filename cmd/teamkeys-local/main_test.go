@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -408,28 +409,42 @@ func TestServe(t *testing.T) {
 	}
 }
 
-// The README's opening says what the banner says.
+// The README's opening says what the banner says, and so does the local
+// stack's page (docs/LOCAL.md), which also says where local tokens come from.
 func TestREADMEWarnsOfTheLocalStack(t *testing.T) {
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	intro, _, _ := strings.Cut(string(b), "\n## ")
-	intro = strings.Join(strings.Fields(intro), " ")
-	for _, want := range []string{
+	warning := []string{
 		"local-kms listen on 127.0.0.1 only",
 		"DynamoDB Local listens on every network interface",
 		"DynamoDB Local has no bind-address option",
 		"without local-kms the sealed secrets in it are useless",
 		"-disableTelemetry",
-		".cache/local-jwt-secret",
-		"TOKEN=$(make -s token SUB=alice TEAM=t1 ROLE=admin)",
-	} {
-		if !strings.Contains(intro, want) {
-			t.Errorf("README's opening section lacks %q", want)
-		}
 	}
-	if strings.Contains(string(b), published) {
-		t.Errorf("README holds the published secret %q", published)
+	for _, tc := range []struct {
+		file              string
+		opening, anywhere []string
+	}{
+		{"../../README.md", warning, []string{"TOKEN=$(make -s token SUB=alice TEAM=t1 ROLE=admin)", "docs/LOCAL.md"}},
+		{"../../docs/LOCAL.md", slices.Concat(warning, []string{".cache/local-jwt-secret", "TEAMKEYS_LOCAL_JWT_SECRET"}), nil},
+	} {
+		b, err := os.ReadFile(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(strings.Fields(string(b)), " ")
+		intro, _, _ := strings.Cut(string(b), "\n## ")
+		intro = strings.Join(strings.Fields(intro), " ")
+		for _, want := range tc.opening {
+			if !strings.Contains(intro, want) {
+				t.Errorf("%s's opening section lacks %q", tc.file, want)
+			}
+		}
+		for _, want := range tc.anywhere {
+			if !strings.Contains(text, want) {
+				t.Errorf("%s lacks %q", tc.file, want)
+			}
+		}
+		if strings.Contains(string(b), published) {
+			t.Errorf("%s holds the published secret %q", tc.file, published)
+		}
 	}
 }

@@ -23,11 +23,12 @@ func (a *App) keysCommand() *cobra.Command {
 	return a.group("keys", "Create, list, get, disable, enable, delete and rotate access keys",
 		a.keysCreateCommand(), a.keysListCommand(), a.keysGetCommand(),
 		a.keysStatusCommand("disable"), a.keysStatusCommand("enable"),
-		a.keysDeleteCommand(), a.keysRotateCommand())
+		a.keysDeleteCommand(), a.keysRotateCommand(), a.keysUpdateCommand())
 }
 
 func (a *App) keysCreateCommand() *cobra.Command {
 	var description, expiresAt, expiresIn, idempotencyKey, outputFile string
+	var rf restrictFlags
 	c := &cobra.Command{
 		Use:   "create MEMBER",
 		Short: "Create an access key for a member; its secret is shown only this once",
@@ -37,10 +38,17 @@ only (or, with --output-file, only to that file), never to stderr or a log.
 
 A member holds at most two keys: a third is refused with LimitExceeded
 (exit 1). The request carries an Idempotency-Key (--idempotency-key, or a
-random one), so the client's retries can't create a second key.`,
+random one), so the client's retries can't create a second key.
+
+--allow-cidr (repeatable) limits the networks the key may sign from and
+--scope (repeatable) what it grants behind the authorizer; without them the
+key signs from anywhere and has the team's default scopes, if its policy
+sets any, else every scope (--all-scopes asks for every scope whatever the
+policy says). See docs/RESTRICTING.md.`,
 		Example: `  teamkeys keys create alice --description ci --expires-in 90d
   teamkeys keys create alice --expires-at 2027-01-01T00:00:00Z -o json
-  teamkeys keys create alice --output-file alice.json   # mode 0600; stdout shows the key without its secret`,
+  teamkeys keys create alice --output-file alice.json   # mode 0600; stdout shows the key without its secret
+  teamkeys keys create alice --allow-cidr 203.0.113.0/24 --allow-cidr 2001:db8::/48 --scope orders:read`,
 		Args:              exactArgs(1, "MEMBER"),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: a.wrap(func(cmd *cobra.Command, args []string) error {
@@ -53,12 +61,16 @@ random one), so the client's retries can't create a second key.`,
 				return err
 			}
 			req.ExpiresAt = exp
+			r, _, err := rf.restrictions(cmd.Flags())
+			if err != nil {
+				return err
+			}
 			c, team, err := a.teamClient()
 			if err != nil {
 				return err
 			}
 			return a.showCreated(cmd, outputFile, idempotencyKey, exp, func(ctx context.Context, key string) (*client.CreatedAccessKey, error) {
-				return c.GenerateAccessKey(ctx, team, args[0], req, &client.GenerateAccessKeyParams{IdempotencyKey: &key})
+				return c.GenerateAccessKeyRestricted(ctx, team, args[0], req, r, &client.GenerateAccessKeyParams{IdempotencyKey: &key})
 			})
 		}),
 	}
@@ -69,6 +81,7 @@ random one), so the client's retries can't create a second key.`,
 	f.StringVar(&idempotencyKey, "idempotency-key", "", "makes a repeated command answer the same key and secret instead of a second key (default: a random one)")
 	f.StringVar(&outputFile, "output-file", "", "write the key with its secret to this new file (mode 0600; never overwritten): AWS's two-column CSV if the name ends in .csv, else JSON")
 	c.MarkFlagsMutuallyExclusive("expires-at", "expires-in")
+	rf.add(c, "absent: any source, and the team's default scopes or every scope")
 	return c
 }
 
@@ -213,21 +226,31 @@ func (a *App) keysDeleteCommand() *cobra.Command {
 func (a *App) keysRotateCommand() *cobra.Command {
 	var yes bool
 	var description, grace, idempotencyKey, outputFile string
+	var rf restrictFlags
 	c := &cobra.Command{
 		Use:   "rotate MEMBER ACCESS_KEY_ID",
 		Short: "Replace an access key: a new key (secret shown once), the old one retired after a grace period",
 		Long: `Create the replacement of an access key, shown with its secret this once (as
 keys create shows it), and retire the old key after the grace period: the
 service's default is a day; 0 deletes the old key at once (so a member at the
-cap can always rotate). Asks first.`,
+cap can always rotate). Asks first.
+
+The new key copies the old key's source networks and scopes unless a flag
+sets them: --allow-cidr and --scope (repeatable) replace them, --any-source
+and --all-scopes lift them, --no-scopes grants none.`,
 		Example: `  teamkeys keys rotate alice TKAKABCDEFGHIJKLMNOPQRST --grace-period 1h --yes
-  teamkeys keys rotate alice TKAKABCDEFGHIJKLMNOPQRST --grace-period 0 --output-file new.csv`,
+  teamkeys keys rotate alice TKAKABCDEFGHIJKLMNOPQRST --grace-period 0 --output-file new.csv
+  teamkeys keys rotate alice TKAKABCDEFGHIJKLMNOPQRST --allow-cidr 198.51.100.0/24 --all-scopes --yes`,
 		Args:              exactArgs(2, "MEMBER ACCESS_KEY_ID"),
 		ValidArgsFunction: a.completeKeyIDs,
 		RunE: a.wrap(func(cmd *cobra.Command, args []string) error {
 			req := client.RotateAccessKeyRequest{}
 			if flagChanged(cmd.Flags(), "description") {
 				req.Description = &description
+			}
+			r, _, err := rf.restrictions(cmd.Flags())
+			if err != nil {
+				return err
 			}
 			retire := "after the service's default grace period (a day)"
 			if flagChanged(cmd.Flags(), "grace-period") {
@@ -250,7 +273,7 @@ cap can always rotate). Asks first.`,
 				return err
 			}
 			return a.showCreated(cmd, outputFile, idempotencyKey, nil, func(ctx context.Context, key string) (*client.CreatedAccessKey, error) {
-				return c.RotateAccessKey(ctx, team, args[0], args[1], req, &client.RotateAccessKeyParams{IdempotencyKey: &key})
+				return c.RotateAccessKeyRestricted(ctx, team, args[0], args[1], req, r, &client.RotateAccessKeyParams{IdempotencyKey: &key})
 			})
 		}),
 	}
@@ -260,6 +283,7 @@ cap can always rotate). Asks first.`,
 	f.StringVar(&idempotencyKey, "idempotency-key", "", "makes a repeated command answer the same new key instead of rotating again (default: a random one)")
 	f.StringVar(&outputFile, "output-file", "", "write the new key with its secret to this new file (mode 0600; never overwritten): CSV if the name ends in .csv, else JSON")
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
+	rf.add(c, "absent: the old key's")
 	return c
 }
 
@@ -406,8 +430,9 @@ func (a *App) printCreatedKey(w io.Writer, key *client.CreatedAccessKey, withSec
 		}
 		return printJSON(w, withoutSecret(key))
 	}
-	header := []string{"KEY ID", "MEMBER", "STATUS", "CREATED", "EXPIRES", "ROTATED FROM", "DESCRIPTION"}
-	row := []string{key.AccessKeyId, key.MemberId, string(key.Status), tableTime(&key.CreatedAt), tableTime(key.ExpiresAt), str(key.RotatedFrom), key.Description}
+	header := []string{"KEY ID", "MEMBER", "STATUS", "CREATED", "EXPIRES", "ROTATED FROM", "ALLOWED CIDRS", "SCOPES", "DESCRIPTION"}
+	row := []string{key.AccessKeyId, key.MemberId, string(key.Status), tableTime(&key.CreatedAt), tableTime(key.ExpiresAt), str(key.RotatedFrom),
+		listCell(key.AllowedCidrs), listCell(key.Scopes), key.Description}
 	if withSecret {
 		header = append(header, "SECRET ACCESS KEY")
 		row = append(row, key.SecretAccessKey)
@@ -422,6 +447,7 @@ func withoutSecret(k *client.CreatedAccessKey) client.AccessKey {
 	return client.AccessKey{
 		AccessKeyId: k.AccessKeyId, CreatedAt: k.CreatedAt, CreatedBy: k.CreatedBy, Description: k.Description,
 		ExpiresAt: k.ExpiresAt, MemberId: k.MemberId, RotatedFrom: k.RotatedFrom, Status: client.AccessKeyStatus(k.Status), TeamId: k.TeamId,
+		AllowedCidrs: k.AllowedCidrs, Scopes: k.Scopes,
 	}
 }
 
@@ -433,10 +459,11 @@ func (a *App) printKey(key *client.AccessKey) error {
 }
 
 func (a *App) printKeys(keys ...client.AccessKey) error {
-	t := newTable(a.Stdout, "KEY ID", "MEMBER", "STATUS", "CREATED", "EXPIRES", "LAST USED", "DESCRIPTION")
+	t := newTable(a.Stdout, "KEY ID", "MEMBER", "STATUS", "CREATED", "EXPIRES", "LAST USED", "ALLOWED CIDRS", "SCOPES", "DESCRIPTION")
 	var leaks []string
 	for _, k := range keys {
-		t.row(k.AccessKeyId, k.MemberId, statusCell(string(k.Status), k.LeakedAt, k.LeakUrl), tableTime(&k.CreatedAt), tableTime(k.ExpiresAt), tableTime(k.LastUsedAt), k.Description)
+		t.row(k.AccessKeyId, k.MemberId, statusCell(string(k.Status), k.LeakedAt, k.LeakUrl), tableTime(&k.CreatedAt), tableTime(k.ExpiresAt), tableTime(k.LastUsedAt),
+			listCell(k.AllowedCidrs), listCell(k.Scopes), k.Description)
 		if line := leakLine(k.AccessKeyId, k.LeakedAt, k.LeakUrl); line != "" {
 			leaks = append(leaks, line)
 		}

@@ -2,7 +2,7 @@
 // team's members (keys create, list, get, disable, enable, delete, rotate),
 // offboarding, the team's key policy, the audit trail, the credential report,
 // and requests signed with an access key (whoami, sign). `teamkeys --help`
-// lists the commands; README.md, CLI, is the reference.
+// lists the commands; docs/CLI.md is the reference.
 //
 // The command tree is built per run by App (root.go), with its standard
 // streams, environment and terminal checks injected, so that tests run it in

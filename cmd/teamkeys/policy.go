@@ -1,15 +1,16 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/teamkeys/teamkeys/pkg/client"
 )
 
 func (a *App) policyCommand() *cobra.Command {
-	return a.group("policy", "Show or set the team's key policy (the longest lifetime of a key)",
+	return a.group("policy", "Show or set the team's key policy (the longest lifetime of a key, the team's networks, default scopes)",
 		a.policyGetCommand(), a.policySetCommand())
 }
 
@@ -27,7 +28,7 @@ func (a *App) policyGetCommand() *cobra.Command {
 			}
 			ctx, cancel := a.context(cmd)
 			defer cancel()
-			p, err := c.GetKeyPolicy(ctx, team)
+			p, err := c.KeyPolicyJSON(ctx, team, nil)
 			if err != nil {
 				return err
 			}
@@ -39,16 +40,25 @@ func (a *App) policyGetCommand() *cobra.Command {
 func (a *App) policySetCommand() *cobra.Command {
 	var yes, none bool
 	var days int
+	var cidrs, defaultScopes []string
 	c := &cobra.Command{
-		Use:   "set (--max-lifetime-days N | --none)",
+		Use:   "set (--max-lifetime-days N | --none) [--allow-cidr CIDR]... [--default-scope S]...",
 		Short: "Set the longest lifetime of the team's keys, or lift it (owner only; asks first)",
 		Long: `Set the team's key policy: every key created from now on expires within
 --max-lifetime-days days of its creation (one created without an expiry
 expires then; one asking for later is refused; keys made before keep their
 expiry), or, with --none, lift the limit. Only the team's owner may; asks
-first.`,
+first.
+
+The policy is set as a whole: --allow-cidr (repeatable) sets the team's
+networks (every key created or rotated from then on, and every update of a
+key's networks, must name networks inside them; keys that exist keep
+working, and the answer counts those outside as keysOutsidePolicy), and
+--default-scope (repeatable) the scopes of a new key that asks for none.
+Left out, each is none. See docs/RESTRICTING.md.`,
 		Example: `  teamkeys policy set --max-lifetime-days 90 --yes
-  teamkeys policy set --none --yes`,
+  teamkeys policy set --none --yes
+  teamkeys policy set --max-lifetime-days 90 --allow-cidr 203.0.113.0/24 --default-scope orders:read --yes`,
 		Args:              exactArgs(0, "no arguments"),
 		ValidArgsFunction: cobra.NoFileCompletions,
 		RunE: a.wrap(func(cmd *cobra.Command, _ []string) error {
@@ -60,20 +70,40 @@ first.`,
 			if err != nil {
 				return err
 			}
-			req := client.KeyPolicyRequest{}
+			// A hand-written body: the policy's network and default-scope
+			// fields may be newer than client.KeyPolicyRequest.
+			req := map[string]any{"maxLifetimeDays": nil}
 			action := fmt.Sprintf("lift team %s's limit on key lifetime", team)
 			note := ""
 			if set {
-				req.MaxLifetimeDays = &days
+				req["maxLifetimeDays"] = days
 				action = fmt.Sprintf("set team %s's longest key lifetime to %d days", team, days)
 				note = "Keys made from now on expire within it; existing keys keep their expiry."
 			}
+			if flagChanged(cmd.Flags(), "allow-cidr") {
+				if req["allowedCidrs"], err = nonEmpty("--allow-cidr", cidrs); err != nil {
+					return err
+				}
+				action += ", its networks to " + strings.Join(cidrs, ",")
+				note += " Keys created, rotated or updated from now on must sign from inside them; existing keys keep working."
+			} else {
+				action += ", with no network limit"
+			}
+			if flagChanged(cmd.Flags(), "default-scope") {
+				if req["defaultScopes"], err = nonEmpty("--default-scope", defaultScopes); err != nil {
+					return err
+				}
+				action += ", its default scopes to " + strings.Join(defaultScopes, ",")
+			} else {
+				action += ", with no default scopes"
+			}
+			note = strings.TrimSpace(note)
 			if err := a.confirm(yes, action, note); err != nil {
 				return err
 			}
 			ctx, cancel := a.context(cmd)
 			defer cancel()
-			p, err := c.PutKeyPolicy(ctx, team, req)
+			p, err := c.KeyPolicyJSON(ctx, team, req)
 			if err != nil {
 				return err
 			}
@@ -83,20 +113,44 @@ first.`,
 	f := c.Flags()
 	f.IntVar(&days, "max-lifetime-days", 0, "every key expires within this many days of its creation (1 to 3650)")
 	f.BoolVar(&none, "none", false, "lift the limit")
+	f.StringSliceVar(&cidrs, "allow-cidr", nil, "a network of the team: keys must sign from inside the team's networks (repeatable, or a comma list; absent: none)")
+	f.StringSliceVar(&defaultScopes, "default-scope", nil, "a scope given to a new key whose request names none (repeatable, or a comma list; absent: none)")
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
 	c.MarkFlagsMutuallyExclusive("max-lifetime-days", "none")
 	return c
 }
 
-func (a *App) printPolicy(p *client.KeyPolicy) error {
+// policyView is the policy's answer, with the fields that may be newer
+// than client.KeyPolicy.
+type policyView struct {
+	TeamId            string     `json:"teamId"`
+	MaxLifetimeDays   *int       `json:"maxLifetimeDays"`
+	AllowedCidrs      *[]string  `json:"allowedCidrs"`
+	DefaultScopes     *[]string  `json:"defaultScopes"`
+	KeysOutsidePolicy *int       `json:"keysOutsidePolicy"`
+	UpdatedAt         *time.Time `json:"updatedAt"`
+	UpdatedBy         *string    `json:"updatedBy"`
+}
+
+// printPolicy shows the policy's answer: its JSON as the service wrote it,
+// or a table.
+func (a *App) printPolicy(raw json.RawMessage) error {
 	if a.cfg.Output == "json" {
-		return printJSON(a.Stdout, p)
+		return printJSON(a.Stdout, raw)
+	}
+	var p policyView
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return fmt.Errorf("decoding the key policy: %w", err)
 	}
 	limit := "none"
 	if p.MaxLifetimeDays != nil {
 		limit = num(p.MaxLifetimeDays)
 	}
-	t := newTable(a.Stdout, "TEAM", "MAX LIFETIME DAYS", "UPDATED", "UPDATED BY")
-	t.row(p.TeamId, limit, tableTime(p.UpdatedAt), str(p.UpdatedBy))
+	defaults := "none"
+	if p.DefaultScopes != nil {
+		defaults = listCell(p.DefaultScopes)
+	}
+	t := newTable(a.Stdout, "TEAM", "MAX LIFETIME DAYS", "ALLOWED CIDRS", "DEFAULT SCOPES", "KEYS OUTSIDE POLICY", "UPDATED", "UPDATED BY")
+	t.row(p.TeamId, limit, listCell(p.AllowedCidrs), defaults, num(p.KeysOutsidePolicy), tableTime(p.UpdatedAt), str(p.UpdatedBy))
 	return t.flush()
 }

@@ -13,7 +13,8 @@ func (a *App) whoamiCommand() *cobra.Command {
 		Short: "Name the access key you sign with, its team and its member",
 		Long: `Send GET /v1/whoami signed with the access key of TEAMKEYS_ACCESS_KEY_ID and
 TEAMKEYS_SECRET_ACCESS_KEY (SigV4), or POST /v1/whoami with --scheme zc2, and
-show what the service verified: the key, its team and its member. Needs no
+show what the service verified: the key, its team and its member, and the
+key's restrictions (allowed source networks and scopes; "any": none). Needs no
 token and no team.`,
 		Example: `  TEAMKEYS_ACCESS_KEY_ID=TKAK... TEAMKEYS_SECRET_ACCESS_KEY=tksk_... teamkeys whoami
   teamkeys whoami --scheme zc2 -o json`,
@@ -42,8 +43,8 @@ token and no team.`,
 			if a.cfg.Output == "json" {
 				return printJSON(a.Stdout, who)
 			}
-			t := newTable(a.Stdout, "KEY ID", "TEAM", "MEMBER", "SCHEME")
-			t.row(who.AccessKeyId, who.TeamId, who.MemberId, string(who.Scheme))
+			t := newTable(a.Stdout, "KEY ID", "TEAM", "MEMBER", "SCHEME", "ALLOWED CIDRS", "SCOPES")
+			t.row(who.AccessKeyId, who.TeamId, who.MemberId, string(who.Scheme), listCell(who.AllowedCidrs), listCell(who.Scopes))
 			return t.flush()
 		}),
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 )
 
-// secretRe is the regular expression the README documents for secrets.
+// secretRe is the regular expression docs/API.md documents for secrets.
 var secretRe = regexp.MustCompile(`^tksk_[0-9A-Za-z]{43}[0-9A-Za-z]{6}$`)
 
 // The documented alphabet, in ASCII order: digit i of a checksum is

@@ -104,6 +104,9 @@ func (s *Store) ListAudit(ctx context.Context, teamID, memberID, accessKeyID str
 		answers[i], horizons[i] = p.items, p.horizon
 	}
 	items, next := mergePartitions(answers, horizons, func(it auditItem) string { return it.SK }, true, limit)
+	if err := s.withAuditChanges(ctx, items); err != nil {
+		return nil, nil, err
+	}
 	records := make([]accesskey.AuditRecord, 0, len(items))
 	for _, it := range items {
 		records = append(records, it.record())
@@ -198,6 +201,9 @@ func (s *Store) queryAudit(ctx context.Context, src auditSource, before string, 
 	var p auditPage
 	if err := attributevalue.UnmarshalListOfMaps(out.Items, &p.items); err != nil {
 		return auditPage{}, fmt.Errorf("unmarshal audit records: %w", err)
+	}
+	for i := range p.items {
+		p.items[i].fromIndex = src.index != ""
 	}
 	if sk, ok := out.LastEvaluatedKey[src.skName].(*types.AttributeValueMemberS); ok {
 		p.horizon = sk.Value

@@ -148,15 +148,16 @@ func expirySortKey(expiresAt, accessKeyID string) string { return expiresAt + "#
 func expiredBy(now time.Time) string { return now.UTC().Format(timestampLayout) + "#~" }
 
 // shownAttributes are the key item's attributes a response may show: what
-// the ByTeam index projects and GetKey reads. Never the ciphertext or the
-// secret's hash.
+// GetKey reads; the ByTeam index projects them but allowedCidrs and scopes
+// (extras.go). Never the ciphertext or the secret's hash.
 var shownAttributes = []string{"accessKeyId", attrTeamID, attrMemberID, attrStatus, "description", "createdAt", "createdBy",
 	attrExpiresAt, "rotatedFrom", attrLastUsedAt, attrLastUsedIP, attrLastUsedScheme, attrAllowedCIDRs, attrScopes}
 
 // leakAttributes are the key item's leak marks a response shows
 // (leaked.go): GetKey reads them with shownAttributes; the ByTeam index,
 // created before them, does not project them (a deployed index's
-// projection cannot change), so a list reads them per Inactive key.
+// projection cannot change), so a list reads them with the restrictions
+// (extras.go keysWithExtras).
 var leakAttributes = []string{attrLeakedAt, attrLeakURL}
 
 // keyItem is a key as stored. SecretCiphertext is read back only by Get,
@@ -334,7 +335,10 @@ type auditItem struct {
 	LeakSource      string `dynamodbav:"leakSource,omitempty"`
 	// Changes is an AccessKeyUpdated's changes, as JSON (restrictions.go).
 	Changes string `dynamodbav:"changes,omitempty"`
-	TTL     int64  `dynamodbav:"ttl"`
+	// fromIndex: read from ByMemberAudit or ByKeyAudit, which do not
+	// project changes (extras.go withAuditChanges). Not stored.
+	fromIndex bool
+	TTL       int64 `dynamodbav:"ttl"`
 }
 
 func newAuditItem(r accesskey.AuditRecord, retention time.Duration) auditItem {

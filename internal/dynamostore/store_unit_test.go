@@ -46,6 +46,14 @@ type unitDB struct {
 
 	getOut *dynamodb.GetItemOutput
 	getErr error
+
+	// BatchGetItem answers each key it is asked with the key alone (an
+	// item with no restrictions or leak marks), but the first
+	// batchUnprocessed calls leave every key unprocessed, and batchErr
+	// fails every call.
+	batchInputs      []*dynamodb.BatchGetItemInput
+	batchUnprocessed int
+	batchErr         error
 }
 
 var _ dynamostore.DynamoDB = (*unitDB)(nil)
@@ -79,6 +87,23 @@ func (f *unitDB) GetItem(_ context.Context, _ *dynamodb.GetItemInput, _ ...func(
 		return &dynamodb.GetItemOutput{}, nil
 	}
 	return f.getOut, nil
+}
+
+func (f *unitDB) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.batchInputs = append(f.batchInputs, in)
+	if f.batchErr != nil {
+		return nil, f.batchErr
+	}
+	if len(f.batchInputs) <= f.batchUnprocessed {
+		return &dynamodb.BatchGetItemOutput{UnprocessedKeys: in.RequestItems}, nil
+	}
+	out := &dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{}}
+	for table, ka := range in.RequestItems {
+		out.Responses[table] = append(out.Responses[table], ka.Keys...)
+	}
+	return out, nil
 }
 
 func (f *unitDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {

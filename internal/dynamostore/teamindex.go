@@ -67,11 +67,7 @@ func (s *Store) ListMember(ctx context.Context, teamID, memberID string) ([]acce
 	}
 	// A member holds a handful of keys: a 1 MB page never cuts them short.
 	slices.SortFunc(items, func(a, b keyItem) int { return strings.Compare(a.GSI1SK, b.GSI1SK) })
-	keys, err := keysOf(items)
-	if err != nil {
-		return nil, err
-	}
-	return s.withLeaks(ctx, keys)
+	return s.keysWithExtras(ctx, items)
 }
 
 // ListTeam returns up to limit keys of a team, ordered by member and then by
@@ -125,10 +121,7 @@ func (s *Store) ListTeam(ctx context.Context, teamID string, limit int, after ma
 		answers[i], horizons[i] = p.items, p.horizon
 	}
 	items, next := mergePartitions(answers, horizons, func(it keyItem) string { return it.GSI1SK }, false, limit)
-	keys, err := keysOf(items)
-	if err == nil {
-		keys, err = s.withLeaks(ctx, keys)
-	}
+	keys, err := s.keysWithExtras(ctx, items)
 	if err != nil || next == "" {
 		return keys, nil, err
 	}
@@ -151,10 +144,7 @@ func (s *Store) teamPartitionPage(ctx context.Context, parts []string, after map
 	if err != nil {
 		return nil, nil, err
 	}
-	keys, err := keysOf(p.items)
-	if err == nil {
-		keys, err = s.withLeaks(ctx, keys)
-	}
+	keys, err := s.keysWithExtras(ctx, p.items)
 	if err != nil {
 		return nil, nil, err
 	}

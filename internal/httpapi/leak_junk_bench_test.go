@@ -45,6 +45,11 @@ func (c *countingDB) UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...f
 	return nil, errNoTable
 }
 
+func (c *countingDB) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.calls.Add(1)
+	return nil, errNoTable
+}
+
 func (c *countingDB) Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	c.calls.Add(1)
 	return nil, errNoTable

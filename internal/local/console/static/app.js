@@ -198,6 +198,62 @@
     return box;
   }
 
+  // parseList reads a textarea of entries, one per line or comma-separated.
+  function parseList(text) {
+    return text.split(/[\s,]+/).map((v) => v.trim()).filter((v) => v !== '');
+  }
+
+  // listText is a restriction as words: null is unrestricted.
+  function listText(list, unrestricted) {
+    if (list === null || list === undefined) return unrestricted;
+    if (list.length === 0) return 'none';
+    return list.join(', ');
+  }
+
+  // restrictionsBox shows a key's networks and scopes, under its
+  // description: two short lines, the first two entries of each and "+N
+  // more" (all of them in the title).
+  function restrictionsBox(k) {
+    const td = document.createElement('div');
+    td.className = 'restrictions';
+    for (const [name, list, unrestricted] of [['Networks', k.allowedCidrs, 'any'], ['Scopes', k.scopes, 'all']]) {
+      const line = document.createElement('div');
+      line.className = 'restriction restriction-' + name.toLowerCase();
+      const label = document.createElement('span');
+      label.className = 'restriction-name';
+      label.textContent = name + ': ';
+      const value = document.createElement('span');
+      value.className = 'mono';
+      const all = listText(list, unrestricted);
+      value.textContent = list && list.length > 2 ? list.slice(0, 2).join(', ') + ' +' + (list.length - 2) + ' more' : all;
+      line.title = name + ': ' + all;
+      line.append(label, value);
+      td.append(line);
+    }
+    return td;
+  }
+
+  // scopesField wires a scopes select to its textarea: the list shows only
+  // for "Only these scopes".
+  function scopesField(select, textarea) {
+    const sync = () => { textarea.hidden = select.value !== 'list'; };
+    select.addEventListener('change', sync);
+    return sync;
+  }
+  const syncGenerateScopes = scopesField($('generate-scopes-mode'), $('generate-scopes'));
+  const syncEditScopes = scopesField($('edit-scopes-mode'), $('edit-scopes'));
+
+  // scopesFrom reads a scopes select and its textarea: undefined (leave the
+  // field out), null (every scope), [] or the list.
+  function scopesFrom(mode, textarea) {
+    switch (mode) {
+      case 'all': return null;
+      case 'none': return [];
+      case 'list': return parseList(textarea.value);
+      default: return undefined;
+    }
+  }
+
   function button(label, action, key, variant) {
     const b = document.createElement('button');
     b.type = 'button';
@@ -304,7 +360,13 @@
         id.append(from);
       }
       tr.append(id);
-      tr.append(textCell(k.description || '—', k.description ? 'description' : 'description muted'));
+      const description = document.createElement('td');
+      description.className = 'description';
+      const text = document.createElement('div');
+      text.textContent = k.description || '—';
+      if (!k.description) text.className = 'muted';
+      description.append(text, restrictionsBox(k));
+      tr.append(description);
       const status = document.createElement('td');
       const badge = document.createElement('span');
       badge.className = 'status status-' + k.status.toLowerCase();
@@ -336,6 +398,7 @@
         actions.append(b);
       } else if (k.status === 'Inactive') actions.append(button('Enable', 'enable', k));
       else if (k.status === 'Active') actions.append(button('Disable', 'disable', k));
+      actions.append(button('Edit', 'edit', k));
       if (k.status !== 'Expired') actions.append(button('Rotate', 'rotate', k));
       actions.append(button('Delete', 'delete', k, 'btn-danger-text'));
       tr.append(actions);
@@ -466,6 +529,9 @@
         case 'rotate':
           openRotate(key, b);
           return;
+        case 'edit':
+          openEdit(key, b);
+          return;
       }
       await afterChange();
     } catch (err) {
@@ -530,6 +596,7 @@
     clearError();
     clearError($('generate-alert'));
     $('generate-form').reset();
+    syncGenerateScopes();
     const now = new Date(Date.now() - new Date().getTimezoneOffset() * 60000);
     $('generate-expires').min = now.toISOString().slice(0, 16);
     generateIdempotencyKey = crypto.randomUUID();
@@ -558,6 +625,12 @@
       }
       body.expiresAt = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
     }
+    // Empty networks: the field is left out (any source address); the
+    // service names an entry it can't read.
+    const cidrs = parseList($('generate-cidrs').value);
+    if (cidrs.length > 0) body.allowedCidrs = cidrs;
+    const scopes = scopesFrom($('generate-scopes-mode').value, $('generate-scopes'));
+    if (scopes !== undefined) body.scopes = scopes;
     $('generate-confirm').disabled = true;
     try {
       const created = await api('POST', teamPath() + '/members/' + encodeURIComponent(member) + '/access-keys',
@@ -573,6 +646,59 @@
       showError(err, alertBox);
     } finally {
       $('generate-confirm').disabled = false;
+    }
+  });
+
+  // ------------------------------------------------------------ edit
+
+  let editing = null;
+
+  function openEdit(key, opener) {
+    editing = key;
+    $('edit-form').reset();
+    clearError($('edit-alert'));
+    $('edit-message').textContent = 'Key ' + key.accessKeyId + ' of ' + key.memberId + '.';
+    $('edit-description').value = key.description || '';
+    $('edit-cidrs').value = (key.allowedCidrs || []).join('\n');
+    $('edit-scopes-mode').value = key.scopes === null || key.scopes === undefined ? 'all' : key.scopes.length === 0 ? 'none' : 'list';
+    $('edit-scopes').value = (key.scopes || []).join('\n');
+    syncEditScopes();
+    openDialog($('edit-dialog'), opener, $('edit-description'));
+  }
+
+  const sameList = (a, b) => JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b);
+
+  // Only what changed is sent (PATCH): a team policy with networks refuses
+  // an update naming allowedCidrs outside them, even unchanged ones.
+  $('edit-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const key = editing;
+    const alertBox = $('edit-alert');
+    clearError(alertBox);
+    const body = {};
+    const description = $('edit-description').value.trim();
+    if (description !== (key.description || '')) body.description = description;
+    const entered = parseList($('edit-cidrs').value);
+    const cidrs = entered.length > 0 ? entered : null;
+    if (!sameList(cidrs, key.allowedCidrs)) body.allowedCidrs = cidrs;
+    const scopes = scopesFrom($('edit-scopes-mode').value, $('edit-scopes'));
+    if (!sameList(scopes, key.scopes)) body.scopes = scopes;
+    if (Object.keys(body).length === 0) {
+      $('edit-dialog').close();
+      say('Nothing changed on ' + key.accessKeyId + '.');
+      return;
+    }
+    $('edit-confirm').disabled = true;
+    try {
+      const updated = await api('PATCH', keyPath(key), { body });
+      $('edit-dialog').close();
+      say('Updated ' + updated.accessKeyId + ' of ' + updated.memberId + ': networks ' + listText(updated.allowedCidrs, 'any') +
+        '; scopes ' + listText(updated.scopes, 'all') + '.');
+      await afterChange();
+    } catch (err) {
+      showError(err, alertBox);
+    } finally {
+      $('edit-confirm').disabled = false;
     }
   });
 
@@ -745,6 +871,8 @@
       $('try-team').textContent = me.teamId;
       $('try-answer-key').textContent = me.accessKeyId;
       $('try-scheme').textContent = me.scheme;
+      $('try-cidrs').textContent = listText(me.allowedCidrs, 'any');
+      $('try-scopes').textContent = listText(me.scopes, 'all');
       $('try-result').hidden = false;
       say('The service verified the signature: the key is ' + me.memberId + '\'s of team ' + me.teamId + '.');
       if (session) loadKeys().catch(() => {}); // the key's last use shows now
@@ -800,6 +928,9 @@
     if (c.rotatedFrom) parts.push('from ' + c.rotatedFrom);
     if (c.expiresAt) parts.push('expires ' + fmtTime(c.expiresAt) + ' UTC');
     if (c.maxLifetimeDays) parts.push('max lifetime ' + c.maxLifetimeDays + ' days');
+    if (c.description) parts.push('description "' + (c.description.before || '') + '" → "' + (c.description.after || '') + '"');
+    if (c.allowedCidrs) parts.push('networks ' + listText(c.allowedCidrs.before, 'any') + ' → ' + listText(c.allowedCidrs.after, 'any'));
+    if (c.scopes) parts.push('scopes ' + listText(c.scopes.before, 'all') + ' → ' + listText(c.scopes.after, 'all'));
     if (e.leak && e.leak.source) parts.push('leak: ' + e.leak.source);
     return parts.join('; ');
   }
