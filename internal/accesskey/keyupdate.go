@@ -44,6 +44,9 @@ type KeyChanges struct {
 	Description  *StringChange
 	AllowedCIDRs *ListChange
 	Scopes       *ListChange
+	// DaysLeft and ThresholdDays: an AccessKeyExpiring's (expirywarn.go).
+	DaysLeft      *int
+	ThresholdDays *int
 }
 
 // Apply returns k with u applied, and what changed (nil when nothing did).

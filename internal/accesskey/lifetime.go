@@ -16,8 +16,11 @@ type KeyPolicy struct {
 	// MaxLifetimeDays bounds how long after its creation a key may live;
 	// nil: no bound.
 	MaxLifetimeDays *int
-	UpdatedAt       *time.Time
-	UpdatedBy       string
+	// ExpiryWarningDays are the expiry-warning thresholds (expirywarn.go);
+	// nil: DefaultExpiryWarningDays.
+	ExpiryWarningDays []int
+	UpdatedAt         *time.Time
+	UpdatedBy         string
 }
 
 // ValidateMaxLifetimeDays checks a policy's bound: nil, or 1 to 3650 days.

@@ -36,6 +36,9 @@ type Changes struct {
 	Description  *StringChange `json:"description,omitempty"`
 	AllowedCidrs *ListChange   `json:"allowedCidrs,omitempty"`
 	Scopes       *ListChange   `json:"scopes,omitempty"`
+	// AccessKeyExpiring: whole days left (rounded up) and the threshold.
+	DaysLeft      *int `json:"daysLeft,omitempty"`
+	ThresholdDays *int `json:"thresholdDays,omitempty"`
 }
 
 // StringChange is a text field before and after a change.
@@ -101,6 +104,7 @@ func FromRecord(r accesskey.AuditRecord) Detail {
 		if c.Scopes != nil {
 			d.Changes.Scopes = &ListChange{Before: c.Scopes.Before, After: c.Scopes.After}
 		}
+		d.Changes.DaysLeft, d.Changes.ThresholdDays = c.DaysLeft, c.ThresholdDays
 	}
 	return d
 }

@@ -27,6 +27,8 @@ import (
 //	(key item)                                              allowedCidrs=[S…] (absent: any source) scopes=[S…] (absent: unrestricted; empty: grants nothing)
 //	                                                        (restrictions.go: canonical strings; an update conditions on them and on rotatedTo)
 //	(key item)                                              leakedAt=<time>  (when a leak report last disabled it: never enabled again, leaked.go)
+//	(key item)                                              expiryWarnedDays=<n>  (the smallest expiry-warning threshold warned: expirywarn.go)
+//	(policy item)                                           expiryWarningDays=[N…]  (absent: the default thresholds)
 //	sweep lease   pk=SWEEPLEASE                 sk=SWEEPLEASE  leaseOwner leaseUntil (epoch ms): one expiry sweep at a time (expiry.go)
 //
 // Sharding (policy.go, audit.go), so that no item or partition takes every
@@ -264,8 +266,10 @@ type policyItem struct {
 	SK              string `dynamodbav:"sk"`
 	TeamID          string `dynamodbav:"teamId"`
 	MaxLifetimeDays *int   `dynamodbav:"maxLifetimeDays,omitempty"`
-	UpdatedAt       string `dynamodbav:"updatedAt"`
-	UpdatedBy       string `dynamodbav:"updatedBy"`
+	// ExpiryWarningDays: absent is the default thresholds (expirywarn.go).
+	ExpiryWarningDays []int  `dynamodbav:"expiryWarningDays,omitempty"`
+	UpdatedAt         string `dynamodbav:"updatedAt"`
+	UpdatedBy         string `dynamodbav:"updatedBy"`
 }
 
 // replayItem is an idempotency key's replay record as stored.

@@ -64,6 +64,7 @@ func (s *Store) policy(ctx context.Context, teamID string, shard int) (accesskey
 		return accesskey.KeyPolicy{}, err
 	}
 	p := accesskey.KeyPolicy{MaxLifetimeDays: it.MaxLifetimeDays, UpdatedBy: it.UpdatedBy}
+	p.ExpiryWarningDays = it.ExpiryWarningDays
 	if it.UpdatedAt != "" {
 		t, err := time.Parse(timestampLayout, it.UpdatedAt)
 		if err != nil {
@@ -97,6 +98,7 @@ func (s *Store) getPolicyItem(ctx context.Context, teamID, pk string) (policyIte
 // before keep their expiry.
 func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy, audit accesskey.Audit) error {
 	it := policyItem{SK: skPolicy, TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedBy: p.UpdatedBy}
+	it.ExpiryWarningDays = p.ExpiryWarningDays
 	if p.UpdatedAt != nil {
 		it.UpdatedAt = p.UpdatedAt.UTC().Format(timestampLayout)
 	}

@@ -149,6 +149,9 @@ type changesJSON struct {
 	Description  *stringChangeJSON `json:"description,omitempty"`
 	AllowedCIDRs *listChangeJSON   `json:"allowedCidrs,omitempty"`
 	Scopes       *listChangeJSON   `json:"scopes,omitempty"`
+	// An AccessKeyExpiring's (expirywarn.go).
+	DaysLeft      *int `json:"daysLeft,omitempty"`
+	ThresholdDays *int `json:"thresholdDays,omitempty"`
 }
 
 type stringChangeJSON struct {
@@ -175,6 +178,7 @@ func encodeChanges(c *accesskey.KeyChanges) string {
 	if c.Scopes != nil {
 		j.Scopes = &listChangeJSON{c.Scopes.Before, c.Scopes.After}
 	}
+	j.DaysLeft, j.ThresholdDays = c.DaysLeft, c.ThresholdDays
 	b, _ := json.Marshal(j) // strings and lists of strings: never fails
 	return string(b)
 }
@@ -196,5 +200,6 @@ func decodeChanges(s string) *accesskey.KeyChanges {
 	if j.Scopes != nil {
 		c.Scopes = &accesskey.ListChange{Before: j.Scopes.Before, After: j.Scopes.After}
 	}
+	c.DaysLeft, c.ThresholdDays = j.DaysLeft, j.ThresholdDays
 	return &c
 }

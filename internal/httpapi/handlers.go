@@ -670,14 +670,17 @@ func (a *api) offboard(w http.ResponseWriter, r *http.Request) error {
 }
 
 type keyPolicyJSON struct {
-	TeamID          string  `json:"teamId"`
-	MaxLifetimeDays *int    `json:"maxLifetimeDays"`
-	UpdatedAt       *string `json:"updatedAt,omitempty"`
-	UpdatedBy       string  `json:"updatedBy,omitempty"`
+	TeamID            string  `json:"teamId"`
+	MaxLifetimeDays   *int    `json:"maxLifetimeDays"`
+	ExpiryWarningDays []int   `json:"expiryWarningDays"`
+	UpdatedAt         *string `json:"updatedAt,omitempty"`
+	UpdatedBy         string  `json:"updatedBy,omitempty"`
 }
 
 func policyJSON(teamID string, p accesskey.KeyPolicy) keyPolicyJSON {
-	return keyPolicyJSON{TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedAt: timeJSON(p.UpdatedAt), UpdatedBy: p.UpdatedBy}
+	j := keyPolicyJSON{TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedAt: timeJSON(p.UpdatedAt), UpdatedBy: p.UpdatedBy}
+	j.ExpiryWarningDays = p.WarningDays()
+	return j
 }
 
 func (a *api) getPolicy(w http.ResponseWriter, r *http.Request) error {
@@ -700,7 +703,7 @@ func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fields, err := readJSONObject(r, "maxLifetimeDays")
+	fields, err := readJSONObject(r, "maxLifetimeDays", "expiryWarningDays")
 	if err != nil {
 		return err
 	}
@@ -721,9 +724,26 @@ func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := a.Now().UTC().Truncate(time.Second)
 	p := accesskey.KeyPolicy{MaxLifetimeDays: days, UpdatedAt: &now, UpdatedBy: t.caller.Subject}
+	if p.ExpiryWarningDays, err = expiryWarningDaysField(fields); err != nil {
+		return err
+	}
 	if err := a.policies.SetPolicy(r.Context(), t.ref.TeamID, p, a.auditOf(r, t)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, policyJSON(t.ref.TeamID, p))
 	return nil
+}
+
+// expiryWarningDaysField reads the policy's optional expiryWarningDays:
+// absent or null is the default thresholds (nil).
+func expiryWarningDaysField(fields map[string]json.RawMessage) ([]int, error) {
+	raw, ok := fields["expiryWarningDays"]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var days []int
+	if err := json.Unmarshal(raw, &days); err != nil || days == nil {
+		return nil, accesskey.ValidateExpiryWarningDays([]int{})
+	}
+	return days, accesskey.ValidateExpiryWarningDays(days)
 }

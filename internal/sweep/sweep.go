@@ -89,6 +89,8 @@ type Result struct {
 	Busy bool `json:"busy,omitempty"`
 	// CutShort is a run that reached its deadline with keys left.
 	CutShort bool `json:"cutShort,omitempty"`
+	// Warned counts expiry warnings written (warn.go).
+	Warned int `json:"warned,omitempty"`
 }
 
 // Run removes every key expired at now, shard by shard. See the package
@@ -127,6 +129,7 @@ func Run(ctx context.Context, store Store, now time.Time, log *slog.Logger) (Res
 		shards.Go(func() error { return r.shard(shard) })
 	}
 	err = shards.Wait()
+	r.maybeWarn(owner)
 	return r.result(), err
 }
 
