@@ -260,7 +260,7 @@ var writes = map[string][]string{
 	"RecordUse": {"pk", "sk", "teamId", "memberId", "lastUsedAt", "lastUsedIp", "lastUsedScheme"},
 	// SetPolicy: Put of the team's policy item, no condition
 	// (maxLifetimeDays absent: no limit).
-	"PutPolicy": {"pk", "sk", "teamId", "maxLifetimeDays", "updatedAt", "updatedBy"},
+	"PutPolicy": {"pk", "sk", "teamId", "maxLifetimeDays", "updatedAt", "updatedBy", "expiryWarningDays"},
 	// Rotate with a grace period (txRetireKey): SET rotatedTo, expiresAt,
 	// gsi2pk, gsi2sk on the old key item, condition ownedBy (pk, teamId,
 	// memberId) and notRotated (rotatedTo, expiresAt, and the description
@@ -270,7 +270,11 @@ var writes = map[string][]string{
 	// AcquireSweepLease, ReleaseSweepLease (the sweep, one run at a time):
 	// UpdateItem of the lease item, SET leaseOwner, leaseUntil, condition
 	// attribute_not_exists(pk) OR leaseUntil (take), leaseOwner (release).
-	"SweepLease": {"pk", "sk", "leaseOwner", "leaseUntil"},
+	"SweepLease": {"pk", "sk", "leaseOwner", "leaseUntil", "warnPassAt"},
+	// WarnExpiring (expirywarn.go): SET expiryWarnedDays, condition
+	// ownedBy, status, rotatedTo, expiresAt and expiryWarnedDays, in a
+	// transaction with its audit record, ReturnValues NONE.
+	"ExpiryWarning": {"pk", "sk", "teamId", "memberId", "status", "rotatedTo", "expiresAt", "expiryWarnedDays"},
 	// Create, Rotate with an Idempotency-Key (txPutReplay): Put of the
 	// replay record, the transaction's last action, condition
 	// attribute_not_exists(pk) OR ttl < :now. ttl is the table's TTL
@@ -323,6 +327,8 @@ var reads = map[string][]string{
 	// leakRecorded (DisableLeaked, when both its conditions failed):
 	// GetItem of one key item, projected to its owner, status and leakUrl.
 	"LeakState": {"pk", "sk", "teamId", "memberId", "status", "leakUrl"},
+	// ExpiryWarnState (expirywarn.go): the warning pass's projected read.
+	"WarnState": {"pk", "sk", "teamId", "memberId", "status", "expiresAt", "rotatedTo", "expiryWarnedDays"},
 	// slotsTaken (DeleteMemberKeys: OffboardMember, MemberRemoved):
 	// GetItem of a member's counter item, projected to keyCount.
 	"SlotCount": {"pk", "sk", "keyCount"},
@@ -479,6 +485,11 @@ func functionGrants() map[string][]grant {
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 			{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
 			auditGrant,
+			// Expiry warnings: the team's policy, the key's warn state,
+			// the warning's Update (expirywarn.go).
+			{action: "dynamodb:GetItem", items: policyItems},
+			{action: "dynamodb:GetItem", items: keyItems, reads: "WarnState"},
+			{action: "dynamodb:UpdateItem", items: keyItems, writes: "ExpiryWarning", returnValues: "NONE"},
 		},
 		// The old key by a projected GetItem (never its secret), the
 		// team's policy, then one transaction. With a grace period: the
@@ -1590,6 +1601,8 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 		"KeyPolicy":   {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"},
 		"GenerateKey": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
 		"RotateKey":   {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
+		// The expiry-warning pass reads each team's thresholds.
+		"SweepExpiredKeys": {"dynamodb:GetItem"},
 	}
 	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("may act on a team's key policy item: %v, want exactly %v", got, want)
