@@ -47,6 +47,8 @@ type KeyChanges struct {
 	// DaysLeft and ThresholdDays: an AccessKeyExpiring's (expirywarn.go).
 	DaysLeft      *int
 	ThresholdDays *int
+	// Reason: a dormant key's records ("unused", dormant.go).
+	Reason string
 }
 
 // Apply returns k with u applied, and what changed (nil when nothing did).

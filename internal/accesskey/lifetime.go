@@ -19,8 +19,11 @@ type KeyPolicy struct {
 	// ExpiryWarningDays are the expiry-warning thresholds (expirywarn.go);
 	// nil: DefaultExpiryWarningDays.
 	ExpiryWarningDays []int
-	UpdatedAt         *time.Time
-	UpdatedBy         string
+	// DisableUnusedAfterDays disables keys unused that long (dormant.go);
+	// nil: off.
+	DisableUnusedAfterDays *int
+	UpdatedAt              *time.Time
+	UpdatedBy              string
 }
 
 // ValidateMaxLifetimeDays checks a policy's bound: nil, or 1 to 3650 days.

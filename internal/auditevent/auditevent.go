@@ -39,6 +39,8 @@ type Changes struct {
 	// AccessKeyExpiring: whole days left (rounded up) and the threshold.
 	DaysLeft      *int `json:"daysLeft,omitempty"`
 	ThresholdDays *int `json:"thresholdDays,omitempty"`
+	// A dormant key's AccessKeyDormant and AccessKeyDisabled: "unused".
+	Reason string `json:"reason,omitempty"`
 }
 
 // StringChange is a text field before and after a change.
@@ -105,6 +107,7 @@ func FromRecord(r accesskey.AuditRecord) Detail {
 			d.Changes.Scopes = &ListChange{Before: c.Scopes.Before, After: c.Scopes.After}
 		}
 		d.Changes.DaysLeft, d.Changes.ThresholdDays = c.DaysLeft, c.ThresholdDays
+		d.Changes.Reason = c.Reason
 	}
 	return d
 }

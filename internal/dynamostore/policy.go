@@ -65,6 +65,7 @@ func (s *Store) policy(ctx context.Context, teamID string, shard int) (accesskey
 	}
 	p := accesskey.KeyPolicy{MaxLifetimeDays: it.MaxLifetimeDays, UpdatedBy: it.UpdatedBy}
 	p.ExpiryWarningDays = it.ExpiryWarningDays
+	p.DisableUnusedAfterDays = it.DisableUnusedAfterDays
 	if it.UpdatedAt != "" {
 		t, err := time.Parse(timestampLayout, it.UpdatedAt)
 		if err != nil {
@@ -99,6 +100,7 @@ func (s *Store) getPolicyItem(ctx context.Context, teamID, pk string) (policyIte
 func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy, audit accesskey.Audit) error {
 	it := policyItem{SK: skPolicy, TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedBy: p.UpdatedBy}
 	it.ExpiryWarningDays = p.ExpiryWarningDays
+	it.DisableUnusedAfterDays = p.DisableUnusedAfterDays
 	if p.UpdatedAt != nil {
 		it.UpdatedAt = p.UpdatedAt.UTC().Format(timestampLayout)
 	}
@@ -112,6 +114,7 @@ func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPol
 		actions = append(actions, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}})
 	}
 	actions = append(actions, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: policyItemKey(policyPK(teamID))}})
+	actions = append(actions, s.txDormantRegistry(teamID, p))
 	rec := audit.Record(accesskey.AuditPolicyChanged, accesskey.Ref{TeamID: teamID})
 	rec.MaxLifetimeDays = p.MaxLifetimeDays
 	actions, _, err := s.withRecords(actions, nil, rec)

@@ -152,6 +152,8 @@ type changesJSON struct {
 	// An AccessKeyExpiring's (expirywarn.go).
 	DaysLeft      *int `json:"daysLeft,omitempty"`
 	ThresholdDays *int `json:"thresholdDays,omitempty"`
+	// A dormant key's (dormant.go).
+	Reason string `json:"reason,omitempty"`
 }
 
 type stringChangeJSON struct {
@@ -179,6 +181,7 @@ func encodeChanges(c *accesskey.KeyChanges) string {
 		j.Scopes = &listChangeJSON{c.Scopes.Before, c.Scopes.After}
 	}
 	j.DaysLeft, j.ThresholdDays = c.DaysLeft, c.ThresholdDays
+	j.Reason = c.Reason
 	b, _ := json.Marshal(j) // strings and lists of strings: never fails
 	return string(b)
 }
@@ -201,5 +204,6 @@ func decodeChanges(s string) *accesskey.KeyChanges {
 		c.Scopes = &accesskey.ListChange{Before: j.Scopes.Before, After: j.Scopes.After}
 	}
 	c.DaysLeft, c.ThresholdDays = j.DaysLeft, j.ThresholdDays
+	c.Reason = j.Reason
 	return &c
 }

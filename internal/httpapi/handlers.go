@@ -670,16 +670,18 @@ func (a *api) offboard(w http.ResponseWriter, r *http.Request) error {
 }
 
 type keyPolicyJSON struct {
-	TeamID            string  `json:"teamId"`
-	MaxLifetimeDays   *int    `json:"maxLifetimeDays"`
-	ExpiryWarningDays []int   `json:"expiryWarningDays"`
-	UpdatedAt         *string `json:"updatedAt,omitempty"`
-	UpdatedBy         string  `json:"updatedBy,omitempty"`
+	TeamID                 string  `json:"teamId"`
+	MaxLifetimeDays        *int    `json:"maxLifetimeDays"`
+	ExpiryWarningDays      []int   `json:"expiryWarningDays"`
+	DisableUnusedAfterDays *int    `json:"disableUnusedAfterDays"`
+	UpdatedAt              *string `json:"updatedAt,omitempty"`
+	UpdatedBy              string  `json:"updatedBy,omitempty"`
 }
 
 func policyJSON(teamID string, p accesskey.KeyPolicy) keyPolicyJSON {
 	j := keyPolicyJSON{TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedAt: timeJSON(p.UpdatedAt), UpdatedBy: p.UpdatedBy}
 	j.ExpiryWarningDays = p.WarningDays()
+	j.DisableUnusedAfterDays = p.DisableUnusedAfterDays
 	return j
 }
 
@@ -703,7 +705,7 @@ func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fields, err := readJSONObject(r, "maxLifetimeDays", "expiryWarningDays")
+	fields, err := readJSONObject(r, "maxLifetimeDays", "expiryWarningDays", "disableUnusedAfterDays")
 	if err != nil {
 		return err
 	}
@@ -727,6 +729,9 @@ func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	if p.ExpiryWarningDays, err = expiryWarningDaysField(fields); err != nil {
 		return err
 	}
+	if p.DisableUnusedAfterDays, err = disableUnusedAfterDaysField(fields); err != nil {
+		return err
+	}
 	if err := a.policies.SetPolicy(r.Context(), t.ref.TeamID, p, a.auditOf(r, t)); err != nil {
 		return err
 	}
@@ -746,4 +751,18 @@ func expiryWarningDaysField(fields map[string]json.RawMessage) ([]int, error) {
 		return nil, accesskey.ValidateExpiryWarningDays([]int{})
 	}
 	return days, accesskey.ValidateExpiryWarningDays(days)
+}
+
+// disableUnusedAfterDaysField reads the policy's optional
+// disableUnusedAfterDays: absent or null is off (nil).
+func disableUnusedAfterDaysField(fields map[string]json.RawMessage) (*int, error) {
+	raw, ok := fields["disableUnusedAfterDays"]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var n int
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, accesskey.ValidateDisableUnusedAfterDays(new(int))
+	}
+	return &n, accesskey.ValidateDisableUnusedAfterDays(&n)
 }

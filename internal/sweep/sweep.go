@@ -91,6 +91,9 @@ type Result struct {
 	CutShort bool `json:"cutShort,omitempty"`
 	// Warned counts expiry warnings written (warn.go).
 	Warned int `json:"warned,omitempty"`
+	// DormantWarned and DormantDisabled count dormant keys' records (dormant.go).
+	DormantWarned   int `json:"dormantWarned,omitempty"`
+	DormantDisabled int `json:"dormantDisabled,omitempty"`
 }
 
 // Run removes every key expired at now, shard by shard. See the package

@@ -211,4 +211,11 @@ func (r *run) maybeWarn(owner string) {
 		r.log.Error("expiry warnings: pass failed", "error", err.Error())
 	}
 	r.count(func(out *Result) { out.Warned = res.Warned })
+	if ds, ok := r.store.(DormantStore); ok && r.work.Err() == nil {
+		dres, err := Dormant(r.work, ds, r.now, r.log)
+		if err != nil {
+			r.log.Error("dormant keys: pass failed", "error", err.Error())
+		}
+		r.count(func(out *Result) { out.DormantDisabled, out.DormantWarned = dres.Disabled, dres.Warned })
+	}
 }
