@@ -260,7 +260,14 @@ var writes = map[string][]string{
 	"RecordUse": {"pk", "sk", "teamId", "memberId", "lastUsedAt", "lastUsedIp", "lastUsedScheme"},
 	// SetPolicy: Put of the team's policy item, no condition
 	// (maxLifetimeDays absent: no limit).
-	"PutPolicy": {"pk", "sk", "teamId", "maxLifetimeDays", "updatedAt", "updatedBy", "expiryWarningDays"},
+	"PutPolicy": {"pk", "sk", "teamId", "maxLifetimeDays", "updatedAt", "updatedBy", "expiryWarningDays", "disableUnusedAfterDays"},
+	// SetPolicy (dormant.go txDormantRegistry): Put of the team's entry
+	// in the registry of teams that disable unused keys.
+	"DormantTeam": {"pk", "sk", "teamId"},
+	// WarnDormant, DisableDormant (dormant.go): SET dormantWarnedFor, or
+	// status and dormantAt, condition ownedBy, status, rotatedTo and
+	// lastUsedAt, in a transaction with its audit record.
+	"Dormant": {"pk", "sk", "teamId", "memberId", "status", "rotatedTo", "lastUsedAt", "dormantAt", "dormantWarnedFor"},
 	// Rotate with a grace period (txRetireKey): SET rotatedTo, expiresAt,
 	// gsi2pk, gsi2sk on the old key item, condition ownedBy (pk, teamId,
 	// memberId) and notRotated (rotatedTo, expiresAt, and the description
@@ -328,7 +335,7 @@ var reads = map[string][]string{
 	// GetItem of one key item, projected to its owner, status and leakUrl.
 	"LeakState": {"pk", "sk", "teamId", "memberId", "status", "leakUrl"},
 	// ExpiryWarnState (expirywarn.go): the warning pass's projected read.
-	"WarnState": {"pk", "sk", "teamId", "memberId", "status", "expiresAt", "rotatedTo", "expiryWarnedDays"},
+	"WarnState": {"pk", "sk", "teamId", "memberId", "status", "expiresAt", "rotatedTo", "expiryWarnedDays", "lastUsedAt", "createdAt", "dormantAt", "dormantWarnedFor"},
 	// slotsTaken (DeleteMemberKeys: OffboardMember, MemberRemoved):
 	// GetItem of a member's counter item, projected to keyCount.
 	"SlotCount": {"pk", "sk", "keyCount"},
@@ -343,6 +350,8 @@ const (
 	auditItems   = "AUDIT#*"
 	teamKeyItems = "TEAMKEY#*"
 	leaseItems   = "SWEEPLEASE"
+	// dormantTeamItems: the registry of teams that disable unused keys.
+	dormantTeamItems = "DORMANTTEAMS"
 )
 
 // The encryption contexts a kms: statement may admit (internal/seal): a
@@ -474,6 +483,9 @@ func functionGrants() map[string][]grant {
 			{action: "dynamodb:PutItem", items: policyItems, writes: "PutPolicy", returnValues: "NONE"},
 			// The legacy policy item, deleted with the copies' Puts.
 			{action: "dynamodb:DeleteItem", items: policyItems, returnValues: "NONE"},
+			// The registry of teams that disable unused keys (dormant.go).
+			{action: "dynamodb:PutItem", items: dormantTeamItems, writes: "DormantTeam", returnValues: "NONE"},
+			{action: "dynamodb:DeleteItem", items: dormantTeamItems, returnValues: "NONE"},
 			auditGrant,
 		},
 		// The sweep's lease taken and released; the expired keys from the
@@ -490,6 +502,11 @@ func functionGrants() map[string][]grant {
 			{action: "dynamodb:GetItem", items: policyItems},
 			{action: "dynamodb:GetItem", items: keyItems, reads: "WarnState"},
 			{action: "dynamodb:UpdateItem", items: keyItems, writes: "ExpiryWarning", returnValues: "NONE"},
+			// Dormant keys: the registry, the teams' keys, the warning or
+			// disable's Update (dormant.go).
+			{action: "dynamodb:Query", items: dormantTeamItems},
+			{action: "dynamodb:Query", on: "ByTeam"},
+			{action: "dynamodb:UpdateItem", items: keyItems, writes: "Dormant", returnValues: "NONE"},
 		},
 		// The old key by a projected GetItem (never its secret), the
 		// team's policy, then one transaction. With a grace period: the
@@ -1588,8 +1605,8 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 			if keys == nil {
 				t.Errorf("%s may %v any item of the table (no dynamodb:LeadingKeys), a team's key policy included", fn, actions)
 			}
-			if fn == "KeyPolicy" && !slices.Equal(keys, []string{policyItems}) && !slices.Equal(keys, []string{auditItems}) {
-				t.Errorf("KeyPolicy may %v the items %v, want only %s (and %s, its audit records)", actions, keys, policyItems, auditItems)
+			if fn == "KeyPolicy" && !slices.Equal(keys, []string{policyItems}) && !slices.Equal(keys, []string{auditItems}) && !slices.Equal(keys, []string{dormantTeamItems}) {
+				t.Errorf("KeyPolicy may %v the items %v, want only %s (and %s, its audit records; %s, the dormant registry)", actions, keys, policyItems, auditItems, dormantTeamItems)
 			}
 			if admits(keys, aPolicy) {
 				got[fn] = append(got[fn], actions...)
