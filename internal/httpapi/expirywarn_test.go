@@ -59,3 +59,42 @@ func TestExpiryWarningDaysPolicy(t *testing.T) {
 		t.Fatalf("GET of a default policy: %d %s", resp.StatusCode, resp.Body)
 	}
 }
+
+// disableUnusedAfterDays: optional (left out or null: off), 1 to 3650,
+// shown by GET; anything else 400 naming the field, nothing written.
+func TestDisableUnusedAfterDaysPolicy(t *testing.T) {
+	owner := map[string]string{"sub": "olga", "team_id": "t1", "team_role": "owner"}
+	const policy = "/v1/teams/t1/key-policy"
+	for _, tt := range []struct {
+		name   string
+		body   string
+		status int
+		shown  string
+	}{
+		{"left out", `{"maxLifetimeDays":null}`, 200, "null"},
+		{"null", `{"maxLifetimeDays":null,"disableUnusedAfterDays":null}`, 200, "null"},
+		{"90", `{"maxLifetimeDays":null,"disableUnusedAfterDays":90}`, 200, "90"},
+		{"3650", `{"maxLifetimeDays":null,"disableUnusedAfterDays":3650}`, 200, "3650"},
+		{"0", `{"maxLifetimeDays":null,"disableUnusedAfterDays":0}`, 400, ""},
+		{"3651", `{"maxLifetimeDays":null,"disableUnusedAfterDays":3651}`, 400, ""},
+		{"a fraction", `{"maxLifetimeDays":null,"disableUnusedAfterDays":1.5}`, 400, ""},
+		{"a string", `{"maxLifetimeDays":null,"disableUnusedAfterDays":"90"}`, 400, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			_, resp := h.do(t, request{method: "PUT", path: policy, body: tt.body, contentType: "application/json", claims: owner})
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, resp.Body)
+			}
+			if tt.status != 200 {
+				if len(h.store.policySets) != 0 || !strings.Contains(resp.Body, `"ValidationError","message":"disableUnusedAfterDays:`) {
+					t.Fatalf("a refused policy: writes %v, body %s", h.store.policySets, resp.Body)
+				}
+				return
+			}
+			if len(h.store.policySets) != 1 || !strings.Contains(resp.Body, `"disableUnusedAfterDays":`+tt.shown) {
+				t.Fatalf("policy writes %+v, answer %s", h.store.policySets, resp.Body)
+			}
+		})
+	}
+}
