@@ -198,7 +198,7 @@ func (r *run) maybeWarn(owner string) {
 	if !ok || !ok2 || r.work.Err() != nil {
 		return
 	}
-	got, err := c.ClaimWarnPass(r.work, owner, r.now, WarnInterval)
+	got, err := c.ClaimWarnPass(r.work, owner, r.now, r.warnEvery)
 	if err != nil {
 		r.log.Error("expiry warnings: pass not claimed", "error", err.Error())
 		return
