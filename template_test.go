@@ -260,7 +260,14 @@ var writes = map[string][]string{
 	"RecordUse": {"pk", "sk", "teamId", "memberId", "lastUsedAt", "lastUsedIp", "lastUsedScheme"},
 	// SetPolicy: Put of the team's policy item, no condition
 	// (maxLifetimeDays absent: no limit).
-	"PutPolicy": {"pk", "sk", "teamId", "maxLifetimeDays", "allowedCidrs", "defaultScopes", "updatedAt", "updatedBy"},
+	"PutPolicy": {"pk", "sk", "teamId", "maxLifetimeDays", "allowedCidrs", "defaultScopes", "updatedAt", "updatedBy", "expiryWarningDays", "disableUnusedAfterDays"},
+	// SetPolicy (dormant.go txDormantRegistry): Put of the team's entry
+	// in the registry of teams that disable unused keys.
+	"DormantTeam": {"pk", "sk", "teamId"},
+	// WarnDormant, DisableDormant (dormant.go): SET dormantWarnedFor, or
+	// status and dormantAt, condition ownedBy, status, rotatedTo and
+	// lastUsedAt, in a transaction with its audit record.
+	"Dormant": {"pk", "sk", "teamId", "memberId", "status", "rotatedTo", "lastUsedAt", "dormantAt", "dormantWarnedFor"},
 	// Rotate with a grace period (txRetireKey): SET rotatedTo, expiresAt,
 	// gsi2pk, gsi2sk on the old key item, condition ownedBy (pk, teamId,
 	// memberId) and notRotated (rotatedTo, expiresAt, and the description
@@ -270,7 +277,11 @@ var writes = map[string][]string{
 	// AcquireSweepLease, ReleaseSweepLease (the sweep, one run at a time):
 	// UpdateItem of the lease item, SET leaseOwner, leaseUntil, condition
 	// attribute_not_exists(pk) OR leaseUntil (take), leaseOwner (release).
-	"SweepLease": {"pk", "sk", "leaseOwner", "leaseUntil"},
+	"SweepLease": {"pk", "sk", "leaseOwner", "leaseUntil", "warnPassAt"},
+	// WarnExpiring (expirywarn.go): SET expiryWarnedDays, condition
+	// ownedBy, status, rotatedTo, expiresAt and expiryWarnedDays, in a
+	// transaction with its audit record, ReturnValues NONE.
+	"ExpiryWarning": {"pk", "sk", "teamId", "memberId", "status", "rotatedTo", "expiresAt", "expiryWarnedDays"},
 	// Create, Rotate with an Idempotency-Key (txPutReplay): Put of the
 	// replay record, the transaction's last action, condition
 	// attribute_not_exists(pk) OR ttl < :now. ttl is the table's TTL
@@ -333,6 +344,8 @@ var reads = map[string][]string{
 	// leakRecorded (DisableLeaked, when both its conditions failed):
 	// GetItem of one key item, projected to its owner, status and leakUrl.
 	"LeakState": {"pk", "sk", "teamId", "memberId", "status", "leakUrl"},
+	// ExpiryWarnState (expirywarn.go): the warning pass's projected read.
+	"WarnState": {"pk", "sk", "teamId", "memberId", "status", "expiresAt", "rotatedTo", "expiryWarnedDays", "lastUsedAt", "createdAt", "dormantAt", "dormantWarnedFor"},
 	// slotsTaken (DeleteMemberKeys: OffboardMember, MemberRemoved):
 	// GetItem of a member's counter item, projected to keyCount.
 	"SlotCount": {"pk", "sk", "keyCount"},
@@ -354,6 +367,8 @@ const (
 	auditItems   = "AUDIT#*"
 	teamKeyItems = "TEAMKEY#*"
 	leaseItems   = "SWEEPLEASE"
+	// dormantTeamItems: the registry of teams that disable unused keys.
+	dormantTeamItems = "DORMANTTEAMS"
 )
 
 // The encryption contexts a kms: statement may admit (internal/seal): a
@@ -495,6 +510,9 @@ func functionGrants() map[string][]grant {
 			{action: "dynamodb:PutItem", items: policyItems, writes: "PutPolicy", returnValues: "NONE"},
 			// The legacy policy item, deleted with the copies' Puts.
 			{action: "dynamodb:DeleteItem", items: policyItems, returnValues: "NONE"},
+			// The registry of teams that disable unused keys (dormant.go).
+			{action: "dynamodb:PutItem", items: dormantTeamItems, writes: "DormantTeam", returnValues: "NONE"},
+			{action: "dynamodb:DeleteItem", items: dormantTeamItems, returnValues: "NONE"},
 			auditGrant,
 			// keysOutsidePolicy (dynamostore outside.go): the team's keys
 			// as ListKeys' report reads them (the index, then what it does
@@ -511,6 +529,16 @@ func functionGrants() map[string][]grant {
 			{action: "dynamodb:DeleteItem", items: keyItems, returnValues: "NONE"},
 			{action: "dynamodb:UpdateItem", items: counterItems, writes: "FreeSlot", returnValues: "NONE"},
 			auditGrant,
+			// Expiry warnings: the team's policy, the key's warn state,
+			// the warning's Update (expirywarn.go).
+			{action: "dynamodb:GetItem", items: policyItems},
+			{action: "dynamodb:GetItem", items: keyItems, reads: "WarnState"},
+			{action: "dynamodb:UpdateItem", items: keyItems, writes: "ExpiryWarning", returnValues: "NONE"},
+			// Dormant keys: the registry, the teams' keys, the warning or
+			// disable's Update (dormant.go).
+			{action: "dynamodb:Query", items: dormantTeamItems},
+			{action: "dynamodb:Query", on: "ByTeam"},
+			{action: "dynamodb:UpdateItem", items: keyItems, writes: "Dormant", returnValues: "NONE"},
 		},
 		// The old key by a projected GetItem (never its secret), the
 		// team's policy, then one transaction. With a grace period: the
@@ -1613,8 +1641,8 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 				t.Errorf("%s may %v any item of the table (no dynamodb:LeadingKeys), a team's key policy included", fn, actions)
 			}
 			readsKeys := slices.Equal(keys, []string{keyItems}) && slices.Equal(actions, []string{"dynamodb:BatchGetItem"})
-			if fn == "KeyPolicy" && !slices.Equal(keys, []string{policyItems}) && !slices.Equal(keys, []string{auditItems}) && !readsKeys {
-				t.Errorf("KeyPolicy may %v the items %v, want only %s (and %s, its audit records, and reads of %s, keysOutsidePolicy)", actions, keys, policyItems, auditItems, keyItems)
+			if fn == "KeyPolicy" && !slices.Equal(keys, []string{policyItems}) && !slices.Equal(keys, []string{auditItems}) && !slices.Equal(keys, []string{dormantTeamItems}) && !readsKeys {
+				t.Errorf("KeyPolicy may %v the items %v, want only %s (and %s, its audit records; %s, the dormant registry; and reads of %s, keysOutsidePolicy)", actions, keys, policyItems, auditItems, dormantTeamItems, keyItems)
 			}
 			if admits(keys, aPolicy) {
 				got[fn] = append(got[fn], actions...)
@@ -1627,6 +1655,8 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 		"GenerateKey": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
 		"RotateKey":   {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
 		"UpdateKey":   {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
+		// The expiry-warning pass reads each team's thresholds.
+		"SweepExpiredKeys": {"dynamodb:GetItem"},
 	}
 	if !maps.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("may act on a team's key policy item: %v, want exactly %v", got, want)

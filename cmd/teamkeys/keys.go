@@ -462,7 +462,7 @@ func (a *App) printKeys(keys ...client.AccessKey) error {
 	t := newTable(a.Stdout, "KEY ID", "MEMBER", "STATUS", "CREATED", "EXPIRES", "LAST USED", "ALLOWED CIDRS", "SCOPES", "DESCRIPTION")
 	var leaks []string
 	for _, k := range keys {
-		t.row(k.AccessKeyId, k.MemberId, statusCell(string(k.Status), k.LeakedAt, k.LeakUrl), tableTime(&k.CreatedAt), tableTime(k.ExpiresAt), tableTime(k.LastUsedAt),
+		t.row(k.AccessKeyId, k.MemberId, statusCell(string(k.Status), k.LeakedAt, k.LeakUrl), tableTime(&k.CreatedAt), expiresCell(k.ExpiresAt, a.Now()), tableTime(k.LastUsedAt),
 			listCell(k.AllowedCidrs), listCell(k.Scopes), k.Description)
 		if line := leakLine(k.AccessKeyId, k.LeakedAt, k.LeakUrl); line != "" {
 			leaks = append(leaks, line)

@@ -44,6 +44,11 @@ type KeyChanges struct {
 	Description  *StringChange
 	AllowedCIDRs *ListChange
 	Scopes       *ListChange
+	// DaysLeft and ThresholdDays: an AccessKeyExpiring's (expirywarn.go).
+	DaysLeft      *int
+	ThresholdDays *int
+	// Reason: a dormant key's records ("unused", dormant.go).
+	Reason string
 }
 
 // Apply returns k with u applied, and what changed (nil when nothing did).

@@ -22,8 +22,14 @@ type KeyPolicy struct {
 	// DefaultScopes are a new key's scopes when its request names none
 	// (nil: none, the key is unrestricted).
 	DefaultScopes []string
-	UpdatedAt     *time.Time
-	UpdatedBy     string
+	// ExpiryWarningDays are the expiry-warning thresholds (expirywarn.go);
+	// nil: DefaultExpiryWarningDays.
+	ExpiryWarningDays []int
+	// DisableUnusedAfterDays disables keys unused that long (dormant.go);
+	// nil: off.
+	DisableUnusedAfterDays *int
+	UpdatedAt              *time.Time
+	UpdatedBy              string
 }
 
 // ValidateMaxLifetimeDays checks a policy's bound: nil, or 1 to 3650 days.

@@ -36,6 +36,11 @@ type Changes struct {
 	Description  *StringChange `json:"description,omitempty"`
 	AllowedCidrs *ListChange   `json:"allowedCidrs,omitempty"`
 	Scopes       *ListChange   `json:"scopes,omitempty"`
+	// AccessKeyExpiring: whole days left (rounded up) and the threshold.
+	DaysLeft      *int `json:"daysLeft,omitempty"`
+	ThresholdDays *int `json:"thresholdDays,omitempty"`
+	// A dormant key's AccessKeyDormant and AccessKeyDisabled: "unused".
+	Reason string `json:"reason,omitempty"`
 }
 
 // StringChange is a text field before and after a change.
@@ -101,6 +106,8 @@ func FromRecord(r accesskey.AuditRecord) Detail {
 		if c.Scopes != nil {
 			d.Changes.Scopes = &ListChange{Before: c.Scopes.Before, After: c.Scopes.After}
 		}
+		d.Changes.DaysLeft, d.Changes.ThresholdDays = c.DaysLeft, c.ThresholdDays
+		d.Changes.Reason = c.Reason
 	}
 	return d
 }

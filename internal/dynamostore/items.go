@@ -27,6 +27,10 @@ import (
 //	(key item)                                              allowedCidrs=[S…] (absent: any source) scopes=[S…] (absent: unrestricted; empty: grants nothing)
 //	                                                        (restrictions.go: canonical strings; an update conditions on them and on rotatedTo)
 //	(key item)                                              leakedAt=<time>  (when a leak report last disabled it: never enabled again, leaked.go)
+//	(key item)                                              expiryWarnedDays=<n>  (the smallest expiry-warning threshold warned: expirywarn.go)
+//	(policy item)                                           expiryWarningDays=[N…]  (absent: the default thresholds)
+//	(key item)                                              dormantAt dormantWarnedFor  (dormant.go: the last dormant disable; the clock start a warning was for)
+//	dormant team  pk=DORMANTTEAMS               sk=<teamId>  (a team whose policy disables unused keys: dormant.go)
 //	sweep lease   pk=SWEEPLEASE                 sk=SWEEPLEASE  leaseOwner leaseUntil (epoch ms): one expiry sweep at a time (expiry.go)
 //
 // Sharding (policy.go, audit.go), so that no item or partition takes every
@@ -271,8 +275,12 @@ type policyItem struct {
 	// defaultScopes may be an empty List, written by listValue).
 	AllowedCIDRs  []string `dynamodbav:"allowedCidrs,omitempty"`
 	DefaultScopes []string `dynamodbav:"defaultScopes,omitempty"`
-	UpdatedAt     string   `dynamodbav:"updatedAt"`
-	UpdatedBy     string   `dynamodbav:"updatedBy"`
+	// ExpiryWarningDays: absent is the default thresholds (expirywarn.go).
+	ExpiryWarningDays []int `dynamodbav:"expiryWarningDays,omitempty"`
+	// DisableUnusedAfterDays: absent is off (dormant.go).
+	DisableUnusedAfterDays *int   `dynamodbav:"disableUnusedAfterDays,omitempty"`
+	UpdatedAt              string `dynamodbav:"updatedAt"`
+	UpdatedBy              string `dynamodbav:"updatedBy"`
 }
 
 // replayItem is an idempotency key's replay record as stored.

@@ -64,6 +64,8 @@ func (s *Store) policy(ctx context.Context, teamID string, shard int) (accesskey
 		return accesskey.KeyPolicy{}, err
 	}
 	p := accesskey.KeyPolicy{MaxLifetimeDays: it.MaxLifetimeDays, AllowedCIDRs: it.AllowedCIDRs, DefaultScopes: it.DefaultScopes, UpdatedBy: it.UpdatedBy}
+	p.ExpiryWarningDays = it.ExpiryWarningDays
+	p.DisableUnusedAfterDays = it.DisableUnusedAfterDays
 	if it.UpdatedAt != "" {
 		t, err := time.Parse(timestampLayout, it.UpdatedAt)
 		if err != nil {
@@ -97,6 +99,8 @@ func (s *Store) getPolicyItem(ctx context.Context, teamID, pk string) (policyIte
 // before keep their expiry.
 func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy, audit accesskey.Audit) error {
 	it := policyItem{SK: skPolicy, TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, AllowedCIDRs: p.AllowedCIDRs, UpdatedBy: p.UpdatedBy}
+	it.ExpiryWarningDays = p.ExpiryWarningDays
+	it.DisableUnusedAfterDays = p.DisableUnusedAfterDays
 	if p.UpdatedAt != nil {
 		it.UpdatedAt = p.UpdatedAt.UTC().Format(timestampLayout)
 	}
@@ -113,6 +117,7 @@ func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPol
 		actions = append(actions, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}})
 	}
 	actions = append(actions, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: policyItemKey(policyPK(teamID))}})
+	actions = append(actions, s.txDormantRegistry(teamID, p))
 	rec := audit.Record(accesskey.AuditPolicyChanged, accesskey.Ref{TeamID: teamID})
 	rec.MaxLifetimeDays = p.MaxLifetimeDays
 	actions, _, err := s.withRecords(actions, nil, rec)

@@ -160,6 +160,11 @@ type changesJSON struct {
 	Description  *stringChangeJSON `json:"description,omitempty"`
 	AllowedCIDRs *listChangeJSON   `json:"allowedCidrs,omitempty"`
 	Scopes       *listChangeJSON   `json:"scopes,omitempty"`
+	// An AccessKeyExpiring's (expirywarn.go).
+	DaysLeft      *int `json:"daysLeft,omitempty"`
+	ThresholdDays *int `json:"thresholdDays,omitempty"`
+	// A dormant key's (dormant.go).
+	Reason string `json:"reason,omitempty"`
 }
 
 type stringChangeJSON struct {
@@ -186,6 +191,8 @@ func encodeChanges(c *accesskey.KeyChanges) string {
 	if c.Scopes != nil {
 		j.Scopes = &listChangeJSON{c.Scopes.Before, c.Scopes.After}
 	}
+	j.DaysLeft, j.ThresholdDays = c.DaysLeft, c.ThresholdDays
+	j.Reason = c.Reason
 	b, _ := json.Marshal(j) // strings and lists of strings: never fails
 	return string(b)
 }
@@ -207,5 +214,7 @@ func decodeChanges(s string) *accesskey.KeyChanges {
 	if j.Scopes != nil {
 		c.Scopes = &accesskey.ListChange{Before: j.Scopes.Before, After: j.Scopes.After}
 	}
+	c.DaysLeft, c.ThresholdDays = j.DaysLeft, j.ThresholdDays
+	c.Reason = j.Reason
 	return &c
 }

@@ -58,6 +58,10 @@ type keyPolicyJSON struct {
 	MaxLifetimeDays *int     `json:"maxLifetimeDays"`
 	AllowedCidrs    []string `json:"allowedCidrs"`
 	DefaultScopes   []string `json:"defaultScopes"`
+	// ExpiryWarningDays are the thresholds, largest first (the default
+	// when the policy names none); DisableUnusedAfterDays null is off.
+	ExpiryWarningDays      []int `json:"expiryWarningDays"`
+	DisableUnusedAfterDays *int  `json:"disableUnusedAfterDays"`
 	// KeysOutsidePolicy counts the keys that can sign (active, not
 	// expired) whose allowedCidrs are absent or not within the team's; a
 	// lower bound when KeysOutsidePolicyComplete is false.
@@ -81,6 +85,7 @@ func (a *api) policyAnswer(r *http.Request, teamID string, p accesskey.KeyPolicy
 	return keyPolicyJSON{
 		TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays,
 		AllowedCidrs: p.AllowedCIDRs, DefaultScopes: p.DefaultScopes,
+		ExpiryWarningDays: p.WarningDays(), DisableUnusedAfterDays: p.DisableUnusedAfterDays,
 		KeysOutsidePolicy: c.Count, KeysOutsidePolicyComplete: c.Complete,
 		UpdatedAt: timeJSON(p.UpdatedAt), UpdatedBy: p.UpdatedBy,
 	}, nil
@@ -112,7 +117,7 @@ func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fields, err := readJSONObject(r, "maxLifetimeDays", accesskey.FieldAllowedCIDRs, accesskey.FieldDefaultScopes)
+	fields, err := readJSONObject(r, "maxLifetimeDays", accesskey.FieldAllowedCIDRs, accesskey.FieldDefaultScopes, "expiryWarningDays", "disableUnusedAfterDays")
 	if err != nil {
 		return err
 	}
@@ -154,6 +159,12 @@ func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	now := a.Now().UTC().Truncate(time.Second)
 	p := accesskey.KeyPolicy{MaxLifetimeDays: days, AllowedCIDRs: team.Strings(), DefaultScopes: scopes.Strings(),
 		UpdatedAt: &now, UpdatedBy: t.caller.Subject}
+	if p.ExpiryWarningDays, err = expiryWarningDaysField(fields); err != nil {
+		return err
+	}
+	if p.DisableUnusedAfterDays, err = disableUnusedAfterDaysField(fields); err != nil {
+		return err
+	}
 	if err := a.policies.SetPolicy(r.Context(), t.ref.TeamID, p, a.auditOf(r, t)); err != nil {
 		return err
 	}
@@ -163,4 +174,32 @@ func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, answer)
 	return nil
+}
+
+// expiryWarningDaysField reads the policy's optional expiryWarningDays:
+// absent or null is the default thresholds (nil).
+func expiryWarningDaysField(fields map[string]json.RawMessage) ([]int, error) {
+	raw, ok := fields["expiryWarningDays"]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var days []int
+	if err := json.Unmarshal(raw, &days); err != nil || days == nil {
+		return nil, accesskey.ValidateExpiryWarningDays([]int{})
+	}
+	return days, accesskey.ValidateExpiryWarningDays(days)
+}
+
+// disableUnusedAfterDaysField reads the policy's optional
+// disableUnusedAfterDays: absent or null is off (nil).
+func disableUnusedAfterDaysField(fields map[string]json.RawMessage) (*int, error) {
+	raw, ok := fields["disableUnusedAfterDays"]
+	if !ok || string(raw) == "null" {
+		return nil, nil
+	}
+	var n int
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return nil, accesskey.ValidateDisableUnusedAfterDays(new(int))
+	}
+	return &n, accesskey.ValidateDisableUnusedAfterDays(&n)
 }

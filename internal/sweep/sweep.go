@@ -89,11 +89,21 @@ type Result struct {
 	Busy bool `json:"busy,omitempty"`
 	// CutShort is a run that reached its deadline with keys left.
 	CutShort bool `json:"cutShort,omitempty"`
+	// Warned counts expiry warnings written (warn.go).
+	Warned int `json:"warned,omitempty"`
+	// DormantWarned and DormantDisabled count dormant keys' records (dormant.go).
+	DormantWarned   int `json:"dormantWarned,omitempty"`
+	DormantDisabled int `json:"dormantDisabled,omitempty"`
 }
 
 // Run removes every key expired at now, shard by shard. See the package
 // comment.
 func Run(ctx context.Context, store Store, now time.Time, log *slog.Logger) (Result, error) {
+	return runWarningEvery(ctx, store, now, log, WarnInterval)
+}
+
+// runWarningEvery is Run with warning passes at most every warnEvery.
+func runWarningEvery(ctx context.Context, store Store, now time.Time, log *slog.Logger, warnEvery time.Duration) (Result, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(defaultBudget)
@@ -120,13 +130,14 @@ func Run(ctx context.Context, store Store, now time.Time, log *slog.Logger) (Res
 	// after that. Deletes in flight keep ctx.
 	work, cancel := context.WithDeadline(ctx, deadline.Add(-stopMargin))
 	defer cancel()
-	r := &run{store: store, now: now, log: log, work: work, ctx: ctx, deletes: make(chan struct{}, deleteWorkers)}
+	r := &run{store: store, now: now, log: log, work: work, ctx: ctx, deletes: make(chan struct{}, deleteWorkers), warnEvery: warnEvery}
 	var shards errgroup.Group
 	shards.SetLimit(shardWorkers)
 	for _, shard := range store.ExpiryShards() {
 		shards.Go(func() error { return r.shard(shard) })
 	}
 	err = shards.Wait()
+	r.maybeWarn(owner)
 	return r.result(), err
 }
 
@@ -137,6 +148,7 @@ type run struct {
 	log       *slog.Logger
 	work, ctx context.Context
 	deletes   chan struct{} // a slot per delete in flight
+	warnEvery time.Duration // how often a warning pass runs, at most
 
 	mu  sync.Mutex
 	res Result
@@ -228,12 +240,14 @@ func Every(ctx context.Context, interval time.Duration, store Store, now func() 
 			return
 		case <-ticker.C:
 		}
-		res, err := Run(ctx, store, now(), log)
+		// Locally, warnings and dormant keys are checked at every sweep.
+		res, err := runWarningEvery(ctx, store, now(), log, interval)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			log.Error("expiry sweep failed", "error", err.Error(), "deleted", res.Deleted)
-		case res.Deleted > 0 || res.Failed > 0:
-			log.Info("expiry sweep", "deleted", res.Deleted, "gone", res.Gone, "failed", res.Failed, "cutShort", res.CutShort)
+		case res.Deleted > 0 || res.Failed > 0 || res.Warned > 0 || res.DormantWarned > 0 || res.DormantDisabled > 0:
+			log.Info("expiry sweep", "deleted", res.Deleted, "gone", res.Gone, "failed", res.Failed, "cutShort", res.CutShort,
+				"warned", res.Warned, "dormantWarned", res.DormantWarned, "dormantDisabled", res.DormantDisabled)
 		}
 	}
 }
