@@ -161,14 +161,14 @@ func (s *Store) keysWithExtras(ctx context.Context, items []keyItem) ([]accesske
 	return keysOf(kept)
 }
 
-// withAuditChanges fills in the changes of the AccessKeyUpdated records a
-// page read from ByMemberAudit or ByKeyAudit, which do not project them:
+// withAuditChanges fills in the changes of the records a page read from
+// ByMemberAudit or ByKeyAudit, which do not project them (carriesChanges):
 // one BatchGetItem per 100 such records, none when the page has none. A
 // record gone meanwhile (its retention ended) keeps no changes.
 func (s *Store) withAuditChanges(ctx context.Context, items []auditItem) error {
 	var keys []map[string]types.AttributeValue
 	for _, it := range items {
-		if it.fromIndex && it.Action == string(accesskey.AuditKeyUpdated) && it.Changes == "" {
+		if it.fromIndex && carriesChanges(it) && it.Changes == "" {
 			keys = append(keys, keyOf(it.PK, it.SK))
 		}
 	}
@@ -191,4 +191,18 @@ func (s *Store) withAuditChanges(ctx context.Context, items []auditItem) error {
 		items[i].Changes = extra.Changes
 	}
 	return nil
+}
+
+// carriesChanges reports whether a record has a changes attribute: an
+// update's before and after, an expiry or dormancy warning's figures, a
+// dormant disable's reason (actorSub is projected, so only those disables
+// are read).
+func carriesChanges(it auditItem) bool {
+	switch it.Action {
+	case accesskey.AuditKeyUpdated, accesskey.AuditKeyExpiring, accesskey.AuditKeyDormant:
+		return true
+	case accesskey.AuditKeyDisabled:
+		return it.ActorType == "system" && it.ActorSub == accesskey.DormantSub
+	}
+	return false
 }

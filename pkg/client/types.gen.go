@@ -51,8 +51,10 @@ const (
 	AccessKeyCreated  AuditEventAction = "AccessKeyCreated"
 	AccessKeyDeleted  AuditEventAction = "AccessKeyDeleted"
 	AccessKeyDisabled AuditEventAction = "AccessKeyDisabled"
+	AccessKeyDormant  AuditEventAction = "AccessKeyDormant"
 	AccessKeyEnabled  AuditEventAction = "AccessKeyEnabled"
 	AccessKeyExpired  AuditEventAction = "AccessKeyExpired"
+	AccessKeyExpiring AuditEventAction = "AccessKeyExpiring"
 	AccessKeyLeaked   AuditEventAction = "AccessKeyLeaked"
 	AccessKeyRotated  AuditEventAction = "AccessKeyRotated"
 	AccessKeyUpdated  AuditEventAction = "AccessKeyUpdated"
@@ -68,9 +70,13 @@ func (e AuditEventAction) Valid() bool {
 		return true
 	case AccessKeyDisabled:
 		return true
+	case AccessKeyDormant:
+		return true
 	case AccessKeyEnabled:
 		return true
 	case AccessKeyExpired:
+		return true
+	case AccessKeyExpiring:
 		return true
 	case AccessKeyLeaked:
 		return true
@@ -103,6 +109,21 @@ func (e AuditEventActorType) Valid() bool {
 	case System:
 		return true
 	case User:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for AuditEventChangesReason.
+const (
+	Unused AuditEventChangesReason = "unused"
+)
+
+// Valid indicates whether the value is a known member of the AuditEventChangesReason enum.
+func (e AuditEventChangesReason) Valid() bool {
+	switch e {
+	case Unused:
 		return true
 	default:
 		return false
@@ -440,6 +461,9 @@ type AuditEvent struct {
 		// AllowedCidrs `AccessKeyUpdated`: a restriction before and after (null - unrestricted).
 		AllowedCidrs *ListChange `json:"allowedCidrs,omitempty"`
 
+		// DaysLeft `AccessKeyExpiring`: whole days left until expiresAt, rounded up.
+		DaysLeft *int `json:"daysLeft,omitempty"`
+
 		// Description `AccessKeyUpdated`: the description before and after.
 		Description *struct {
 			After  string `json:"after"`
@@ -448,6 +472,9 @@ type AuditEvent struct {
 		ExpiresAt       *time.Time `json:"expiresAt,omitempty"`
 		MaxLifetimeDays *int       `json:"maxLifetimeDays,omitempty"`
 
+		// Reason `AccessKeyDormant`, and `AccessKeyDisabled` by the system (sub `dormant`): the key was unused for the team's disableUnusedAfterDays.
+		Reason *AuditEventChangesReason `json:"reason,omitempty"`
+
 		// RotatedFrom Example: TKAKABCDEFGHIJKLMNOPQRST
 		RotatedFrom *AccessKeyId `json:"rotatedFrom,omitempty"`
 
@@ -455,6 +482,9 @@ type AuditEvent struct {
 		Scopes       *ListChange                    `json:"scopes,omitempty"`
 		StatusAfter  *AuditEventChangesStatusAfter  `json:"statusAfter,omitempty"`
 		StatusBefore *AuditEventChangesStatusBefore `json:"statusBefore,omitempty"`
+
+		// ThresholdDays `AccessKeyExpiring`: the team's warning threshold (expiryWarningDays) this record warns for.
+		ThresholdDays *int `json:"thresholdDays,omitempty"`
 	} `json:"changes"`
 	EventId string `json:"eventId"`
 
@@ -478,6 +508,9 @@ type AuditEventAction string
 
 // AuditEventActorType defines model for AuditEvent.Actor.Type.
 type AuditEventActorType string
+
+// AuditEventChangesReason `AccessKeyDormant`, and `AccessKeyDisabled` by the system (sub `dormant`): the key was unused for the team's disableUnusedAfterDays.
+type AuditEventChangesReason string
 
 // AuditEventChangesStatusAfter defines model for AuditEvent.Changes.StatusAfter.
 type AuditEventChangesStatusAfter string
@@ -624,6 +657,12 @@ type KeyPolicy struct {
 	// grants nothing.
 	DefaultScopes *Scopes `json:"defaultScopes"`
 
+	// DisableUnusedAfterDays Active keys unused (or, never used, since creation) this many days are disabled by the system, with an `AccessKeyDormant` warning seven days before; null (the default, and when left out) is off.
+	DisableUnusedAfterDays *int `json:"disableUnusedAfterDays,omitempty"`
+
+	// ExpiryWarningDays Days before expiry at which an active key gets an `AccessKeyExpiring` record, once per threshold; the default [30, 7, 1] unless set.
+	ExpiryWarningDays *[]int `json:"expiryWarningDays,omitempty"`
+
 	// KeysOutsidePolicy How many of the team's keys that can sign (active, not expired)
 	// have no `allowedCidrs` or some outside the team's networks; 0
 	// when the policy lists none. Counted when answering, reading at
@@ -665,6 +704,12 @@ type KeyPolicyRequest struct {
 	// shown sorted, duplicates dropped. null - unrestricted; an empty list
 	// grants nothing.
 	DefaultScopes *Scopes `json:"defaultScopes,omitempty"`
+
+	// DisableUnusedAfterDays Active keys unused (or, never used, since creation) this many days are disabled by the system, with an `AccessKeyDormant` warning seven days before; null (the default, and when left out) is off.
+	DisableUnusedAfterDays *int `json:"disableUnusedAfterDays,omitempty"`
+
+	// ExpiryWarningDays Days before expiry at which an active key gets an `AccessKeyExpiring` record, once per threshold; left out or null, the default [30, 7, 1].
+	ExpiryWarningDays *[]int `json:"expiryWarningDays,omitempty"`
 
 	// MaxLifetimeDays The longest lifetime of a key, in days; null for no limit.
 	MaxLifetimeDays *int `json:"maxLifetimeDays"`
