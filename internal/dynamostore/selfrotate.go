@@ -25,3 +25,14 @@ func (s *Store) txRotationPolicyCheck(r accesskey.Rotation) (types.TransactWrite
 	}
 	return s.txPolicyCopyCheck(r.New.TeamID, r.New.MemberID, cond)
 }
+
+// selfRotationHold adds to a rotation's condition on the old key, for a
+// self-rotation, that the key is still active: a key disabled after its
+// signature was verified (or while the verifier held its item in its
+// cache) cannot mint its replacement (rotateRefusal: ErrKeyDisabled).
+func selfRotationHold(r accesskey.Rotation, cond expression.ConditionBuilder) expression.ConditionBuilder {
+	if !r.Self {
+		return cond
+	}
+	return cond.And(expression.Name(attrStatus).Equal(expression.Value(string(accesskey.StatusActive))))
+}
