@@ -24,6 +24,7 @@ CHROMIUM_DEB       := 156.0.8078.114-1~deb12u1
 # The Lambda functions, by logical id in template.yaml; LogicalId is built
 # from ./functions/<logicalid> (the id in lower case).
 FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey UpdateKey DeleteKey WhoAmI Authorizer KeyPolicy SweepExpiredKeys RotateKey OffboardMember MemberRemoved LeakReport PublishEvents
+FUNCTIONS += SelfRotateKey
 lc        = $(shell tr A-Z a-z <<<'$(1)')
 
 # Lambda build flags (template.yaml builds every function with these).
