@@ -18,6 +18,7 @@ SAM_CLI            := aws-sam-cli==1.170.0
 SCHEMATHESIS       := schemathesis==4.32.5
 BOTOCORE           := botocore==1.43.127
 CHECKOV            := checkov==3.3.30
+MOTO               := moto[server]==5.2.6
 # Debian's chromium, for the console's browser test (e2e/console_test.go).
 CHROMIUM_DEB       := 156.0.8078.114-1~deb12u1
 
@@ -310,6 +311,21 @@ $(VENV_ST_STAMP):
 .PHONY: schemathesis
 schemathesis: tools $(VENV_ST_STAMP) ## Schemathesis against openapi.yaml and a local server: no 5xx, responses conform
 	SCHEMATHESIS=$(VENV_ST)/bin/schemathesis scripts/schemathesis.sh
+
+# ---------------------------------------------------------------- moto
+
+# moto's server, a Secrets Manager emulator, for the Secrets Manager rotation
+# function's tests (internal/secretsrotation, via internal/testing/motoserver,
+# which looks for $(CACHE)/venv-moto/bin/moto_server). A venv of its own.
+VENV_MOTO          := $(CACHE)/venv-moto
+VENV_MOTO_STAMP    := $(VENV_MOTO)/.installed-$(subst [server],-server,$(MOTO))
+
+$(VENV_MOTO_STAMP):
+	$(call pip_venv,$(VENV_MOTO),"$(MOTO)")
+	@touch $@
+
+.PHONY: moto
+moto: $(VENV_MOTO_STAMP) ## install moto's server (Secrets Manager emulator) into .cache/venv-moto
 
 # ---------------------------------------------------------------- checkov
 
