@@ -25,6 +25,9 @@ CHROMIUM_DEB       := 156.0.8078.114-1~deb12u1
 # The Lambda functions, by logical id in template.yaml; LogicalId is built
 # from ./functions/<logicalid> (the id in lower case).
 FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey UpdateKey DeleteKey WhoAmI Authorizer KeyPolicy SweepExpiredKeys RotateKey OffboardMember MemberRemoved LeakReport PublishEvents
+# The functions of the other templates: SecretsRotation, of
+# secrets-rotation/template.yaml (deployed on its own, next to a secret).
+OTHER_FUNCTIONS := SecretsRotation
 lc        = $(shell tr A-Z a-z <<<'$(1)')
 
 # Lambda build flags (template.yaml builds every function with these).
@@ -194,8 +197,8 @@ $(VENV_STAMP):
 	@touch $@
 
 .PHONY: lint-template
-lint-template: $(VENV_STAMP) ## cfn-lint template.yaml and validate openapi.yaml
-	$(VENV)/bin/cfn-lint template.yaml
+lint-template: $(VENV_STAMP) ## cfn-lint template.yaml and secrets-rotation/template.yaml, validate openapi.yaml
+	$(VENV)/bin/cfn-lint template.yaml secrets-rotation/template.yaml
 	$(VENV)/bin/openapi-spec-validator --schema 3.0 openapi.yaml
 
 # SAM needs no AWS account, credentials or Docker for these two; the region
@@ -207,8 +210,9 @@ SAM_BUILD_DIR := $(ROOT)/.aws-sam/build
 GO_MODULE      = $(shell go list -m)
 
 .PHONY: sam-validate
-sam-validate: $(VENV_STAMP) ## sam validate --lint template.yaml (fails on any cfn-lint error or warning)
+sam-validate: $(VENV_STAMP) ## sam validate --lint template.yaml and secrets-rotation/template.yaml (fails on any cfn-lint error or warning)
 	$(SAM) validate --lint --template-file template.yaml
+	$(SAM) validate --lint --template-file secrets-rotation/template.yaml
 
 # --build-in-source: without it the makefile builder copies CodeUri (the whole
 # work tree, .cache/ included) into a scratch directory once per function.
@@ -236,7 +240,7 @@ build-%: ## build one function: make build-GenerateKey [ARTIFACTS_DIR=dir] (defa
 
 .PHONY: build
 build: ## build every function into bin/<function>/bootstrap
-	@for f in $(FUNCTIONS); do $(MAKE) -s build-$$f ARTIFACTS_DIR=$(ROOT)/bin/$$f || exit 1; done
+	@for f in $(FUNCTIONS) $(OTHER_FUNCTIONS); do $(MAKE) -s build-$$f ARTIFACTS_DIR=$(ROOT)/bin/$$f || exit 1; done
 
 # ---------------------------------------------------------------- benchmarks
 
