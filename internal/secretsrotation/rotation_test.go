@@ -104,7 +104,7 @@ func step(t *testing.T, r *secretsrotation.Rotator, arn, token, name string) err
 var steps = []string{secretsrotation.StepCreate, secretsrotation.StepSet, secretsrotation.StepTest, secretsrotation.StepFinish}
 
 func TestRotation(t *testing.T) {
-	sm := smtest.Start(t)
+	sm, _ := smtest.Start(t)
 	const endpoint, region = "https://api.example.com", "eu-west-1"
 
 	setup := func(t *testing.T) (*fakeService, *secretsrotation.Rotator, *logbuf.Buffer, string, string, string) {

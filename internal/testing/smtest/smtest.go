@@ -17,21 +17,20 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
+	"github.com/teamkeys/teamkeys/internal/config"
 	"github.com/teamkeys/teamkeys/internal/testing/motoserver"
 )
 
-// Region is the emulator's region.
-const Region = "eu-west-1"
-
 // Start starts moto's server for t and returns a client of its Secrets
-// Manager.
-func Start(t testing.TB) *secretsmanager.Client {
-	endpoint := motoserver.Start(t)
+// Manager, in the process's region (config.Region: under testenv.Main, the
+// region the emulators and a function under aws-lambda-rie use).
+func Start(t testing.TB) (sm *secretsmanager.Client, endpoint string) {
+	endpoint = motoserver.Start(t)
 	return secretsmanager.New(secretsmanager.Options{
-		Region:       Region,
+		Region:       config.Region(),
 		BaseEndpoint: aws.String(endpoint),
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
-	})
+	}), endpoint
 }
 
 // Token is a fresh ClientRequestToken (a UUID, as Secrets Manager makes).
@@ -65,7 +64,7 @@ func BeginRotation(t testing.TB, sm *secretsmanager.Client, arn string) string {
 	token := Token()
 	_, err := sm.RotateSecret(ctx, &secretsmanager.RotateSecretInput{
 		SecretId: aws.String(arn), ClientRequestToken: aws.String(token),
-		RotationLambdaARN: aws.String("arn:aws:lambda:" + Region + ":123456789012:function:not-in-moto"),
+		RotationLambdaARN: aws.String("arn:aws:lambda:" + sm.Options().Region + ":123456789012:function:not-in-moto"),
 		RotationRules:     &types.RotationRulesType{AutomaticallyAfterDays: aws.Int64(30)},
 	})
 	var notFound *types.ResourceNotFoundException
@@ -112,10 +111,14 @@ func CurrentVersion(t testing.TB, sm *secretsmanager.Client, arn string) string 
 	return ""
 }
 
-// Versions is how many versions the secret has.
-func Versions(t testing.TB, sm *secretsmanager.Client, arn string) int {
+// PutPending stores value as the AWSPENDING version of a rotation's
+// token, as createSecret does.
+func PutPending(t testing.TB, sm *secretsmanager.Client, arn, token, value string) {
 	t.Helper()
-	return len(Describe(t, sm, arn).VersionIdsToStages)
+	if _, err := sm.PutSecretValue(context.Background(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn),
+		ClientRequestToken: aws.String(token), SecretString: aws.String(value), VersionStages: []string{"AWSPENDING"}}); err != nil {
+		t.Fatalf("PutSecretValue AWSPENDING: %v", err)
+	}
 }
 
 // String formats a secret value.
