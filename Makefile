@@ -142,7 +142,7 @@ install-cli: ## install the teamkeys CLI (go install ./cmd/teamkeys) into $GOBIN
 
 .PHONY: test
 # sam-tools: the template tests judge the policies SAM's translator makes.
-test: tools chromium sam-tools ## every test, against DynamoDB Local and local-kms started for the run (the console's in Debian's chromium, installed when missing)
+test: tools chromium sam-tools moto ## every test, against DynamoDB Local and local-kms started for the run (the console's in Debian's chromium, installed when missing)
 	TEAMKEYS_CACHE=$(CACHE) go test -count=1 ./...
 	$(MAKE) -s fuzz-short
 

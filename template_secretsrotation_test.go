@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/awslabs/goformation/v7/intrinsics"
+
+	"github.com/teamkeys/teamkeys/internal/testing/lambdarie"
 )
 
 // secrets-rotation/template.yaml (issue 21, part 4) deploys the Secrets
@@ -73,6 +75,12 @@ func TestRotationTemplateLeastPrivilege(t *testing.T) {
 			if !strings.Contains(string(out), want) {
 				t.Errorf("build-SecretsRotation lacks %q:\n%s", want, out)
 			}
+		}
+	})
+
+	t.Run("the emulator's timeout is the template's", func(t *testing.T) {
+		if got, _ := props["Timeout"].(float64); int(got) != lambdarie.Timeout("SecretsRotation") {
+			t.Errorf("Timeout %v, the Lambda emulator's %d", props["Timeout"], lambdarie.Timeout("SecretsRotation"))
 		}
 	})
 
