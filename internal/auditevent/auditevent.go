@@ -23,6 +23,8 @@ type Actor struct {
 	// put it.
 	EventID string `json:"eventId,omitempty"`
 	Account string `json:"account,omitempty"`
+	// AccessKeyID: an access-key actor's key (a self-rotation).
+	AccessKeyID string `json:"accessKeyId,omitempty"`
 }
 
 // Changes is what the change did.
@@ -80,7 +82,7 @@ func FromRecord(r accesskey.AuditRecord) Detail {
 		EventID: r.EventID, Time: r.Time.UTC().Format(timeLayout), TeamID: r.TeamID, MemberID: r.MemberID,
 		AccessKeyID: r.AccessKeyID, Action: r.Action, RequestID: r.RequestID,
 		Actor: Actor{Type: r.Actor.Type, Sub: r.Actor.Sub, SourceIP: r.Actor.SourceIP, UserAgent: r.Actor.UserAgent,
-			EventID: r.Actor.EventID, Account: r.Actor.Account},
+			EventID: r.Actor.EventID, Account: r.Actor.Account, AccessKeyID: r.Actor.AccessKeyID},
 		Changes: Changes{StatusBefore: string(r.StatusBefore), StatusAfter: string(r.StatusAfter),
 			RotatedFrom: r.RotatedFrom, MaxLifetimeDays: r.MaxLifetimeDays},
 	}

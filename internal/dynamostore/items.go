@@ -266,6 +266,8 @@ type policyItem struct {
 	MaxLifetimeDays *int   `dynamodbav:"maxLifetimeDays,omitempty"`
 	UpdatedAt       string `dynamodbav:"updatedAt"`
 	UpdatedBy       string `dynamodbav:"updatedBy"`
+	// AllowSelfRotation: absent is false.
+	AllowSelfRotation bool `dynamodbav:"allowSelfRotation,omitempty"`
 }
 
 // replayItem is an idempotency key's replay record as stored.

@@ -64,6 +64,7 @@ func (s *Store) policy(ctx context.Context, teamID string, shard int) (accesskey
 		return accesskey.KeyPolicy{}, err
 	}
 	p := accesskey.KeyPolicy{MaxLifetimeDays: it.MaxLifetimeDays, UpdatedBy: it.UpdatedBy}
+	p.AllowSelfRotation = it.AllowSelfRotation
 	if it.UpdatedAt != "" {
 		t, err := time.Parse(timestampLayout, it.UpdatedAt)
 		if err != nil {
@@ -97,6 +98,7 @@ func (s *Store) getPolicyItem(ctx context.Context, teamID, pk string) (policyIte
 // before keep their expiry.
 func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPolicy, audit accesskey.Audit) error {
 	it := policyItem{SK: skPolicy, TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, UpdatedBy: p.UpdatedBy}
+	it.AllowSelfRotation = p.AllowSelfRotation
 	if p.UpdatedAt != nil {
 		it.UpdatedAt = p.UpdatedAt.UTC().Format(timestampLayout)
 	}
@@ -134,11 +136,22 @@ func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPol
 // The legacy item itself is never checked: a change since the read wrote
 // the copy, which is what fails the check.
 func (s *Store) txPolicyCheck(teamID, memberID string, p accesskey.KeyPolicy) (types.TransactWriteItem, error) {
+	return s.txPolicyCopyCheck(teamID, memberID, policyCondition(p))
+}
+
+// policyCondition is txPolicyCheck's condition on the copy.
+func policyCondition(p accesskey.KeyPolicy) expression.ConditionBuilder {
 	days := expression.Name(attrMaxLifetimeDays)
 	cond := expression.AttributeNotExists(days)
 	if p.MaxLifetimeDays != nil {
 		cond = expression.AttributeNotExists(expression.Name(attrPK)).Or(days.Equal(expression.Value(*p.MaxLifetimeDays)))
 	}
+	return cond
+}
+
+// txPolicyCopyCheck is a check of cond on the policy copy of the member's
+// shard.
+func (s *Store) txPolicyCopyCheck(teamID, memberID string, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
 	e, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
 		return types.TransactWriteItem{}, err

@@ -206,7 +206,7 @@ func (s *Store) Rotate(ctx context.Context, r accesskey.Rotation) error {
 	if err != nil {
 		return err
 	}
-	policyCheck, err := s.txPolicyCheck(r.New.TeamID, r.New.MemberID, r.Policy)
+	policyCheck, err := s.txRotationPolicyCheck(r)
 	if err != nil {
 		return err
 	}
