@@ -114,7 +114,7 @@ func TestSecretsRotation(t *testing.T) {
 			t.Skip("POST /v1/access-keys/self/rotate answers 404: the self-rotation route is not in this build")
 		}
 		if resp := s.Do(request{Method: "PUT", Path: "/v1/teams/t2/key-policy", Token: s.Token("olga", "t2", accesskey.RoleOwner),
-			Body: `{"allowSelfRotation":true}`}); resp.Status != http.StatusOK {
+			Body: `{"maxLifetimeDays":null,"allowSelfRotation":true}`}); resp.Status != http.StatusOK {
 			t.Fatalf("PUT key policy: %v", resp)
 		}
 		old := s.Generate("t2", "svc", "ci deploy key")
@@ -145,6 +145,35 @@ func TestSecretsRotation(t *testing.T) {
 		newKey, _ := secretsrotation.ParseValue(current)
 		if strings.Contains(logs.String(), old.SecretAccessKey) || strings.Contains(logs.String(), newKey.SecretAccessKey) {
 			t.Fatal("a secret is in the rotation's log")
+		}
+	})
+
+	t.Run("createSecret retried after the service rotated but the put was lost", func(t *testing.T) {
+		if !selfRotation {
+			t.Skip("POST /v1/access-keys/self/rotate answers 404: the self-rotation route is not in this build")
+		}
+		old := s.Generate("t2", "svc-lost", "")
+		arn := smtest.CreateSecret(t, sm, valueOf(old))
+		token := smtest.BeginRotation(t, sm, arn)
+		// The first attempt's self-rotation, whose answer never reached
+		// Secrets Manager.
+		c, err := client.New(s.URL, client.WithAccessKey(old.AccessKeyID, old.SecretAccessKey), client.WithSigningRegion(region), client.WithHTTPClient(s.Client))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := c.RotateSelf(context.Background(), client.RotateSelfInput{GracePeriodSeconds: &grace, IdempotencyKey: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run(arn, token, secretsrotation.StepCreate); err != nil {
+			t.Fatalf("createSecret retried: %v", err)
+		}
+		pending, _ := smtest.Value(t, sm, arn, "AWSPENDING")
+		if v, _ := secretsrotation.ParseValue(pending); v.AccessKeyID != first.AccessKeyID || v.SecretAccessKey != first.SecretAccessKey {
+			t.Fatalf("AWSPENDING holds %s, want the first attempt's key %s", v.AccessKeyID, first.AccessKeyID)
+		}
+		if n := len(s.ListMember("t2", "svc-lost").AccessKeys); n != 2 {
+			t.Fatalf("the member has %d keys, want 2", n)
 		}
 	})
 
