@@ -25,6 +25,7 @@ CHROMIUM_DEB       := 156.0.8078.114-1~deb12u1
 # The Lambda functions, by logical id in template.yaml; LogicalId is built
 # from ./functions/<logicalid> (the id in lower case).
 FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey UpdateKey DeleteKey WhoAmI Authorizer KeyPolicy SweepExpiredKeys RotateKey OffboardMember MemberRemoved LeakReport PublishEvents
+FUNCTIONS += SelfRotateKey
 # The functions of the other templates: SecretsRotation, of
 # secrets-rotation/template.yaml (deployed on its own, next to a secret).
 OTHER_FUNCTIONS := SecretsRotation

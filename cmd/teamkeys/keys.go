@@ -222,9 +222,12 @@ service's default is a day; 0 deletes the old key at once (so a member at the
 cap can always rotate). Asks first.`,
 		Example: `  teamkeys keys rotate alice TKAKABCDEFGHIJKLMNOPQRST --grace-period 1h --yes
   teamkeys keys rotate alice TKAKABCDEFGHIJKLMNOPQRST --grace-period 0 --output-file new.csv`,
-		Args:              exactArgs(2, "MEMBER ACCESS_KEY_ID"),
+		Args:              selfOrArgs(exactArgs(2, "MEMBER ACCESS_KEY_ID")),
 		ValidArgsFunction: a.completeKeyIDs,
 		RunE: a.wrap(func(cmd *cobra.Command, args []string) error {
+			if self, _ := cmd.Flags().GetBool(flagSelf); self {
+				return a.rotateSelf(cmd, grace, idempotencyKey, outputFile, yes)
+			}
 			req := client.RotateAccessKeyRequest{}
 			if flagChanged(cmd.Flags(), "description") {
 				req.Description = &description
@@ -260,6 +263,7 @@ cap can always rotate). Asks first.`,
 	f.StringVar(&idempotencyKey, "idempotency-key", "", "makes a repeated command answer the same new key instead of rotating again (default: a random one)")
 	f.StringVar(&outputFile, "output-file", "", "write the new key with its secret to this new file (mode 0600; never overwritten): CSV if the name ends in .csv, else JSON")
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
+	f.Bool(flagSelf, false, "rotate the access key you sign with (TEAMKEYS_ACCESS_KEY_ID, TEAMKEYS_SECRET_ACCESS_KEY), without a token, when the team's key policy allows it")
 	return c
 }
 

@@ -87,22 +87,25 @@ func (e AuditEventAction) Valid() bool {
 
 // Defines values for AuditEventActorType.
 const (
-	Event      AuditEventActorType = "event"
-	LeakReport AuditEventActorType = "leak-report"
-	System     AuditEventActorType = "system"
-	User       AuditEventActorType = "user"
+	AuditEventActorTypeAccessKey  AuditEventActorType = "access-key"
+	AuditEventActorTypeEvent      AuditEventActorType = "event"
+	AuditEventActorTypeLeakReport AuditEventActorType = "leak-report"
+	AuditEventActorTypeSystem     AuditEventActorType = "system"
+	AuditEventActorTypeUser       AuditEventActorType = "user"
 )
 
 // Valid indicates whether the value is a known member of the AuditEventActorType enum.
 func (e AuditEventActorType) Valid() bool {
 	switch e {
-	case Event:
+	case AuditEventActorTypeAccessKey:
 		return true
-	case LeakReport:
+	case AuditEventActorTypeEvent:
 		return true
-	case System:
+	case AuditEventActorTypeLeakReport:
 		return true
-	case User:
+	case AuditEventActorTypeSystem:
+		return true
+	case AuditEventActorTypeUser:
 		return true
 	default:
 		return false
@@ -162,26 +165,27 @@ func (e CreatedAccessKeyStatus) Valid() bool {
 
 // Defines values for ErrorCode.
 const (
-	ErrorCodeAlreadyRotated       ErrorCode = "AlreadyRotated"
-	ErrorCodeForbidden            ErrorCode = "Forbidden"
-	ErrorCodeIdempotencyKeyInUse  ErrorCode = "IdempotencyKeyInUse"
-	ErrorCodeIdempotencyKeyReused ErrorCode = "IdempotencyKeyReused"
-	ErrorCodeInternalError        ErrorCode = "InternalError"
-	ErrorCodeInvalidSignature     ErrorCode = "InvalidSignature"
-	ErrorCodeKeyDisabled          ErrorCode = "KeyDisabled"
-	ErrorCodeKeyExpired           ErrorCode = "KeyExpired"
-	ErrorCodeKeyLeaked            ErrorCode = "KeyLeaked"
-	ErrorCodeLimitExceeded        ErrorCode = "LimitExceeded"
-	ErrorCodeMethodNotAllowed     ErrorCode = "MethodNotAllowed"
-	ErrorCodeMissingSignature     ErrorCode = "MissingSignature"
-	ErrorCodeNotFound             ErrorCode = "NotFound"
-	ErrorCodePayloadTooLarge      ErrorCode = "PayloadTooLarge"
-	ErrorCodeRequestExpired       ErrorCode = "RequestExpired"
-	ErrorCodeServiceUnavailable   ErrorCode = "ServiceUnavailable"
-	ErrorCodeUnauthenticated      ErrorCode = "Unauthenticated"
-	ErrorCodeUnknownKey           ErrorCode = "UnknownKey"
-	ErrorCodeUnsupportedMediaType ErrorCode = "UnsupportedMediaType"
-	ErrorCodeValidationError      ErrorCode = "ValidationError"
+	ErrorCodeAlreadyRotated         ErrorCode = "AlreadyRotated"
+	ErrorCodeForbidden              ErrorCode = "Forbidden"
+	ErrorCodeIdempotencyKeyInUse    ErrorCode = "IdempotencyKeyInUse"
+	ErrorCodeIdempotencyKeyReused   ErrorCode = "IdempotencyKeyReused"
+	ErrorCodeInternalError          ErrorCode = "InternalError"
+	ErrorCodeInvalidSignature       ErrorCode = "InvalidSignature"
+	ErrorCodeKeyDisabled            ErrorCode = "KeyDisabled"
+	ErrorCodeKeyExpired             ErrorCode = "KeyExpired"
+	ErrorCodeKeyLeaked              ErrorCode = "KeyLeaked"
+	ErrorCodeLimitExceeded          ErrorCode = "LimitExceeded"
+	ErrorCodeMethodNotAllowed       ErrorCode = "MethodNotAllowed"
+	ErrorCodeMissingSignature       ErrorCode = "MissingSignature"
+	ErrorCodeNotFound               ErrorCode = "NotFound"
+	ErrorCodePayloadTooLarge        ErrorCode = "PayloadTooLarge"
+	ErrorCodeRequestExpired         ErrorCode = "RequestExpired"
+	ErrorCodeSelfRotationNotAllowed ErrorCode = "SelfRotationNotAllowed"
+	ErrorCodeServiceUnavailable     ErrorCode = "ServiceUnavailable"
+	ErrorCodeUnauthenticated        ErrorCode = "Unauthenticated"
+	ErrorCodeUnknownKey             ErrorCode = "UnknownKey"
+	ErrorCodeUnsupportedMediaType   ErrorCode = "UnsupportedMediaType"
+	ErrorCodeValidationError        ErrorCode = "ValidationError"
 )
 
 // Valid indicates whether the value is a known member of the ErrorCode enum.
@@ -216,6 +220,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodePayloadTooLarge:
 		return true
 	case ErrorCodeRequestExpired:
+		return true
+	case ErrorCodeSelfRotationNotAllowed:
 		return true
 	case ErrorCodeServiceUnavailable:
 		return true
@@ -423,6 +429,9 @@ type AuditEvent struct {
 	AccessKeyId *AccessKeyId     `json:"accessKeyId,omitempty"`
 	Action      AuditEventAction `json:"action"`
 	Actor       struct {
+		// AccessKeyId Example: TKAKABCDEFGHIJKLMNOPQRST
+		AccessKeyId *AccessKeyId `json:"accessKeyId,omitempty"`
+
 		// Account An event actor's AWS account, the one that put the event on the bus.
 		Account *string `json:"account,omitempty"`
 
@@ -607,9 +616,11 @@ type Id = string
 
 // KeyPolicy defines model for KeyPolicy.
 type KeyPolicy struct {
-	MaxLifetimeDays *int       `json:"maxLifetimeDays"`
-	TeamId          Id         `json:"teamId"`
-	UpdatedAt       *time.Time `json:"updatedAt,omitempty"`
+	// AllowSelfRotation Whether a key may rotate itself (rotateSelf); false unless an owner allowed it.
+	AllowSelfRotation bool       `json:"allowSelfRotation"`
+	MaxLifetimeDays   *int       `json:"maxLifetimeDays"`
+	TeamId            Id         `json:"teamId"`
+	UpdatedAt         *time.Time `json:"updatedAt,omitempty"`
 
 	// UpdatedBy Member id of the owner that last set the policy.
 	UpdatedBy *string `json:"updatedBy,omitempty"`
@@ -617,6 +628,9 @@ type KeyPolicy struct {
 
 // KeyPolicyRequest defines model for KeyPolicyRequest.
 type KeyPolicyRequest struct {
+	// AllowSelfRotation Whether a key may rotate itself (rotateSelf); absent or null - false.
+	AllowSelfRotation *bool `json:"allowSelfRotation,omitempty"`
+
 	// MaxLifetimeDays The longest lifetime of a key, in days; null for no limit.
 	MaxLifetimeDays *int `json:"maxLifetimeDays"`
 }
@@ -718,6 +732,12 @@ type RotateAccessKeyRequest struct {
 	// shown sorted, duplicates dropped. null - unrestricted; an empty list
 	// grants nothing.
 	Scopes *Scopes `json:"scopes,omitempty"`
+}
+
+// RotateSelfRequest defines model for RotateSelfRequest.
+type RotateSelfRequest struct {
+	// GracePeriodSeconds How long the old key keeps working; 0 deletes it at once. Default 86400.
+	GracePeriodSeconds *int `json:"gracePeriodSeconds,omitempty"`
 }
 
 // Scopes What the key grants behind the authorizer: scopes of segments
@@ -872,6 +892,13 @@ type ReportSignatureRefused struct {
 	} `json:"error"`
 }
 
+// SelfRotationRefused defines model for SelfRotationRefused.
+type SelfRotationRefused struct {
+	Error struct {
+		Code interface{} `json:"code,omitempty"`
+	} `json:"error"`
+}
+
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable struct {
 	Error struct {
@@ -905,6 +932,16 @@ type UnsupportedMediaType struct {
 	Error struct {
 		Code interface{} `json:"code,omitempty"`
 	} `json:"error"`
+}
+
+// RotateSelfParams defines parameters for RotateSelf.
+type RotateSelfParams struct {
+	// IdempotencyKey Makes the request safe to retry: the same key from the same caller on
+	// the same path with the same body within 24 hours answers exactly the
+	// first `201` (the same key and secret) with `Idempotent-Replayed: true`,
+	// and creates nothing. The same key with another path or body is `422`
+	// `IdempotencyKeyReused`. Only successes are remembered.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ReportGitHubLeaksJSONBody defines parameters for ReportGitHubLeaks.
@@ -968,6 +1005,9 @@ type RotateAccessKeyParams struct {
 	// `IdempotencyKeyReused`. Only successes are remembered.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// RotateSelfJSONRequestBody defines body for RotateSelf for application/json ContentType.
+type RotateSelfJSONRequestBody = RotateSelfRequest
 
 // ReportGitHubLeaksJSONRequestBody defines body for ReportGitHubLeaks for application/json ContentType.
 type ReportGitHubLeaksJSONRequestBody = ReportGitHubLeaksJSONBody
