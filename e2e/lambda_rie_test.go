@@ -965,6 +965,10 @@ func testRIELifecycle(t *testing.T, rie string, bins map[string]string) {
 		http.StatusForbidden, "Forbidden", getPolicyID)
 	var none keyPolicy
 	expectJSON(t, "key-policy-get.json", pol.Invoke(loadEvent(t, "key-policy-get.json")), http.StatusOK, &none)
+	if none.ExpiryWarningDays == nil || fmt.Sprint(*none.ExpiryWarningDays) != "[30 7 1]" {
+		t.Fatalf("key-policy-get.json before any policy: expiryWarningDays %v, want the default [30 7 1]", none.ExpiryWarningDays)
+	}
+	none.ExpiryWarningDays = nil
 	if none != (keyPolicy{TeamID: "t1", KeysOutsidePolicyComplete: true}) {
 		t.Fatalf("key-policy-get.json before any policy: %+v, want t1 with no limit", none)
 	}
@@ -1384,6 +1388,9 @@ type keyPolicy struct {
 	MaxLifetimeDays           *int      `json:"maxLifetimeDays"`
 	AllowedCidrs              *[]string `json:"allowedCidrs"`
 	DefaultScopes             *[]string `json:"defaultScopes"`
+	ExpiryWarningDays         *[]int    `json:"expiryWarningDays"`
+	DisableUnusedAfterDays    *int      `json:"disableUnusedAfterDays"`
+	AllowSelfRotation         bool      `json:"allowSelfRotation"`
 	KeysOutsidePolicy         int       `json:"keysOutsidePolicy"`
 	KeysOutsidePolicyComplete bool      `json:"keysOutsidePolicyComplete"`
 	UpdatedAt                 *string   `json:"updatedAt"`
@@ -1615,7 +1622,9 @@ func testRIEPanicRecovery(t *testing.T, rie, bootstrap string) {
 // lifecycleFunctions are the functions of the key lifecycle (all but the
 // signed-request ones).
 func lifecycleFunctions() []string {
-	return slices.DeleteFunc(httpapi.Functions(), func(f string) bool { return f == httpapi.FunctionWhoAmI })
+	return slices.DeleteFunc(httpapi.Functions(), func(f string) bool {
+		return f == httpapi.FunctionWhoAmI || f == httpapi.FunctionSelfRotateKey
+	})
 }
 
 // ---------------------------------------------------------------- signed requests
@@ -1644,7 +1653,11 @@ func signEvent(t *testing.T, ev map[string]any, id, secret string, sign, withCon
 	if q := ev["rawQueryString"].(string); q != "" {
 		target += "?" + q
 	}
-	req, err := http.NewRequest(http.MethodGet, target, nil)
+	method := http.MethodGet
+	if m, ok := rc["http"].(map[string]any)["method"].(string); ok {
+		method = m
+	}
+	req, err := http.NewRequest(method, target, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1735,6 +1748,10 @@ func testRIESignedRequests(t *testing.T, rie string, bins map[string]string) {
 		who.Invoke(signedEvent(t, "whoami.json", k.AccessKeyID, wrongSecret, true, false)), http.StatusUnauthorized, "InvalidSignature", whoID)
 	expectError(t, "whoami unsigned",
 		who.Invoke(signedEvent(t, "whoami.json", k.AccessKeyID, k.SecretAccessKey, false, false)), http.StatusUnauthorized, "MissingSignature", whoID)
+
+	var sams createdKey
+	expectJSON(t, "generate for sam", gen.Invoke(withMember(loadEvent(t, "generate.json"), "sam")), http.StatusCreated, &sams)
+	testRIESelfRotation(t, rie, bins, s, sams)
 
 	// Authorizer: a signed GET is let through with the key's owner; the
 	// wrong secret and no signature are refused (no function error: API
@@ -1967,5 +1984,45 @@ func testRIERestrictedKey(t *testing.T, rie, authzBin string, s *teststack.Table
 	}
 	if lines := bad.OutputLines(failed); !failed(lines) {
 		t.Fatalf("the init failure does not name the entry:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// testRIESelfRotation (with k, a key of its own member): the real
+// SelfRotateKey binary refuses a key's
+// self-rotation until the team's owner allows it (through the real
+// KeyPolicy binary), then rotates the key that signed the request: the new
+// key comes back with its secret and rotatedFrom.
+func testRIESelfRotation(t *testing.T, rie string, bins map[string]string, s *teststack.Table, k createdKey) {
+	t.Helper()
+	self := lambdarie.Start(t, rie, httpapi.FunctionSelfRotateKey, bins[httpapi.FunctionSelfRotateKey], s.Name)
+	pol := lambdarie.Start(t, rie, httpapi.FunctionKeyPolicy, bins[httpapi.FunctionKeyPolicy], s.Name)
+	selfEvent := func(secret string) map[string]any {
+		ev := loadEvent(t, "whoami.json")
+		const route = "POST /v1/access-keys/self/rotate"
+		rc := ev["requestContext"].(map[string]any)
+		ev["routeKey"], rc["routeKey"], ev["rawPath"] = route, route, "/v1/access-keys/self/rotate"
+		rc["http"].(map[string]any)["method"], rc["http"].(map[string]any)["path"] = "POST", "/v1/access-keys/self/rotate"
+		return signEvent(t, ev, k.AccessKeyID, secret, true, false)
+	}
+	id := eventRequestID(loadEvent(t, "whoami.json"))
+	expectError(t, "self-rotation before the policy allows it", self.Invoke(selfEvent(k.SecretAccessKey)),
+		http.StatusForbidden, "SelfRotationNotAllowed", id)
+	expectError(t, "self-rotation with the wrong secret", self.Invoke(selfEvent(wrongSecret)),
+		http.StatusUnauthorized, "InvalidSignature", id)
+
+	allow := loadEvent(t, "key-policy-put.json")
+	allow["body"] = `{"maxLifetimeDays":null,"allowSelfRotation":true}`
+	var set keyPolicy
+	expectJSON(t, "key-policy-put allowing self-rotation", pol.Invoke(allow), http.StatusOK, &set)
+	if !set.AllowSelfRotation {
+		t.Fatalf("key-policy-put allowing self-rotation: %+v, want allowSelfRotation true", set)
+	}
+	var rotated struct {
+		createdKey
+		RotatedFrom string `json:"rotatedFrom"`
+	}
+	expectJSON(t, "self-rotation", self.Invoke(selfEvent(k.SecretAccessKey)), http.StatusCreated, &rotated)
+	if rotated.AccessKeyID == "" || rotated.AccessKeyID == k.AccessKeyID || rotated.SecretAccessKey == "" || rotated.RotatedFrom != k.AccessKeyID {
+		t.Fatalf("self-rotation: %+v (secret shown: %v), rotatedFrom %q; want a new key rotated from %s", rotated.Key, rotated.SecretAccessKey != "", rotated.RotatedFrom, k.AccessKeyID)
 	}
 }

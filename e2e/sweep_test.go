@@ -81,7 +81,9 @@ func TestSweepAcrossShards(t *testing.T) {
 	began := time.Now()
 	res, err := sweep.Run(context.Background(), dynamostore.New(tb.DB, tb.Name), now, quiet)
 	took := time.Since(began)
-	if err != nil || res != (sweep.Result{Deleted: 240}) {
+	// Warned may count keys of other tests in the shared table (the warning
+	// pass reads every team's keys near expiry).
+	if err != nil || res.Deleted != 240 || res.Gone != 0 || res.Failed != 0 || res.Busy || res.CutShort {
 		t.Fatalf("sweep: %+v, %v; want 240 deleted", res, err)
 	}
 	t.Logf("240 expired keys over %d partitions removed in %v (DynamoDB Local: %.0f/s)", len(partitions), took, 240/took.Seconds())
