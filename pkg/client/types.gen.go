@@ -751,6 +751,12 @@ type ReportRow struct {
 	// Description Free text that the caller chose for the key, without control, format (bidirectional, zero-width) or line-separator characters (Unicode Cc, Cf, Zl, Zp); empty when none was given.
 	Description Description `json:"description"`
 
+	// DormantDisableAt When the system disables the key as unused if it stays unused (the team's `disableUnusedAfterDays` after its last use, creation or last dormant disable, whichever is latest; may be past, the pass runs on a schedule). Null when the team's setting is off, the key is disabled or expired, or it expires before then.
+	DormantDisableAt *time.Time `json:"dormantDisableAt"`
+
+	// DormantSoon The key is within 7 days of `dormantDisableAt` (or past it); false when that is null.
+	DormantSoon bool `json:"dormantSoon"`
+
 	// ExpiresAt When the key stops working; absent if never.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 
