@@ -216,7 +216,8 @@ func (s *Store) withAuditChanges(ctx context.Context, items []auditItem) error {
 // carriesChanges reports whether a record has a changes attribute: an
 // update's before and after, an expiry or dormancy warning's figures, a
 // dormant disable's reason (actorSub is projected, so only those disables
-// are read).
+// are read). A KeyPolicyChanged's changes (the policy) are never read
+// here: it names no member or key, so neither index holds it.
 func carriesChanges(it auditItem) bool {
 	switch it.Action {
 	case accesskey.AuditKeyUpdated, accesskey.AuditKeyExpiring, accesskey.AuditKeyDormant:
