@@ -18,12 +18,17 @@ SAM_CLI            := aws-sam-cli==1.170.0
 SCHEMATHESIS       := schemathesis==4.32.5
 BOTOCORE           := botocore==1.43.127
 CHECKOV            := checkov==3.3.30
+MOTO               := moto[server]==5.2.6
 # Debian's chromium, for the console's browser test (e2e/console_test.go).
 CHROMIUM_DEB       := 156.0.8078.114-1~deb12u1
 
 # The Lambda functions, by logical id in template.yaml; LogicalId is built
 # from ./functions/<logicalid> (the id in lower case).
 FUNCTIONS := GenerateKey ListKeys DisableKey EnableKey UpdateKey DeleteKey WhoAmI Authorizer KeyPolicy SweepExpiredKeys RotateKey OffboardMember MemberRemoved LeakReport PublishEvents
+FUNCTIONS += SelfRotateKey
+# The functions of the other templates: SecretsRotation, of
+# secrets-rotation/template.yaml (deployed on its own, next to a secret).
+OTHER_FUNCTIONS := SecretsRotation
 lc        = $(shell tr A-Z a-z <<<'$(1)')
 
 # Lambda build flags (template.yaml builds every function with these).
@@ -138,7 +143,7 @@ install-cli: ## install the teamkeys CLI (go install ./cmd/teamkeys) into $GOBIN
 
 .PHONY: test
 # sam-tools: the template tests judge the policies SAM's translator makes.
-test: tools chromium sam-tools ## every test, against DynamoDB Local and local-kms started for the run (the console's in Debian's chromium, installed when missing)
+test: tools chromium sam-tools moto ## every test, against DynamoDB Local and local-kms started for the run (the console's in Debian's chromium, installed when missing)
 	TEAMKEYS_CACHE=$(CACHE) go test -count=1 ./...
 	$(MAKE) -s fuzz-short
 
@@ -193,8 +198,8 @@ $(VENV_STAMP):
 	@touch $@
 
 .PHONY: lint-template
-lint-template: $(VENV_STAMP) ## cfn-lint template.yaml and validate openapi.yaml
-	$(VENV)/bin/cfn-lint template.yaml
+lint-template: $(VENV_STAMP) ## cfn-lint template.yaml and secrets-rotation/template.yaml, validate openapi.yaml
+	$(VENV)/bin/cfn-lint template.yaml secrets-rotation/template.yaml
 	$(VENV)/bin/openapi-spec-validator --schema 3.0 openapi.yaml
 
 # SAM needs no AWS account, credentials or Docker for these two; the region
@@ -206,8 +211,9 @@ SAM_BUILD_DIR := $(ROOT)/.aws-sam/build
 GO_MODULE      = $(shell go list -m)
 
 .PHONY: sam-validate
-sam-validate: $(VENV_STAMP) ## sam validate --lint template.yaml (fails on any cfn-lint error or warning)
+sam-validate: $(VENV_STAMP) ## sam validate --lint template.yaml and secrets-rotation/template.yaml (fails on any cfn-lint error or warning)
 	$(SAM) validate --lint --template-file template.yaml
+	$(SAM) validate --lint --template-file secrets-rotation/template.yaml
 
 # --build-in-source: without it the makefile builder copies CodeUri (the whole
 # work tree, .cache/ included) into a scratch directory once per function.
@@ -235,7 +241,7 @@ build-%: ## build one function: make build-GenerateKey [ARTIFACTS_DIR=dir] (defa
 
 .PHONY: build
 build: ## build every function into bin/<function>/bootstrap
-	@for f in $(FUNCTIONS); do $(MAKE) -s build-$$f ARTIFACTS_DIR=$(ROOT)/bin/$$f || exit 1; done
+	@for f in $(FUNCTIONS) $(OTHER_FUNCTIONS); do $(MAKE) -s build-$$f ARTIFACTS_DIR=$(ROOT)/bin/$$f || exit 1; done
 
 # ---------------------------------------------------------------- benchmarks
 
@@ -310,6 +316,21 @@ $(VENV_ST_STAMP):
 .PHONY: schemathesis
 schemathesis: tools $(VENV_ST_STAMP) ## Schemathesis against openapi.yaml and a local server: no 5xx, responses conform
 	SCHEMATHESIS=$(VENV_ST)/bin/schemathesis scripts/schemathesis.sh
+
+# ---------------------------------------------------------------- moto
+
+# moto's server, a Secrets Manager emulator, for the Secrets Manager rotation
+# function's tests (internal/secretsrotation, via internal/testing/motoserver,
+# which looks for $(CACHE)/venv-moto/bin/moto_server). A venv of its own.
+VENV_MOTO          := $(CACHE)/venv-moto
+VENV_MOTO_STAMP    := $(VENV_MOTO)/.installed-$(subst [server],-server,$(MOTO))
+
+$(VENV_MOTO_STAMP):
+	$(call pip_venv,$(VENV_MOTO),"$(MOTO)")
+	@touch $@
+
+.PHONY: moto
+moto: $(VENV_MOTO_STAMP) ## install moto's server (Secrets Manager emulator) into .cache/venv-moto
 
 # ---------------------------------------------------------------- checkov
 

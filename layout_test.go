@@ -49,6 +49,7 @@ func TestFunctionsLinkOnlyWhatShips(t *testing.T) {
 		"offboardmember":   {kms},
 		"leakreport":       {kms},
 		"memberremoved":    append([]string{kms}, httpRoutes...),
+		"secretsrotation":  append([]string{kms}, httpRoutes...),
 	}
 	for _, main := range mains {
 		name := filepath.Base(filepath.Dir(main))

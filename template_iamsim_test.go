@@ -69,7 +69,7 @@ type kmsContext struct {
 func kmsContexts() []kmsContext {
 	record := strings.Repeat("0f", 32)
 	secret := map[string]string{seal.ContextTeamID: "t1", seal.ContextMemberID: "alice", seal.ContextAccessKeyID: "TKAKAAAAAAAAAAAAAAAAAAAA"}
-	withReplayers := sorted(append(slices.Clone(verifiers), replayers...))
+	withReplayers := slices.Compact(sorted(append(slices.Clone(verifiers), replayers...)))
 	return []kmsContext{
 		{"a key's secret (three ids)", secret, secretContext, verifiers},
 		// GenerateKey and RotateKey seal to a team's public key, and can

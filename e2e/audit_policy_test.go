@@ -43,12 +43,12 @@ func TestPolicyChangeRecordsThePolicy(t *testing.T) {
 		return out
 	}
 
-	put(`{"maxLifetimeDays":90,"allowedCidrs":["10.0.0.0/8"],"defaultScopes":["orders:read"],"expiryWarningDays":[14,2],"disableUnusedAfterDays":60}`)
+	put(`{"maxLifetimeDays":90,"allowedCidrs":["10.0.0.0/8"],"defaultScopes":["orders:read"],"expiryWarningDays":[14,2],"disableUnusedAfterDays":60,"allowSelfRotation":true}`)
 	put(`{"maxLifetimeDays":null,"defaultScopes":[]}`)
 	got := policies()
 	want := []string{ // newest first
-		`{"maxLifetimeDays":null,"allowedCidrs":null,"defaultScopes":[],"expiryWarningDays":[30,7,1],"disableUnusedAfterDays":null}`,
-		`{"maxLifetimeDays":90,"allowedCidrs":["10.0.0.0/8"],"defaultScopes":["orders:read"],"expiryWarningDays":[14,2],"disableUnusedAfterDays":60}`,
+		`{"maxLifetimeDays":null,"allowedCidrs":null,"defaultScopes":[],"expiryWarningDays":[30,7,1],"disableUnusedAfterDays":null,"allowSelfRotation":false}`,
+		`{"maxLifetimeDays":90,"allowedCidrs":["10.0.0.0/8"],"defaultScopes":["orders:read"],"expiryWarningDays":[14,2],"disableUnusedAfterDays":60,"allowSelfRotation":true}`,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("KeyPolicyChanged records' policies %q, want %q", got, want)

@@ -36,6 +36,8 @@ type auditEvent struct {
 		UserAgent string `json:"userAgent"`
 		EventID   string `json:"eventId"`
 		Account   string `json:"account"`
+		// An access-key actor's key (a self-rotation).
+		AccessKeyID string `json:"accessKeyId"`
 	} `json:"actor"`
 	RequestID string `json:"requestId"`
 	Changes   struct {

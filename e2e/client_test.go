@@ -185,6 +185,12 @@ func TestClientDoesEveryOperation(t *testing.T) {
 	if rotated.RotatedFrom == nil || *rotated.RotatedFrom != first.AccessKeyId || rotated.SecretAccessKey == "" {
 		t.Fatalf("rotated %+v", rotated)
 	}
+	// The team's policy does not allow self-rotation (selfrotate_test.go
+	// has the rest).
+	selfSigner := newClient(client.WithAccessKey(rotated.AccessKeyId, rotated.SecretAccessKey))
+	if _, err := selfSigner.RotateSelf(ctx, client.RotateSelfInput{GracePeriodSeconds: &zero}); client.ErrorCodeOf(err) != client.ErrorCodeSelfRotationNotAllowed {
+		t.Fatalf("self-rotate without the policy's leave: %v", err)
+	}
 
 	updated, err := admin.UpdateAccessKey(ctx, "t1", "alice", rotated.AccessKeyId, client.AccessKeyUpdate{
 		AllowedCidrs: client.Restrict("198.51.100.7"), Scopes: client.Restrict()})

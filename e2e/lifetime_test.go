@@ -159,7 +159,7 @@ func TestKeyPolicyBoundsLifetimes(t *testing.T) {
 	before := s.Generate("t1", "alice", "before the policy")
 
 	resp := s.Do(request{Method: "GET", Path: "/v1/teams/t1/key-policy", Token: admin})
-	if resp.Status != http.StatusOK || string(resp.Body) != `{"teamId":"t1","maxLifetimeDays":null,"allowedCidrs":null,"defaultScopes":null,"keysOutsidePolicy":0,"keysOutsidePolicyComplete":true}`+"\n" {
+	if resp.Status != http.StatusOK || string(resp.Body) != `{"teamId":"t1","maxLifetimeDays":null,"allowedCidrs":null,"defaultScopes":null,"expiryWarningDays":[30,7,1],"disableUnusedAfterDays":null,"allowSelfRotation":false,"keysOutsidePolicy":0,"keysOutsidePolicyComplete":true}`+"\n" {
 		t.Fatalf("policy before any is set: %s", resp)
 	}
 	if resp := s.Do(request{Method: "PUT", Path: "/v1/teams/t1/key-policy", Token: owner, Body: `{"maxLifetimeDays":30}`}); resp.Status != http.StatusOK {

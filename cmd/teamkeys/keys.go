@@ -241,9 +241,12 @@ and --all-scopes lift them, --no-scopes grants none.`,
 		Example: `  teamkeys keys rotate alice TKAKABCDEFGHIJKLMNOPQRST --grace-period 1h --yes
   teamkeys keys rotate alice TKAKABCDEFGHIJKLMNOPQRST --grace-period 0 --output-file new.csv
   teamkeys keys rotate alice TKAKABCDEFGHIJKLMNOPQRST --allow-cidr 198.51.100.0/24 --all-scopes --yes`,
-		Args:              exactArgs(2, "MEMBER ACCESS_KEY_ID"),
+		Args:              selfOrArgs(exactArgs(2, "MEMBER ACCESS_KEY_ID")),
 		ValidArgsFunction: a.completeKeyIDs,
 		RunE: a.wrap(func(cmd *cobra.Command, args []string) error {
+			if self, _ := cmd.Flags().GetBool(flagSelf); self {
+				return a.rotateSelf(cmd, grace, idempotencyKey, outputFile, yes)
+			}
 			req := client.RotateAccessKeyRequest{}
 			if flagChanged(cmd.Flags(), "description") {
 				req.Description = &description
@@ -284,6 +287,7 @@ and --all-scopes lift them, --no-scopes grants none.`,
 	f.StringVar(&outputFile, "output-file", "", "write the new key with its secret to this new file (mode 0600; never overwritten): CSV if the name ends in .csv, else JSON")
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
 	rf.add(c, "absent: the old key's")
+	f.Bool(flagSelf, false, "rotate the access key you sign with (TEAMKEYS_ACCESS_KEY_ID, TEAMKEYS_SECRET_ACCESS_KEY), without a token, when the team's key policy allows it")
 	return c
 }
 

@@ -38,6 +38,8 @@ type Actor struct {
 	// and the AWS account that put it on the bus.
 	EventID string
 	Account string
+	// AccessKeyID is an access-key actor's key (ActorTypeAccessKey).
+	AccessKeyID string
 }
 
 // UserActor is a caller of the API.

@@ -30,6 +30,8 @@ type KeyPolicy struct {
 	DisableUnusedAfterDays *int
 	UpdatedAt              *time.Time
 	UpdatedBy              string
+	// AllowSelfRotation lets a key rotate itself (false: the default).
+	AllowSelfRotation bool
 }
 
 // ValidateMaxLifetimeDays checks a policy's bound: nil, or 1 to 3650 days.
@@ -108,4 +110,7 @@ type Rotation struct {
 	OldExpiresAt *time.Time
 	// Audit is who rotates, for the rotation's audit record.
 	Audit Audit
+	// Self is a key rotating itself: the transaction holds the policy
+	// copy to AllowSelfRotation true.
+	Self bool
 }

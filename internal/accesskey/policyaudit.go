@@ -14,10 +14,11 @@ type PolicyValues struct {
 	ExpiryWarningDays []int
 	// DisableUnusedAfterDays nil: off.
 	DisableUnusedAfterDays *int
+	AllowSelfRotation      bool
 }
 
 // Values is p as a KeyPolicyChanged record states it.
 func (p KeyPolicy) Values() *PolicyValues {
 	return &PolicyValues{MaxLifetimeDays: p.MaxLifetimeDays, AllowedCIDRs: p.AllowedCIDRs, DefaultScopes: p.DefaultScopes,
-		ExpiryWarningDays: p.WarningDays(), DisableUnusedAfterDays: p.DisableUnusedAfterDays}
+		ExpiryWarningDays: p.WarningDays(), DisableUnusedAfterDays: p.DisableUnusedAfterDays, AllowSelfRotation: p.AllowSelfRotation}
 }

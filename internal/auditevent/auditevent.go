@@ -23,6 +23,8 @@ type Actor struct {
 	// put it.
 	EventID string `json:"eventId,omitempty"`
 	Account string `json:"account,omitempty"`
+	// AccessKeyID: an access-key actor's key (a self-rotation).
+	AccessKeyID string `json:"accessKeyId,omitempty"`
 }
 
 // Changes is what the change did.
@@ -53,6 +55,7 @@ type Policy struct {
 	DefaultScopes          []string `json:"defaultScopes"`
 	ExpiryWarningDays      []int    `json:"expiryWarningDays"`
 	DisableUnusedAfterDays *int     `json:"disableUnusedAfterDays"`
+	AllowSelfRotation      bool     `json:"allowSelfRotation"`
 }
 
 // StringChange is a text field before and after a change.
@@ -97,7 +100,7 @@ func FromRecord(r accesskey.AuditRecord) Detail {
 		EventID: r.EventID, Time: r.Time.UTC().Format(timeLayout), TeamID: r.TeamID, MemberID: r.MemberID,
 		AccessKeyID: r.AccessKeyID, Action: r.Action, RequestID: r.RequestID,
 		Actor: Actor{Type: r.Actor.Type, Sub: r.Actor.Sub, SourceIP: r.Actor.SourceIP, UserAgent: r.Actor.UserAgent,
-			EventID: r.Actor.EventID, Account: r.Actor.Account},
+			EventID: r.Actor.EventID, Account: r.Actor.Account, AccessKeyID: r.Actor.AccessKeyID},
 		Changes: Changes{StatusBefore: string(r.StatusBefore), StatusAfter: string(r.StatusAfter),
 			RotatedFrom: r.RotatedFrom, MaxLifetimeDays: r.MaxLifetimeDays},
 	}
@@ -122,7 +125,7 @@ func FromRecord(r accesskey.AuditRecord) Detail {
 		d.Changes.Reason = c.Reason
 		if v := c.Policy; v != nil {
 			d.Changes.Policy = &Policy{MaxLifetimeDays: v.MaxLifetimeDays, AllowedCidrs: v.AllowedCIDRs, DefaultScopes: v.DefaultScopes,
-				ExpiryWarningDays: v.ExpiryWarningDays, DisableUnusedAfterDays: v.DisableUnusedAfterDays}
+				ExpiryWarningDays: v.ExpiryWarningDays, DisableUnusedAfterDays: v.DisableUnusedAfterDays, AllowSelfRotation: v.AllowSelfRotation}
 		}
 	}
 	return d

@@ -15,6 +15,9 @@ const actorSubSeparator = "#"
 
 // storedActorSub is the actorSub attribute of a.
 func storedActorSub(a accesskey.Actor) string {
+	if a.Type == accesskey.ActorTypeAccessKey {
+		return a.AccessKeyID
+	}
 	if a.Type != accesskey.ActorTypeEvent {
 		return a.Sub
 	}
@@ -24,6 +27,9 @@ func storedActorSub(a accesskey.Actor) string {
 // storedActor is the actor an audit item's attributes name.
 func storedActor(typ, sub, sourceIP, userAgent string) accesskey.Actor {
 	a := accesskey.Actor{Type: typ, Sub: sub, SourceIP: sourceIP, UserAgent: userAgent}
+	if typ == accesskey.ActorTypeAccessKey {
+		a.Sub, a.AccessKeyID = "", sub
+	}
 	if typ == accesskey.ActorTypeEvent {
 		if what, rest, ok := strings.Cut(sub, actorSubSeparator); ok {
 			a.Sub = what

@@ -281,6 +281,8 @@ type policyItem struct {
 	DisableUnusedAfterDays *int   `dynamodbav:"disableUnusedAfterDays,omitempty"`
 	UpdatedAt              string `dynamodbav:"updatedAt"`
 	UpdatedBy              string `dynamodbav:"updatedBy"`
+	// AllowSelfRotation: absent is false.
+	AllowSelfRotation bool `dynamodbav:"allowSelfRotation,omitempty"`
 }
 
 // replayItem is an idempotency key's replay record as stored.

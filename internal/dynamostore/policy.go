@@ -66,6 +66,7 @@ func (s *Store) policy(ctx context.Context, teamID string, shard int) (accesskey
 	p := accesskey.KeyPolicy{MaxLifetimeDays: it.MaxLifetimeDays, AllowedCIDRs: it.AllowedCIDRs, DefaultScopes: it.DefaultScopes, UpdatedBy: it.UpdatedBy}
 	p.ExpiryWarningDays = it.ExpiryWarningDays
 	p.DisableUnusedAfterDays = it.DisableUnusedAfterDays
+	p.AllowSelfRotation = it.AllowSelfRotation
 	if it.UpdatedAt != "" {
 		t, err := time.Parse(timestampLayout, it.UpdatedAt)
 		if err != nil {
@@ -101,6 +102,7 @@ func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPol
 	it := policyItem{SK: skPolicy, TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays, AllowedCIDRs: p.AllowedCIDRs, UpdatedBy: p.UpdatedBy}
 	it.ExpiryWarningDays = p.ExpiryWarningDays
 	it.DisableUnusedAfterDays = p.DisableUnusedAfterDays
+	it.AllowSelfRotation = p.AllowSelfRotation
 	if p.UpdatedAt != nil {
 		it.UpdatedAt = p.UpdatedAt.UTC().Format(timestampLayout)
 	}
@@ -149,12 +151,23 @@ func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPol
 // The legacy item itself is never checked: a change since the read wrote
 // the copy, which is what fails the check.
 func (s *Store) txPolicyCheck(teamID, memberID string, p accesskey.KeyPolicy) (types.TransactWriteItem, error) {
+	return s.txPolicyCopyCheck(teamID, memberID, policyCondition(p))
+}
+
+// policyCondition is txPolicyCheck's condition on the copy.
+func policyCondition(p accesskey.KeyPolicy) expression.ConditionBuilder {
 	days := expression.Name(attrMaxLifetimeDays)
 	cond := expression.AttributeNotExists(days)
 	if p.MaxLifetimeDays != nil {
 		cond = expression.AttributeNotExists(expression.Name(attrPK)).Or(days.Equal(expression.Value(*p.MaxLifetimeDays)))
 	}
 	cond = cond.And(sameList(attrAllowedCIDRs, p.AllowedCIDRs)).And(sameList(attrDefaultScopes, p.DefaultScopes))
+	return cond
+}
+
+// txPolicyCopyCheck is a check of cond on the policy copy of the member's
+// shard.
+func (s *Store) txPolicyCopyCheck(teamID, memberID string, cond expression.ConditionBuilder) (types.TransactWriteItem, error) {
 	e, err := expression.NewBuilder().WithCondition(cond).Build()
 	if err != nil {
 		return types.TransactWriteItem{}, err

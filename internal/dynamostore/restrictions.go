@@ -177,6 +177,7 @@ type policyValuesJSON struct {
 	DefaultScopes          []string `json:"defaultScopes"`
 	ExpiryWarningDays      []int    `json:"expiryWarningDays"`
 	DisableUnusedAfterDays *int     `json:"disableUnusedAfterDays"`
+	AllowSelfRotation      bool     `json:"allowSelfRotation"`
 }
 
 type stringChangeJSON struct {
@@ -207,7 +208,7 @@ func encodeChanges(c *accesskey.KeyChanges) string {
 	j.Reason = c.Reason
 	if v := c.Policy; v != nil {
 		j.Policy = &policyValuesJSON{MaxLifetimeDays: v.MaxLifetimeDays, AllowedCIDRs: v.AllowedCIDRs, DefaultScopes: v.DefaultScopes,
-			ExpiryWarningDays: v.ExpiryWarningDays, DisableUnusedAfterDays: v.DisableUnusedAfterDays}
+			ExpiryWarningDays: v.ExpiryWarningDays, DisableUnusedAfterDays: v.DisableUnusedAfterDays, AllowSelfRotation: v.AllowSelfRotation}
 	}
 	b, _ := json.Marshal(j) // strings, ints and lists of them: never fails
 	return string(b)
@@ -234,7 +235,7 @@ func decodeChanges(s string) *accesskey.KeyChanges {
 	c.Reason = j.Reason
 	if v := j.Policy; v != nil {
 		c.Policy = &accesskey.PolicyValues{MaxLifetimeDays: v.MaxLifetimeDays, AllowedCIDRs: v.AllowedCIDRs, DefaultScopes: v.DefaultScopes,
-			ExpiryWarningDays: v.ExpiryWarningDays, DisableUnusedAfterDays: v.DisableUnusedAfterDays}
+			ExpiryWarningDays: v.ExpiryWarningDays, DisableUnusedAfterDays: v.DisableUnusedAfterDays, AllowSelfRotation: v.AllowSelfRotation}
 	}
 	return &c
 }

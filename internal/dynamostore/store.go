@@ -208,13 +208,13 @@ func (s *Store) Rotate(ctx context.Context, r accesskey.Rotation) error {
 	if err != nil {
 		return err
 	}
-	policyCheck, err := s.txPolicyCheck(r.New.TeamID, r.New.MemberID, r.Policy)
+	policyCheck, err := s.txRotationPolicyCheck(r)
 	if err != nil {
 		return err
 	}
 	rotated := r.Audit.Record(accesskey.AuditKeyRotated, r.New.Ref())
 	rotated.StatusBefore, rotated.StatusAfter, rotated.ExpiresAt, rotated.RotatedFrom = r.Old.Status, r.New.Status, r.New.ExpiresAt, r.Old.AccessKeyID
-	unchanged := notRotated(r.Old)
+	unchanged := selfRotationHold(r, notRotated(r.Old))
 	if r.OldExpiresAt == nil {
 		del, err := s.txDeleteKey(r.Old.Ref(), &unchanged)
 		if err != nil {
@@ -300,6 +300,9 @@ func (s *Store) rotateRefusal(ctx context.Context, r accesskey.Rotation) error {
 		return err
 	case it.TeamID != r.Old.TeamID || it.MemberID != r.Old.MemberID:
 		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrNotFound)
+	}
+	if r.Self && it.Status != string(accesskey.StatusActive) {
+		return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrKeyDisabled)
 	}
 	return fmt.Errorf("rotate key %s: %w", r.Old.AccessKeyID, accesskey.ErrAlreadyRotated)
 }

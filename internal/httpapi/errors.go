@@ -69,6 +69,7 @@ var publicErrors = []struct {
 	{accesskey.ErrKeyExpired, publicError{http.StatusUnauthorized, "KeyExpired", "The access key has expired."}},
 	{accesskey.ErrRequestExpired, publicError{http.StatusUnauthorized, "RequestExpired", "The request timestamp is more than 5 minutes from the server's clock."}},
 	{accesskey.ErrSourceIPNotAllowed, publicError{http.StatusForbidden, "SourceIpNotAllowed", "This access key may not be used from this source address."}},
+	{accesskey.ErrSelfRotationNotAllowed, publicError{http.StatusForbidden, "SelfRotationNotAllowed", "The team's key policy does not allow a key to rotate itself (allowSelfRotation)."}},
 	{accesskey.ErrForbidden, publicError{http.StatusForbidden, "Forbidden", "You may not do this for this team or member."}},
 	{accesskey.ErrNotFound, publicError{http.StatusNotFound, "NotFound", "The access key does not exist."}},
 	{ErrRouteNotFound, publicError{http.StatusNotFound, "NotFound", "No such route."}},

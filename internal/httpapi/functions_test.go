@@ -65,6 +65,13 @@ func TestFunctionConstructors(t *testing.T) {
 		{httpapi.FunctionWhoAmI,
 			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(c, v) },
 			[]func() (httpapi.LambdaHandlerFunc, error){func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewWhoAmI(c, nil) }}},
+		{httpapi.FunctionSelfRotateKey,
+			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewSelfRotateKey(c, v, store, sealer) },
+			[]func() (httpapi.LambdaHandlerFunc, error){
+				func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewSelfRotateKey(c, nil, store, sealer) },
+				func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewSelfRotateKey(c, v, nil, sealer) },
+				func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewSelfRotateKey(c, v, store, nil) },
+			}},
 		{httpapi.FunctionLeakReport,
 			func() (httpapi.LambdaHandlerFunc, error) { return httpapi.NewLeakReport(c, store, leak.StaticKeys{}) },
 			[]func() (httpapi.LambdaHandlerFunc, error){

@@ -22,6 +22,7 @@ import (
 	"github.com/teamkeys/teamkeys/internal/auth"
 	"github.com/teamkeys/teamkeys/internal/leak"
 	"github.com/teamkeys/teamkeys/internal/signature"
+	"github.com/teamkeys/teamkeys/internal/verifier"
 )
 
 // Team-wide list page sizes.
@@ -511,27 +512,7 @@ type whoAmIJSON struct {
 // one API Gateway received, read from its event the same way the authorizer
 // reads it (signature.FromAPIGateway), not the adapter's http.Request.
 func (a *api) whoAmI(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return err
-	}
-	ev, ok := eventFrom(r.Context())
-	if !ok {
-		return errors.New("whoami: no API Gateway event in the request context")
-	}
-	req := signature.FromAPIGateway(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RawQueryString,
-		ev.RequestContext.DomainName, ev.Headers, ev.Cookies).WithBody(body)
-	// The source address is API Gateway's (the TCP peer it saw), never a
-	// header the caller sends.
-	sourceIP := ev.RequestContext.HTTP.SourceIP
-	res, err := a.verifier.Verify(r.Context(), req, sourceIP)
-	if errors.Is(err, accesskey.ErrSourceIPNotAllowed) {
-		from := "an unknown address"
-		if addr, perr := netip.ParseAddr(sourceIP); perr == nil {
-			from = addr.String()
-		}
-		return WithPublicMessage(err, fmt.Sprintf("This access key may not be used from %s.", from))
-	}
+	res, err := a.verifySigned(r)
 	if err != nil {
 		return err
 	}
@@ -544,6 +525,36 @@ func (a *api) whoAmI(w http.ResponseWriter, r *http.Request) error {
 		AllowedCIDRs: res.Key.AllowedCIDRs,
 	})
 	return nil
+}
+
+// verifySigned verifies the request's signature (whoAmI's and every
+// signed route's): the request verified is the one API Gateway received,
+// read from its event, with the body, which is left in r.Body for the
+// handler to read again.
+func (a *api) verifySigned(r *http.Request) (verifier.Result, error) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return verifier.Result{}, err
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	ev, ok := eventFrom(r.Context())
+	if !ok {
+		return verifier.Result{}, errors.New("signed request: no API Gateway event in the request context")
+	}
+	req := signature.FromAPIGateway(ev.RequestContext.HTTP.Method, ev.RawPath, ev.RawQueryString,
+		ev.RequestContext.DomainName, ev.Headers, ev.Cookies).WithBody(body)
+	// The source address is API Gateway's (the TCP peer it saw), never a
+	// header the caller sends.
+	sourceIP := ev.RequestContext.HTTP.SourceIP
+	res, err := a.verifier.Verify(r.Context(), req, sourceIP)
+	if errors.Is(err, accesskey.ErrSourceIPNotAllowed) {
+		from := "an unknown address"
+		if addr, perr := netip.ParseAddr(sourceIP); perr == nil {
+			from = addr.String()
+		}
+		return verifier.Result{}, WithPublicMessage(err, fmt.Sprintf("This access key may not be used from %s.", from))
+	}
+	return res, err
 }
 
 // readJSONObject reads an optional JSON object body whose members may only
@@ -615,14 +626,9 @@ func (a *api) rotate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	grace := accesskey.DefaultGracePeriod
-	if raw, ok := fields["gracePeriodSeconds"]; ok {
-		var n int64
-		maxSeconds := int64(accesskey.MaxGracePeriod / time.Second)
-		if err := json.Unmarshal(raw, &n); err != nil || n < 0 || n > maxSeconds {
-			return accesskey.Invalid("gracePeriodSeconds", fmt.Sprintf("must be an integer from 0 to %d", maxSeconds))
-		}
-		grace = time.Duration(n) * time.Second
+	grace, err := graceField(fields)
+	if err != nil {
+		return err
 	}
 	if done, err := a.replay(w, r, a.rotator, idem); done || err != nil {
 		return err

@@ -75,6 +75,7 @@ var Routes = []Route{
 	{"POST", "/v1/leaks/github", FunctionLeakReport, "reportGitHubLeaks", AuthGitHub, (*api).leakGitHub},
 	{"GET", "/v1/whoami", FunctionWhoAmI, "whoAmIGet", AuthSignature, (*api).whoAmI},
 	{"POST", "/v1/whoami", FunctionWhoAmI, "whoAmIPost", AuthSignature, (*api).whoAmI},
+	{"POST", "/v1/access-keys/self/rotate", FunctionSelfRotateKey, "rotateSelf", AuthSignature, (*api).selfRotate},
 }
 
 // The template.yaml logical ids of the API Gateway APIs that serve the

@@ -62,6 +62,8 @@ type keyPolicyJSON struct {
 	// when the policy names none); DisableUnusedAfterDays null is off.
 	ExpiryWarningDays      []int `json:"expiryWarningDays"`
 	DisableUnusedAfterDays *int  `json:"disableUnusedAfterDays"`
+	// AllowSelfRotation: always shown, false by default.
+	AllowSelfRotation bool `json:"allowSelfRotation"`
 	// KeysOutsidePolicy counts the keys that can sign (active, not
 	// expired) whose allowedCidrs are absent or not within the team's; a
 	// lower bound when KeysOutsidePolicyComplete is false.
@@ -86,6 +88,7 @@ func (a *api) policyAnswer(r *http.Request, teamID string, p accesskey.KeyPolicy
 		TeamID: teamID, MaxLifetimeDays: p.MaxLifetimeDays,
 		AllowedCidrs: p.AllowedCIDRs, DefaultScopes: p.DefaultScopes,
 		ExpiryWarningDays: p.WarningDays(), DisableUnusedAfterDays: p.DisableUnusedAfterDays,
+		AllowSelfRotation: p.AllowSelfRotation,
 		KeysOutsidePolicy: c.Count, KeysOutsidePolicyComplete: c.Complete,
 		UpdatedAt: timeJSON(p.UpdatedAt), UpdatedBy: p.UpdatedBy,
 	}, nil
@@ -117,7 +120,7 @@ func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	fields, err := readJSONObject(r, "maxLifetimeDays", accesskey.FieldAllowedCIDRs, accesskey.FieldDefaultScopes, "expiryWarningDays", "disableUnusedAfterDays")
+	fields, err := readJSONObject(r, "maxLifetimeDays", accesskey.FieldAllowedCIDRs, accesskey.FieldDefaultScopes, "expiryWarningDays", "disableUnusedAfterDays", fieldAllowSelfRotation)
 	if err != nil {
 		return err
 	}
@@ -163,6 +166,9 @@ func (a *api) setPolicy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if p.DisableUnusedAfterDays, err = disableUnusedAfterDaysField(fields); err != nil {
+		return err
+	}
+	if p.AllowSelfRotation, err = allowSelfRotationField(fields); err != nil {
 		return err
 	}
 	if err := a.policies.SetPolicy(r.Context(), t.ref.TeamID, p, a.auditOf(r, t)); err != nil {

@@ -93,22 +93,25 @@ func (e AuditEventAction) Valid() bool {
 
 // Defines values for AuditEventActorType.
 const (
-	Event      AuditEventActorType = "event"
-	LeakReport AuditEventActorType = "leak-report"
-	System     AuditEventActorType = "system"
-	User       AuditEventActorType = "user"
+	AuditEventActorTypeAccessKey  AuditEventActorType = "access-key"
+	AuditEventActorTypeEvent      AuditEventActorType = "event"
+	AuditEventActorTypeLeakReport AuditEventActorType = "leak-report"
+	AuditEventActorTypeSystem     AuditEventActorType = "system"
+	AuditEventActorTypeUser       AuditEventActorType = "user"
 )
 
 // Valid indicates whether the value is a known member of the AuditEventActorType enum.
 func (e AuditEventActorType) Valid() bool {
 	switch e {
-	case Event:
+	case AuditEventActorTypeAccessKey:
 		return true
-	case LeakReport:
+	case AuditEventActorTypeEvent:
 		return true
-	case System:
+	case AuditEventActorTypeLeakReport:
 		return true
-	case User:
+	case AuditEventActorTypeSystem:
+		return true
+	case AuditEventActorTypeUser:
 		return true
 	default:
 		return false
@@ -183,27 +186,28 @@ func (e CreatedAccessKeyStatus) Valid() bool {
 
 // Defines values for ErrorCode.
 const (
-	ErrorCodeAlreadyRotated       ErrorCode = "AlreadyRotated"
-	ErrorCodeForbidden            ErrorCode = "Forbidden"
-	ErrorCodeIdempotencyKeyInUse  ErrorCode = "IdempotencyKeyInUse"
-	ErrorCodeIdempotencyKeyReused ErrorCode = "IdempotencyKeyReused"
-	ErrorCodeInternalError        ErrorCode = "InternalError"
-	ErrorCodeInvalidSignature     ErrorCode = "InvalidSignature"
-	ErrorCodeKeyDisabled          ErrorCode = "KeyDisabled"
-	ErrorCodeKeyExpired           ErrorCode = "KeyExpired"
-	ErrorCodeKeyLeaked            ErrorCode = "KeyLeaked"
-	ErrorCodeLimitExceeded        ErrorCode = "LimitExceeded"
-	ErrorCodeMethodNotAllowed     ErrorCode = "MethodNotAllowed"
-	ErrorCodeMissingSignature     ErrorCode = "MissingSignature"
-	ErrorCodeNotFound             ErrorCode = "NotFound"
-	ErrorCodePayloadTooLarge      ErrorCode = "PayloadTooLarge"
-	ErrorCodePolicyViolation      ErrorCode = "PolicyViolation"
-	ErrorCodeRequestExpired       ErrorCode = "RequestExpired"
-	ErrorCodeServiceUnavailable   ErrorCode = "ServiceUnavailable"
-	ErrorCodeUnauthenticated      ErrorCode = "Unauthenticated"
-	ErrorCodeUnknownKey           ErrorCode = "UnknownKey"
-	ErrorCodeUnsupportedMediaType ErrorCode = "UnsupportedMediaType"
-	ErrorCodeValidationError      ErrorCode = "ValidationError"
+	ErrorCodeAlreadyRotated         ErrorCode = "AlreadyRotated"
+	ErrorCodeForbidden              ErrorCode = "Forbidden"
+	ErrorCodeIdempotencyKeyInUse    ErrorCode = "IdempotencyKeyInUse"
+	ErrorCodeIdempotencyKeyReused   ErrorCode = "IdempotencyKeyReused"
+	ErrorCodeInternalError          ErrorCode = "InternalError"
+	ErrorCodeInvalidSignature       ErrorCode = "InvalidSignature"
+	ErrorCodeKeyDisabled            ErrorCode = "KeyDisabled"
+	ErrorCodeKeyExpired             ErrorCode = "KeyExpired"
+	ErrorCodeKeyLeaked              ErrorCode = "KeyLeaked"
+	ErrorCodeLimitExceeded          ErrorCode = "LimitExceeded"
+	ErrorCodeMethodNotAllowed       ErrorCode = "MethodNotAllowed"
+	ErrorCodeMissingSignature       ErrorCode = "MissingSignature"
+	ErrorCodeNotFound               ErrorCode = "NotFound"
+	ErrorCodePayloadTooLarge        ErrorCode = "PayloadTooLarge"
+	ErrorCodePolicyViolation        ErrorCode = "PolicyViolation"
+	ErrorCodeRequestExpired         ErrorCode = "RequestExpired"
+	ErrorCodeSelfRotationNotAllowed ErrorCode = "SelfRotationNotAllowed"
+	ErrorCodeServiceUnavailable     ErrorCode = "ServiceUnavailable"
+	ErrorCodeUnauthenticated        ErrorCode = "Unauthenticated"
+	ErrorCodeUnknownKey             ErrorCode = "UnknownKey"
+	ErrorCodeUnsupportedMediaType   ErrorCode = "UnsupportedMediaType"
+	ErrorCodeValidationError        ErrorCode = "ValidationError"
 )
 
 // Valid indicates whether the value is a known member of the ErrorCode enum.
@@ -240,6 +244,8 @@ func (e ErrorCode) Valid() bool {
 	case ErrorCodePolicyViolation:
 		return true
 	case ErrorCodeRequestExpired:
+		return true
+	case ErrorCodeSelfRotationNotAllowed:
 		return true
 	case ErrorCodeServiceUnavailable:
 		return true
@@ -447,6 +453,9 @@ type AuditEvent struct {
 	AccessKeyId *AccessKeyId     `json:"accessKeyId,omitempty"`
 	Action      AuditEventAction `json:"action"`
 	Actor       struct {
+		// AccessKeyId Example: TKAKABCDEFGHIJKLMNOPQRST
+		AccessKeyId *AccessKeyId `json:"accessKeyId,omitempty"`
+
 		// Account An event actor's AWS account, the one that put the event on the bus.
 		Account *string `json:"account,omitempty"`
 
@@ -646,6 +655,9 @@ type Id = string
 
 // KeyPolicy defines model for KeyPolicy.
 type KeyPolicy struct {
+	// AllowSelfRotation Whether a key may rotate itself (rotateSelf); false unless an owner allowed it.
+	AllowSelfRotation bool `json:"allowSelfRotation"`
+
 	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
 	// single addresses (stored as /32 or /128). Stored and shown in
 	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
@@ -661,10 +673,10 @@ type KeyPolicy struct {
 	DefaultScopes *Scopes `json:"defaultScopes"`
 
 	// DisableUnusedAfterDays Active keys unused (or, never used, since creation) this many days are disabled by the system, with an `AccessKeyDormant` warning seven days before; null (the default, and when left out) is off.
-	DisableUnusedAfterDays *int `json:"disableUnusedAfterDays,omitempty"`
+	DisableUnusedAfterDays *int `json:"disableUnusedAfterDays"`
 
 	// ExpiryWarningDays Days before expiry at which an active key gets an `AccessKeyExpiring` record, once per threshold; the default [30, 7, 1] unless set.
-	ExpiryWarningDays *[]int `json:"expiryWarningDays,omitempty"`
+	ExpiryWarningDays *[]int `json:"expiryWarningDays"`
 
 	// KeysOutsidePolicy How many of the team's keys that can sign (active, not expired)
 	// have no `allowedCidrs` or some outside the team's networks; 0
@@ -694,6 +706,9 @@ type KeyPolicy struct {
 // unrestricted key; a rotation copies the old key's). Both optional:
 // absent or null is none.
 type KeyPolicyRequest struct {
+	// AllowSelfRotation Whether a key may rotate itself (rotateSelf); absent or null - false.
+	AllowSelfRotation *bool `json:"allowSelfRotation,omitempty"`
+
 	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
 	// single addresses (stored as /32 or /128). Stored and shown in
 	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
@@ -731,6 +746,8 @@ type Offboarded struct {
 
 // PolicyAfterChange `KeyPolicyChanged`: the team's key policy as it became, every field (null: no lifetime bound, no team networks, new keys unrestricted, dormant keys off); expiryWarningDays are the thresholds in force (the default [30, 7, 1] when the policy names none).
 type PolicyAfterChange struct {
+	AllowSelfRotation bool `json:"allowSelfRotation"`
+
 	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
 	// single addresses (stored as /32 or /128). Stored and shown in
 	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
@@ -841,6 +858,12 @@ type RotateAccessKeyRequest struct {
 	// shown sorted, duplicates dropped. null - unrestricted; an empty list
 	// grants nothing.
 	Scopes *Scopes `json:"scopes,omitempty"`
+}
+
+// RotateSelfRequest defines model for RotateSelfRequest.
+type RotateSelfRequest struct {
+	// GracePeriodSeconds How long the old key keeps working; 0 deletes it at once. Default 86400.
+	GracePeriodSeconds *int `json:"gracePeriodSeconds,omitempty"`
 }
 
 // Scopes What the key grants behind the authorizer: scopes of segments
@@ -1002,6 +1025,13 @@ type ReportSignatureRefused struct {
 	} `json:"error"`
 }
 
+// SelfRotationRefused defines model for SelfRotationRefused.
+type SelfRotationRefused struct {
+	Error struct {
+		Code interface{} `json:"code,omitempty"`
+	} `json:"error"`
+}
+
 // ServiceUnavailable defines model for ServiceUnavailable.
 type ServiceUnavailable struct {
 	Error struct {
@@ -1035,6 +1065,16 @@ type UnsupportedMediaType struct {
 	Error struct {
 		Code interface{} `json:"code,omitempty"`
 	} `json:"error"`
+}
+
+// RotateSelfParams defines parameters for RotateSelf.
+type RotateSelfParams struct {
+	// IdempotencyKey Makes the request safe to retry: the same key from the same caller on
+	// the same path with the same body within 24 hours answers exactly the
+	// first `201` (the same key and secret) with `Idempotent-Replayed: true`,
+	// and creates nothing. The same key with another path or body is `422`
+	// `IdempotencyKeyReused`. Only successes are remembered.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ReportGitHubLeaksJSONBody defines parameters for ReportGitHubLeaks.
@@ -1098,6 +1138,9 @@ type RotateAccessKeyParams struct {
 	// `IdempotencyKeyReused`. Only successes are remembered.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
+
+// RotateSelfJSONRequestBody defines body for RotateSelf for application/json ContentType.
+type RotateSelfJSONRequestBody = RotateSelfRequest
 
 // ReportGitHubLeaksJSONRequestBody defines body for ReportGitHubLeaks for application/json ContentType.
 type ReportGitHubLeaksJSONRequestBody = ReportGitHubLeaksJSONBody

@@ -192,6 +192,9 @@ func New(ctx context.Context, opts Options) (http.Handler, error) {
 			}
 			return httpapi.NewLeakReport(common, store, keys)
 		},
+		httpapi.FunctionSelfRotateKey: func() (httpapi.LambdaHandlerFunc, error) {
+			return httpapi.NewSelfRotateKey(common, v, store, sealer)
+		},
 	}
 	background := opts.Background
 	if background == nil {

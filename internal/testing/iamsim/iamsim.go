@@ -218,18 +218,25 @@ func root(t testing.TB) string {
 // unresolved.
 func Translate(t testing.TB) map[string]any {
 	t.Helper()
+	return TranslateFile(t, "template.yaml")
+}
+
+// TranslateFile is Translate of another SAM template of the module (its
+// path from the module's root): secrets-rotation/template.yaml.
+func TranslateFile(t testing.TB, template string) map[string]any {
+	t.Helper()
 	python := filepath.Join(cache(t), "venv", "bin", "python")
 	if _, err := os.Stat(python); err != nil {
 		t.Fatalf("iamsim: %s is missing: run `make sam-tools` (the pinned SAM CLI, whose translator turns template.yaml into the deployed CloudFormation)", python)
 	}
 	r := root(t)
-	cmd := exec.Command(python, filepath.Join(r, "scripts", "sam-translate.py"), filepath.Join(r, "template.yaml"))
+	cmd := exec.Command(python, filepath.Join(r, "scripts", "sam-translate.py"), filepath.Join(r, template))
 	cmd.Env = append(os.Environ(), "AWS_DEFAULT_REGION=us-east-1", "SAM_CLI_TELEMETRY=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("iamsim: sam-translate.py template.yaml: %v\n%s", err, stderr.String())
+		t.Fatalf("iamsim: sam-translate.py %s: %v\n%s", template, err, stderr.String())
 	}
 	var doc map[string]any
 	if err := json.Unmarshal(out, &doc); err != nil {

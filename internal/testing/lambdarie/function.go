@@ -31,7 +31,7 @@ const pageTokenKey = "rie-test-page-token-key-0123456789abcdef"
 
 // timeouts are the functions' timeouts in seconds where template.yaml sets
 // one of their own; every other function has the Globals' 10.
-var timeouts = map[string]int{"SweepExpiredKeys": 60}
+var timeouts = map[string]int{"SweepExpiredKeys": 60, "SecretsRotation": 30}
 
 // Timeout is the function's timeout in seconds, as template.yaml sets it
 // (template_test.go holds the two to each other): the emulator's deadline.
