@@ -352,7 +352,7 @@ var reads = map[string][]string{
 	// keysWithExtras (ListKeys' lists and report): BatchGetItem of a
 	// page's key items, projected to what the ByTeam index does not
 	// project, the restrictions and the leak marks.
-	"ListExtras": {"pk", "sk", "allowedCidrs", "scopes", "leakedAt", "leakUrl"},
+	"ListExtras": {"pk", "sk", "allowedCidrs", "scopes", "leakedAt", "leakUrl", "dormantAt"},
 	// withAuditChanges (ListKeys' member and key history): BatchGetItem of
 	// a page's AccessKeyUpdated records, projected to their changes.
 	"AuditChanges": {"pk", "sk", "changes"},
@@ -450,6 +450,8 @@ func functionGrants() map[string][]grant {
 		"ListKeys": {
 			{action: "dynamodb:Query", on: "ByTeam"},
 			{action: "dynamodb:GetItem", items: keyItems, reads: "ShownKey"},
+			// The report's team policy (disableUnusedAfterDays).
+			{action: "dynamodb:GetItem", items: policyItems},
 			{action: "dynamodb:Query", items: auditItems},
 			// A member's and a key's audit history (dynamostore audit.go).
 			{action: "dynamodb:Query", on: "ByMemberAudit"},
@@ -1678,6 +1680,8 @@ func TestLeastPrivilegePolicyItems(t *testing.T) {
 		"UpdateKey":   {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
 		// The expiry-warning pass reads each team's thresholds.
 		"SweepExpiredKeys": {"dynamodb:GetItem"},
+		// The credential report reads disableUnusedAfterDays.
+		"ListKeys": {"dynamodb:GetItem"},
 		// A key's self-rotation, as RotateKey.
 		"SelfRotateKey": {"dynamodb:ConditionCheckItem", "dynamodb:GetItem"},
 	}

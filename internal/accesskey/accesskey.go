@@ -67,6 +67,9 @@ type Key struct {
 	// Scopes are what the key grants, in canonical form; nil: everything
 	// (unrestricted); empty: nothing.
 	Scopes []string
+	// DormantAt is the key's last dormant disable (dormant.go); nil: none,
+	// or not read (only the team's lists read it).
+	DormantAt *time.Time
 }
 
 // Expired reports whether the key has expired at now: from the instant of

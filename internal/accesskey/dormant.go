@@ -63,6 +63,34 @@ func DormantWithin(now, since time.Time, days *int) bool {
 	return days != nil && !now.Before(since.Add(time.Duration(*days)*24*time.Hour).Add(-dormantWarningHorizon))
 }
 
+// DormantSince is when the key's dormant clock started: the latest of its
+// creation, its last use and its last dormant disable.
+func (k Key) DormantSince() time.Time {
+	since := k.CreatedAt
+	for _, t := range []*time.Time{k.LastUsedAt, k.DormantAt} {
+		if t != nil && t.After(since) {
+			since = *t
+		}
+	}
+	return since
+}
+
+// DormantDisableAt is when the dormant pass will disable the key if it
+// stays unused, under a policy of days: nil when days is nil (off), when
+// the key is not active at now (disabled or expired), or when it expires
+// before then (a key retired by a rotation expires at its grace period's
+// end). The time may be past: the pass runs on a schedule.
+func (k Key) DormantDisableAt(now time.Time, days *int) *time.Time {
+	if days == nil || k.StatusAt(now) != StatusActive {
+		return nil
+	}
+	at := k.DormantSince().Add(time.Duration(*days) * 24 * time.Hour)
+	if k.ExpiresAt != nil && !k.ExpiresAt.After(at) {
+		return nil
+	}
+	return &at
+}
+
 // DormantState is what the dormant pass reads of a key.
 type DormantState struct {
 	Status Status

@@ -49,6 +49,8 @@ type KeyChanges struct {
 	ThresholdDays *int
 	// Reason: a dormant key's records ("unused", dormant.go).
 	Reason string
+	// Policy: a KeyPolicyChanged's policy as it became (policyaudit.go).
+	Policy *PolicyValues
 }
 
 // Apply returns k with u applied, and what changed (nil when nothing did).

@@ -43,6 +43,19 @@ type Changes struct {
 	ThresholdDays *int `json:"thresholdDays,omitempty"`
 	// A dormant key's AccessKeyDormant and AccessKeyDisabled: "unused".
 	Reason string `json:"reason,omitempty"`
+	// KeyPolicyChanged: the team's key policy as it became.
+	Policy *Policy `json:"policy,omitempty"`
+}
+
+// Policy is a team's key policy after a change: every field, null
+// included.
+type Policy struct {
+	MaxLifetimeDays        *int     `json:"maxLifetimeDays"`
+	AllowedCidrs           []string `json:"allowedCidrs"`
+	DefaultScopes          []string `json:"defaultScopes"`
+	ExpiryWarningDays      []int    `json:"expiryWarningDays"`
+	DisableUnusedAfterDays *int     `json:"disableUnusedAfterDays"`
+	AllowSelfRotation      bool     `json:"allowSelfRotation"`
 }
 
 // StringChange is a text field before and after a change.
@@ -110,6 +123,10 @@ func FromRecord(r accesskey.AuditRecord) Detail {
 		}
 		d.Changes.DaysLeft, d.Changes.ThresholdDays = c.DaysLeft, c.ThresholdDays
 		d.Changes.Reason = c.Reason
+		if v := c.Policy; v != nil {
+			d.Changes.Policy = &Policy{MaxLifetimeDays: v.MaxLifetimeDays, AllowedCidrs: v.AllowedCIDRs, DefaultScopes: v.DefaultScopes,
+				ExpiryWarningDays: v.ExpiryWarningDays, DisableUnusedAfterDays: v.DisableUnusedAfterDays, AllowSelfRotation: v.AllowSelfRotation}
+		}
 	}
 	return d
 }

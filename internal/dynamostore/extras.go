@@ -23,7 +23,7 @@ import (
 // it, and a deployed index's projection cannot change). template.yaml's
 // Mappings.Reads.ListExtras names exactly these: never secretCiphertext or
 // secretSha256.
-var listExtraAttributes = []string{attrPK, attrSK, attrAllowedCIDRs, attrScopes, attrLeakedAt, attrLeakURL}
+var listExtraAttributes = []string{attrPK, attrSK, attrAllowedCIDRs, attrScopes, attrLeakedAt, attrLeakURL, attrDormantAt}
 
 // auditExtraAttributes are what an audit history page read from
 // ByMemberAudit or ByKeyAudit reads of its AccessKeyUpdated records: their
@@ -146,6 +146,7 @@ func (s *Store) keysWithExtras(ctx context.Context, items []keyItem) ([]accesske
 		return nil, fmt.Errorf("read keys' restrictions and leak marks: %w", err)
 	}
 	kept := make([]keyItem, 0, len(items))
+	dormantAt := make([]string, 0, len(items))
 	for _, it := range items {
 		got, ok := found[it.PK+"\x00"+it.SK]
 		if !ok {
@@ -157,8 +158,27 @@ func (s *Store) keysWithExtras(ctx context.Context, items []keyItem) ([]accesske
 		}
 		it.AllowedCIDRs, it.Scopes, it.LeakedAt, it.LeakURL = extra.AllowedCIDRs, extra.Scopes, extra.LeakedAt, extra.LeakURL
 		kept = append(kept, it)
+		var d string
+		if v, ok := got[attrDormantAt].(*types.AttributeValueMemberS); ok {
+			d = v.Value
+		}
+		dormantAt = append(dormantAt, d)
 	}
-	return keysOf(kept)
+	out, err := keysOf(kept)
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range dormantAt {
+		if d == "" {
+			continue
+		}
+		t, err := time.Parse(timestampLayout, d)
+		if err != nil {
+			return nil, fmt.Errorf("item %s: dormantAt: %w", kept[i].PK, err)
+		}
+		out[i].DormantAt = &t
+	}
+	return out, nil
 }
 
 // withAuditChanges fills in the changes of the records a page read from
@@ -196,7 +216,8 @@ func (s *Store) withAuditChanges(ctx context.Context, items []auditItem) error {
 // carriesChanges reports whether a record has a changes attribute: an
 // update's before and after, an expiry or dormancy warning's figures, a
 // dormant disable's reason (actorSub is projected, so only those disables
-// are read).
+// are read). A KeyPolicyChanged's changes (the policy) are never read
+// here: it names no member or key, so neither index holds it.
 func carriesChanges(it auditItem) bool {
 	switch it.Action {
 	case accesskey.AuditKeyUpdated, accesskey.AuditKeyExpiring, accesskey.AuditKeyDormant:

@@ -138,7 +138,7 @@ func TestViewsReadWhatTheIndexesDoNotProject(t *testing.T) {
 			t.Errorf("%s cost %d Queries and %d BatchGetItems, want %d and %d", view, db.queries.Load(), db.batches.Load(), queries, batches)
 		}
 		for _, p := range db.projections {
-			if p != "pk, sk, allowedCidrs, scopes, leakedAt, leakUrl" && p != "pk, sk, changes" {
+			if p != "pk, sk, allowedCidrs, scopes, leakedAt, leakUrl, dormantAt" && p != "pk, sk, changes" {
 				t.Errorf("%s: a BatchGetItem projected to %q", view, p)
 			}
 		}

@@ -122,6 +122,8 @@ func (s *Store) SetPolicy(ctx context.Context, teamID string, p accesskey.KeyPol
 	actions = append(actions, s.txDormantRegistry(teamID, p))
 	rec := audit.Record(accesskey.AuditPolicyChanged, accesskey.Ref{TeamID: teamID})
 	rec.MaxLifetimeDays = p.MaxLifetimeDays
+	// The whole policy as it became, in changes.policy (policyaudit.go).
+	rec.KeyChanges = &accesskey.KeyChanges{Policy: p.Values()}
 	actions, _, err := s.withRecords(actions, nil, rec)
 	if err != nil {
 		return err

@@ -165,6 +165,19 @@ type changesJSON struct {
 	ThresholdDays *int `json:"thresholdDays,omitempty"`
 	// A dormant key's (dormant.go).
 	Reason string `json:"reason,omitempty"`
+	// A KeyPolicyChanged's policy as it became (policy.go).
+	Policy *policyValuesJSON `json:"policy,omitempty"`
+}
+
+// policyValuesJSON is a KeyPolicyChanged's policy: every field, null
+// included (no lifetime bound, no networks, unrestricted new keys, off).
+type policyValuesJSON struct {
+	MaxLifetimeDays        *int     `json:"maxLifetimeDays"`
+	AllowedCIDRs           []string `json:"allowedCidrs"`
+	DefaultScopes          []string `json:"defaultScopes"`
+	ExpiryWarningDays      []int    `json:"expiryWarningDays"`
+	DisableUnusedAfterDays *int     `json:"disableUnusedAfterDays"`
+	AllowSelfRotation      bool     `json:"allowSelfRotation"`
 }
 
 type stringChangeJSON struct {
@@ -193,7 +206,11 @@ func encodeChanges(c *accesskey.KeyChanges) string {
 	}
 	j.DaysLeft, j.ThresholdDays = c.DaysLeft, c.ThresholdDays
 	j.Reason = c.Reason
-	b, _ := json.Marshal(j) // strings and lists of strings: never fails
+	if v := c.Policy; v != nil {
+		j.Policy = &policyValuesJSON{MaxLifetimeDays: v.MaxLifetimeDays, AllowedCIDRs: v.AllowedCIDRs, DefaultScopes: v.DefaultScopes,
+			ExpiryWarningDays: v.ExpiryWarningDays, DisableUnusedAfterDays: v.DisableUnusedAfterDays, AllowSelfRotation: v.AllowSelfRotation}
+	}
+	b, _ := json.Marshal(j) // strings, ints and lists of them: never fails
 	return string(b)
 }
 
@@ -216,5 +233,9 @@ func decodeChanges(s string) *accesskey.KeyChanges {
 	}
 	c.DaysLeft, c.ThresholdDays = j.DaysLeft, j.ThresholdDays
 	c.Reason = j.Reason
+	if v := j.Policy; v != nil {
+		c.Policy = &accesskey.PolicyValues{MaxLifetimeDays: v.MaxLifetimeDays, AllowedCIDRs: v.AllowedCIDRs, DefaultScopes: v.DefaultScopes,
+			ExpiryWarningDays: v.ExpiryWarningDays, DisableUnusedAfterDays: v.DisableUnusedAfterDays, AllowSelfRotation: v.AllowSelfRotation}
+	}
 	return &c
 }

@@ -103,11 +103,18 @@ type AuditLister interface {
 	ListAudit(ctx context.Context, teamID, memberID, accessKeyID string, limit int, after map[string]string) ([]accesskey.AuditRecord, map[string]string, error)
 }
 
-// KeyLister lists keys, reads one, and lists the audit records.
+// KeyLister lists keys, reads one, and lists the audit records; the
+// credential report reads the team's key policy (dormantDisableAt).
 type KeyLister interface {
 	Lister
 	KeyReader
 	AuditLister
+	PolicyReader
+}
+
+// PolicyReader reads a team's key policy.
+type PolicyReader interface {
+	Policy(ctx context.Context, teamID string) (accesskey.KeyPolicy, error)
 }
 
 // NewListKeys returns the ListKeys function's handler: the lists and one key.
@@ -115,7 +122,7 @@ func NewListKeys(c Common, store KeyLister, tokens PageTokens) (LambdaHandlerFun
 	if store == nil || tokens == nil {
 		return nil, missing(FunctionListKeys, "a KeyLister and PageTokens")
 	}
-	return newFunction(FunctionListKeys, &api{Common: c, lister: store, reader: store, audits: store, pageTokens: tokens})
+	return newFunction(FunctionListKeys, &api{Common: c, lister: store, reader: store, audits: store, pageTokens: tokens, policyReader: store})
 }
 
 // Rotator replaces a key with a new one, in one transaction.

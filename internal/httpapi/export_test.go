@@ -39,7 +39,7 @@ type AllDeps struct {
 // NewAll serves every route of the table from one handler, for the unit
 // tests; each route's handler is the one its function serves.
 func NewAll(d AllDeps) http.Handler {
-	a := &api{Common: d.Common, creator: d.Store, lister: d.Store, reader: d.Store, statuses: d.Store, deleter: d.Store, policies: d.Store, rotator: d.Store, offboarder: d.Store, audits: d.Store,
+	a := &api{Common: d.Common, creator: d.Store, lister: d.Store, reader: d.Store, statuses: d.Store, deleter: d.Store, policies: d.Store, policyReader: d.Store, rotator: d.Store, offboarder: d.Store, audits: d.Store,
 		sealer: d.Sealer, pageTokens: d.PageTokens, verifier: d.Verifier, policyCache: newPolicyCache(), leaks: d.Store, githubKeys: d.GitHubKeys}
 	return a.handler(Routes)
 }
@@ -48,12 +48,13 @@ func NewAll(d AllDeps) http.Handler {
 var ReportColumns = reportColumns
 
 // ReportRowBytes are the bytes of k's row in the JSON report (with its
-// comma) and in the CSV report (with its line end).
-func ReportRowBytes(k accesskey.Key, now time.Time) (jsonBytes, csvBytes int) {
+// comma) and in the CSV report (with its line end), under a policy that
+// disables keys unused for unusedDays (nil: off).
+func ReportRowBytes(k accesskey.Key, now time.Time, unusedDays *int) (jsonBytes, csvBytes int) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	row := reportRow(k, now)
+	row := reportRow(k, now, unusedDays)
 	_ = enc.Encode(row)
 	jsonBytes = b.Len() // the newline stands for the comma
 	b.Reset()

@@ -42,6 +42,8 @@ type api struct {
 	rotator    Rotator
 	audits     AuditLister
 	offboarder MemberOffboarder
+	// policyReader reads the team's policy for the credential report.
+	policyReader PolicyReader
 	// policyCache serves generate's and rotate's reads of the team's key
 	// policy.
 	policyCache *policyCache

@@ -24,12 +24,12 @@ import (
 // every value a row shows (team and member ids twice: in gsi1pk/gsi1sk and
 // in their own attributes), plus pk, sk, gsi1pk, gsi1sk and the attribute
 // names: 220 bytes at least, 286 with every optional field and the
-// shortest ids, whose row is 448 bytes of JSON (177 of CSV). A value can
+// shortest ids, whose row is 492 bytes of JSON (186 of CSV). A value can
 // grow when rendered: JSON escapes '"' and '\' (2 bytes for 1; HTML
 // escaping is off, and a description has no control, format or
 // line-separator characters), CSV doubles '"' and quotes the cell. So a
 // row is at most 2x the index item it comes from (the worst measured:
-// 1.97x, a creator made of quotes; TestReportRowsAtMostTwiceTheirItems),
+// 1.98x, a creator made of quotes; TestReportRowsAtMostTwiceTheirItems),
 // and one Query page (1 MB, plus the item that crosses the limit: a few KB)
 // renders to at most reportQueryPageBytes. The handler adds Query pages
 // while what it has built plus one more such page stays within
@@ -75,13 +75,20 @@ const (
 
 // reportColumns are the credential report's columns, in order.
 var reportColumns = []string{"memberId", "accessKeyId", "status", "createdAt", "createdBy", "expiresAt",
-	"lastUsedAt", "lastUsedSourceIp", "lastUsedScheme", "ageDays", "daysSinceLastUse", "leakedAt", "leakUrl", "allowedCidrs", "scopes"}
+	"lastUsedAt", "lastUsedSourceIp", "lastUsedScheme", "ageDays", "daysSinceLastUse", "leakedAt", "leakUrl", "allowedCidrs", "scopes", "dormantDisableAt", "dormantSoon"}
 
 // reportRowJSON is one key of the report in its JSON form.
 type reportRowJSON struct {
 	keyJSON
 	AgeDays          int  `json:"ageDays"`
 	DaysSinceLastUse *int `json:"daysSinceLastUse"`
+	// DormantDisableAt is when the key will be disabled as unused if it
+	// stays unused (the team's disableUnusedAfterDays; accesskey
+	// DormantDisableAt): null when the setting is off, the key is not
+	// active, or it expires first. DormantSoon: that is within
+	// DormantWarningDays (7) of the report's time, or past.
+	DormantDisableAt *string `json:"dormantDisableAt"`
+	DormantSoon      bool    `json:"dormantSoon"`
 }
 
 // report writes one page of the team's credential report: one row per
@@ -101,6 +108,13 @@ func (a *api) report(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// The team's policy, read once a page: which keys the dormant pass
+	// will disable, and when.
+	policy, err := a.policyReader.Policy(r.Context(), t.ref.TeamID)
+	if err != nil {
+		return err
+	}
+	unusedDays := policy.DisableUnusedAfterDays
 	now := a.Now().UTC()
 	var body bytes.Buffer
 	if asJSON {
@@ -123,7 +137,7 @@ func (a *api) report(w http.ResponseWriter, r *http.Request) error {
 		mark, markRows := body.Len(), rows
 		csvw := csv.NewWriter(&body)
 		for _, k := range keys {
-			row := reportRow(k, now)
+			row := reportRow(k, now, unusedDays)
 			if asJSON {
 				if rows > 0 {
 					body.WriteByte(',')
@@ -217,8 +231,13 @@ func (a *api) reportQuery(r *http.Request, teamID string) (asJSON bool, after ma
 	return asJSON, after, scope, nil
 }
 
-func reportRow(k accesskey.Key, now time.Time) reportRowJSON {
+func reportRow(k accesskey.Key, now time.Time, unusedDays *int) reportRowJSON {
 	row := reportRowJSON{keyJSON: toJSON(k, now), AgeDays: int(now.Sub(k.CreatedAt).Hours() / 24)}
+	if at := k.DormantDisableAt(now, unusedDays); at != nil {
+		s := at.UTC().Format(time.RFC3339)
+		row.DormantDisableAt = &s
+		row.DormantSoon = accesskey.DormantWithin(now, k.DormantSince(), unusedDays)
+	}
 	if k.LastUsedAt != nil {
 		d := int(now.Sub(*k.LastUsedAt).Hours() / 24)
 		row.DaysSinceLastUse = &d
@@ -239,7 +258,7 @@ func csvRecord(row reportRowJSON) []string {
 	}
 	rec := []string{row.MemberID, row.AccessKeyID, row.Status, row.CreatedAt, row.CreatedBy, str(row.ExpiresAt),
 		str(row.LastUsedAt), row.LastUsedSourceIP, row.LastUsedScheme, strconv.Itoa(row.AgeDays), days,
-		str(row.LeakedAt), row.LeakURL, csvList(row.AllowedCidrs), csvList(row.Scopes)}
+		str(row.LeakedAt), row.LeakURL, csvList(row.AllowedCidrs), csvList(row.Scopes), str(row.DormantDisableAt), strconv.FormatBool(row.DormantSoon)}
 	for i, cell := range rec {
 		rec[i] = csvSafe(cell)
 	}

@@ -83,9 +83,18 @@ func TestReportRowsAtMostTwiceTheirItems(t *testing.T) {
 		"member of dots":               full(accesskey.Key{MemberID: strings.Repeat(".", 64)}),
 		"restricted, shortest entries": full(accesskey.Key{AllowedCIDRs: []string{"::/0"}, Scopes: []string{"a", "b", "c"}}),
 		"no scopes":                    full(accesskey.Key{Scopes: []string{}}),
+		// Active and not expired: it shows dormantDisableAt.
+		"active, every field, dormant soon": func() accesskey.Key {
+			k := full(accesskey.Key{})
+			far := now.Add(99999 * 24 * time.Hour)
+			k.Status, k.ExpiresAt, k.DormantAt = accesskey.StatusActive, &far, &used
+			return k
+		}(),
 	} {
 		item := indexItemBytes(t, k)
-		j, c := httpapi.ReportRowBytes(k, now)
+		// The longest policy: a dormantDisableAt for every active key.
+		days := accesskey.MaxUnusedDays
+		j, c := httpapi.ReportRowBytes(k, now, &days)
 		if j > 2*item || c > 2*item {
 			t.Errorf("%s: a row of %d bytes (JSON) or %d (CSV) for an item of %d", name, j, c, item)
 		}

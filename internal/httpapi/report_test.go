@@ -70,7 +70,7 @@ func TestCredentialReport(t *testing.T) {
 			if err != nil || len(rows) != 251 {
 				t.Fatalf("CSV: %d rows, %v", len(rows), err)
 			}
-			want := []string{"memberId", "accessKeyId", "status", "createdAt", "createdBy", "expiresAt", "lastUsedAt", "lastUsedSourceIp", "lastUsedScheme", "ageDays", "daysSinceLastUse", "leakedAt", "leakUrl", "allowedCidrs", "scopes"}
+			want := []string{"memberId", "accessKeyId", "status", "createdAt", "createdBy", "expiresAt", "lastUsedAt", "lastUsedSourceIp", "lastUsedScheme", "ageDays", "daysSinceLastUse", "leakedAt", "leakUrl", "allowedCidrs", "scopes", "dormantDisableAt", "dormantSoon"}
 			if strings.Join(rows[0], ",") != strings.Join(want, ",") {
 				t.Fatalf("header %v", rows[0])
 			}

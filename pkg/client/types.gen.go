@@ -481,6 +481,9 @@ type AuditEvent struct {
 		ExpiresAt       *time.Time `json:"expiresAt,omitempty"`
 		MaxLifetimeDays *int       `json:"maxLifetimeDays,omitempty"`
 
+		// Policy `KeyPolicyChanged`: the team's key policy as it became, every field (null: no lifetime bound, no team networks, new keys unrestricted, dormant keys off); expiryWarningDays are the thresholds in force (the default [30, 7, 1] when the policy names none).
+		Policy *PolicyAfterChange `json:"policy,omitempty"`
+
 		// Reason `AccessKeyDormant`, and `AccessKeyDisabled` by the system (sub `dormant`): the key was unused for the team's disableUnusedAfterDays.
 		Reason *AuditEventChangesReason `json:"reason,omitempty"`
 
@@ -741,6 +744,28 @@ type Offboarded struct {
 	Deleted []AccessKeyId `json:"deleted"`
 }
 
+// PolicyAfterChange `KeyPolicyChanged`: the team's key policy as it became, every field (null: no lifetime bound, no team networks, new keys unrestricted, dormant keys off); expiryWarningDays are the thresholds in force (the default [30, 7, 1] when the policy names none).
+type PolicyAfterChange struct {
+	AllowSelfRotation bool `json:"allowSelfRotation"`
+
+	// AllowedCidrs The source networks the key may sign from: IPv4 or IPv6 prefixes, or
+	// single addresses (stored as /32 or /128). Stored and shown in
+	// canonical form (host bits cleared, IPv4-mapped IPv6 unmapped,
+	// duplicates dropped, IPv6 as RFC 5952 writes it, sorted with IPv4
+	// first). null - any source address. An empty list is refused.
+	AllowedCidrs *AllowedCidrs `json:"allowedCidrs"`
+
+	// DefaultScopes What the key grants behind the authorizer: scopes of segments
+	// `[a-z0-9][a-z0-9._-]{0,31}` joined by `:`, optionally ending in
+	// `:*` (every scope below), or `*` alone (everything). Stored and
+	// shown sorted, duplicates dropped. null - unrestricted; an empty list
+	// grants nothing.
+	DefaultScopes          *Scopes `json:"defaultScopes"`
+	DisableUnusedAfterDays *int    `json:"disableUnusedAfterDays"`
+	ExpiryWarningDays      []int   `json:"expiryWarningDays"`
+	MaxLifetimeDays        *int    `json:"maxLifetimeDays"`
+}
+
 // ReportRow One key of the credential report.
 type ReportRow struct {
 	// AccessKeyId Example: TKAKABCDEFGHIJKLMNOPQRST
@@ -765,6 +790,12 @@ type ReportRow struct {
 
 	// Description Free text that the caller chose for the key, without control, format (bidirectional, zero-width) or line-separator characters (Unicode Cc, Cf, Zl, Zp); empty when none was given.
 	Description Description `json:"description"`
+
+	// DormantDisableAt When the system disables the key as unused if it stays unused (the team's `disableUnusedAfterDays` after its last use, creation or last dormant disable, whichever is latest; may be past, the pass runs on a schedule). Null when the team's setting is off, the key is disabled or expired, or it expires before then.
+	DormantDisableAt *time.Time `json:"dormantDisableAt"`
+
+	// DormantSoon The key is within 7 days of `dormantDisableAt` (or past it); false when that is null.
+	DormantSoon bool `json:"dormantSoon"`
 
 	// ExpiresAt When the key stops working; absent if never.
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`

@@ -17,6 +17,9 @@
   // session: {token, memberId, teamId, role, expiresAt} while signed in.
   let session = null;
   let keys = [];
+  // warnDays is the smallest of the team's expiryWarningDays (the key
+  // policy): an active key expiring within it is marked in the table.
+  let warnDays = 1;
   let auditNextToken = null;
   // The key the secret dialog shows, until the dialog closes.
   let shown = null;
@@ -157,6 +160,26 @@
     td.textContent = text;
     if (className) td.className = className;
     return td;
+  }
+
+  // expiryBadge marks an active key that expires within the team's
+  // smallest expiry warning threshold: "expires in N days", N the whole
+  // days left rounded up, as the AccessKeyExpiring record counts them.
+  // Null for any other key.
+  function expiryBadge(k) {
+    if (k.status !== 'Active' || !k.expiresAt) return null;
+    const day = 24 * 60 * 60 * 1000;
+    const left = new Date(k.expiresAt).getTime() - Date.now();
+    if (!(left > 0) || left > warnDays * day) return null;
+    const n = Math.ceil(left / day);
+    const box = document.createElement('div');
+    const badge = document.createElement('span');
+    badge.className = 'status status-expiring';
+    badge.textContent = 'expires in ' + n + (n === 1 ? ' day' : ' days');
+    badge.title = 'Expires within ' + warnDays + (warnDays === 1 ? ' day' : ' days') +
+      ' (the team\'s smallest expiry warning): rotate it, or generate a new one, before then.';
+    box.append(badge);
+    return box;
   }
 
   // leakBadge marks a key a leak report disabled: when, and a link to
@@ -330,8 +353,23 @@
 
   // ------------------------------------------------------------ keys
 
+  // loadWarnDays reads the smallest of the team's expiry warning
+  // thresholds. A caller who may not read the key policy (403), or a read
+  // that fails, gets the default policy's smallest, 1 day: the mark is a
+  // hint, the key list is what matters.
+  async function loadWarnDays() {
+    try {
+      const policy = await api('GET', teamPath() + '/key-policy');
+      const days = (policy && policy.expiryWarningDays) || [];
+      warnDays = days.length ? Math.min(...days) : 1;
+    } catch {
+      warnDays = 1;
+    }
+  }
+
   async function loadKeys() {
     if (!session) return;
+    await loadWarnDays();
     const all = [];
     let next = null;
     do {
@@ -376,7 +414,10 @@
       if (leaked) status.append(leakBadge(k));
       tr.append(status);
       tr.append(timeCell(k.createdAt, ''));
-      tr.append(timeCell(k.expiresAt, 'Never'));
+      const expires = timeCell(k.expiresAt, 'Never');
+      const expiring = expiryBadge(k);
+      if (expiring) expires.append(expiring);
+      tr.append(expires);
       const used = timeCell(k.lastUsedAt, 'Never');
       if (k.lastUsedAt) {
         for (const line of ['from ' + (k.lastUsedSourceIp || 'an unknown address'), k.lastUsedScheme]) {
