@@ -50,6 +50,12 @@ type auditEvent struct {
 		Description  json.RawMessage `json:"description"`
 		AllowedCidrs json.RawMessage `json:"allowedCidrs"`
 		Scopes       json.RawMessage `json:"scopes"`
+		// KeyPolicyChanged: the policy after the change.
+		Policy json.RawMessage `json:"policy"`
+		// AccessKeyExpiring, AccessKeyDormant, a dormant AccessKeyDisabled.
+		DaysLeft      *int   `json:"daysLeft"`
+		ThresholdDays *int   `json:"thresholdDays"`
+		Reason        string `json:"reason"`
 	} `json:"changes"`
 	Leak *struct {
 		URL    string `json:"url"`
