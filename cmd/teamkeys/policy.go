@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,8 +42,11 @@ func (a *App) policySetCommand() *cobra.Command {
 	var yes, none bool
 	var days int
 	var cidrs, defaultScopes []string
+	var warningDays []int
+	var unusedDays int
+	var selfRotation bool
 	c := &cobra.Command{
-		Use:   "set (--max-lifetime-days N | --none) [--allow-cidr CIDR]... [--default-scope S]...",
+		Use:   "set (--max-lifetime-days N | --none) [--allow-cidr CIDR]... [--default-scope S]... [--expiry-warning-days D,...] [--disable-unused-after-days N] [--allow-self-rotation]",
 		Short: "Set the longest lifetime of the team's keys, or lift it (owner only; asks first)",
 		Long: `Set the team's key policy: every key created from now on expires within
 --max-lifetime-days days of its creation (one created without an expiry
@@ -55,7 +59,14 @@ networks (every key created or rotated from then on, and every update of a
 key's networks, must name networks inside them; keys that exist keep
 working, and the answer counts those outside as keysOutsidePolicy), and
 --default-scope (repeatable) the scopes of a new key that asks for none.
-Left out, each is none. See docs/RESTRICTING.md.`,
+Left out, each is none. See docs/RESTRICTING.md.
+
+--expiry-warning-days (1 to 5 distinct days, each 1 to 365; left out: the
+default 30,7,1) are when an active key gets an AccessKeyExpiring record
+before it expires; --disable-unused-after-days N (1 to 3650; left out: off)
+has the service disable keys unused that long, with an AccessKeyDormant
+warning seven days before; --allow-self-rotation lets a key rotate itself
+(teamkeys keys rotate --self; left out: not allowed).`,
 		Example: `  teamkeys policy set --max-lifetime-days 90 --yes
   teamkeys policy set --none --yes
   teamkeys policy set --max-lifetime-days 90 --allow-cidr 203.0.113.0/24 --default-scope orders:read --yes`,
@@ -97,6 +108,18 @@ Left out, each is none. See docs/RESTRICTING.md.`,
 			} else {
 				action += ", with no default scopes"
 			}
+			if flagChanged(cmd.Flags(), "expiry-warning-days") {
+				req["expiryWarningDays"] = warningDays
+				action += fmt.Sprintf(", expiry warnings at %v days", warningDays)
+			}
+			if flagChanged(cmd.Flags(), "disable-unused-after-days") {
+				req["disableUnusedAfterDays"] = unusedDays
+				action += fmt.Sprintf(", keys unused for %d days disabled", unusedDays)
+			}
+			if selfRotation {
+				req["allowSelfRotation"] = true
+				action += ", keys may rotate themselves"
+			}
 			note = strings.TrimSpace(note)
 			if err := a.confirm(yes, action, note); err != nil {
 				return err
@@ -115,6 +138,9 @@ Left out, each is none. See docs/RESTRICTING.md.`,
 	f.BoolVar(&none, "none", false, "lift the limit")
 	f.StringSliceVar(&cidrs, "allow-cidr", nil, "a network of the team: keys must sign from inside the team's networks (repeatable, or a comma list; absent: none)")
 	f.StringSliceVar(&defaultScopes, "default-scope", nil, "a scope given to a new key whose request names none (repeatable, or a comma list; absent: none)")
+	f.IntSliceVar(&warningDays, "expiry-warning-days", nil, "days before expiry at which a key's AccessKeyExpiring record is written (a comma list; absent: 30,7,1)")
+	f.IntVar(&unusedDays, "disable-unused-after-days", 0, "disable keys unused this many days (1 to 3650; absent: off)")
+	f.BoolVar(&selfRotation, "allow-self-rotation", false, "let a key rotate itself (POST /v1/access-keys/self/rotate; absent: not allowed)")
 	f.BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation (required when stdin is not a terminal)")
 	c.MarkFlagsMutuallyExclusive("max-lifetime-days", "none")
 	return c
@@ -123,13 +149,18 @@ Left out, each is none. See docs/RESTRICTING.md.`,
 // policyView is the policy's answer, with the fields that may be newer
 // than client.KeyPolicy.
 type policyView struct {
-	TeamId            string     `json:"teamId"`
-	MaxLifetimeDays   *int       `json:"maxLifetimeDays"`
-	AllowedCidrs      *[]string  `json:"allowedCidrs"`
-	DefaultScopes     *[]string  `json:"defaultScopes"`
-	KeysOutsidePolicy *int       `json:"keysOutsidePolicy"`
-	UpdatedAt         *time.Time `json:"updatedAt"`
-	UpdatedBy         *string    `json:"updatedBy"`
+	TeamId            string    `json:"teamId"`
+	MaxLifetimeDays   *int      `json:"maxLifetimeDays"`
+	AllowedCidrs      *[]string `json:"allowedCidrs"`
+	DefaultScopes     *[]string `json:"defaultScopes"`
+	KeysOutsidePolicy *int      `json:"keysOutsidePolicy"`
+	// False when keysOutsidePolicy is a lower bound.
+	KeysOutsidePolicyComplete *bool      `json:"keysOutsidePolicyComplete"`
+	ExpiryWarningDays         []int      `json:"expiryWarningDays"`
+	DisableUnusedAfterDays    *int       `json:"disableUnusedAfterDays"`
+	AllowSelfRotation         bool       `json:"allowSelfRotation"`
+	UpdatedAt                 *time.Time `json:"updatedAt"`
+	UpdatedBy                 *string    `json:"updatedBy"`
 }
 
 // printPolicy shows the policy's answer: its JSON as the service wrote it,
@@ -150,7 +181,25 @@ func (a *App) printPolicy(raw json.RawMessage) error {
 	if p.DefaultScopes != nil {
 		defaults = listCell(p.DefaultScopes)
 	}
-	t := newTable(a.Stdout, "TEAM", "MAX LIFETIME DAYS", "ALLOWED CIDRS", "DEFAULT SCOPES", "KEYS OUTSIDE POLICY", "UPDATED", "UPDATED BY")
-	t.row(p.TeamId, limit, listCell(p.AllowedCidrs), defaults, num(p.KeysOutsidePolicy), tableTime(p.UpdatedAt), str(p.UpdatedBy))
+	outside := num(p.KeysOutsidePolicy)
+	if p.KeysOutsidePolicyComplete != nil && !*p.KeysOutsidePolicyComplete {
+		outside += "+" // a lower bound: the count stopped at its bound
+	}
+	unused := "off"
+	if p.DisableUnusedAfterDays != nil {
+		unused = num(p.DisableUnusedAfterDays)
+	}
+	warnings := make([]string, len(p.ExpiryWarningDays))
+	for i, d := range p.ExpiryWarningDays {
+		warnings[i] = strconv.Itoa(d)
+	}
+	selfRotation := "no"
+	if p.AllowSelfRotation {
+		selfRotation = "yes"
+	}
+	t := newTable(a.Stdout, "TEAM", "MAX LIFETIME DAYS", "ALLOWED CIDRS", "DEFAULT SCOPES", "KEYS OUTSIDE POLICY",
+		"EXPIRY WARNING DAYS", "DISABLE UNUSED AFTER DAYS", "SELF ROTATION", "UPDATED", "UPDATED BY")
+	t.row(p.TeamId, limit, listCell(p.AllowedCidrs), defaults, outside,
+		strings.Join(warnings, ","), unused, selfRotation, tableTime(p.UpdatedAt), str(p.UpdatedBy))
 	return t.flush()
 }

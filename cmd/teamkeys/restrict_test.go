@@ -71,7 +71,11 @@ func TestRestrictionFlagsInRequests(t *testing.T) {
 		{"policy with networks and default scopes", []string{"policy", "set", "--none", "--allow-cidr", "10.0.0.0/8", "--default-scope", "orders:read", "--yes"},
 			map[string]string{"maxLifetimeDays": "null", "allowedCidrs": `["10.0.0.0/8"]`, "defaultScopes": `["orders:read"]`}},
 		{"policy without them", []string{"policy", "set", "--max-lifetime-days", "90", "--yes"},
-			map[string]string{"maxLifetimeDays": "90", "allowedCidrs": absent, "defaultScopes": absent}},
+			map[string]string{"maxLifetimeDays": "90", "allowedCidrs": absent, "defaultScopes": absent,
+				"expiryWarningDays": absent, "disableUnusedAfterDays": absent, "allowSelfRotation": absent}},
+		{"policy with warnings, dormancy and self-rotation", []string{"policy", "set", "--none", "--expiry-warning-days", "14,2",
+			"--disable-unused-after-days", "90", "--allow-self-rotation", "--yes"},
+			map[string]string{"maxLifetimeDays": "null", "expiryWarningDays": "[14,2]", "disableUnusedAfterDays": "90", "allowSelfRotation": "true"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			mu.Lock()
