@@ -52,9 +52,22 @@ func (s *Store) ExpiryShards() []string {
 // the next page (nil: the last). The index is eventually consistent on
 // AWS: the delete that follows checks again.
 func (s *Store) ExpiredKeys(ctx context.Context, shard string, now time.Time, limit int, after map[string]string) ([]accesskey.Ref, map[string]string, error) {
-	expr, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key(attrGSI2PK).Equal(expression.Value(shard)).
-			And(expression.Key(attrGSI2SK).LessThan(expression.Value(expiredBy(now))))).Build()
+	items, next, err := s.queryByExpiry(ctx, shard, expression.Key(attrGSI2SK).LessThan(expression.Value(expiredBy(now))), limit, after, "expired")
+	if err != nil {
+		return nil, nil, err
+	}
+	refs := make([]accesskey.Ref, 0, len(items))
+	for _, it := range items {
+		refs = append(refs, it.ref())
+	}
+	return refs, next, nil
+}
+
+// queryByExpiry is one page of a ByExpiry shard whose sort key meets
+// sortKey (what names the keys in errors), and the next page's cursor
+// (nil: the last).
+func (s *Store) queryByExpiry(ctx context.Context, shard string, sortKey expression.KeyConditionBuilder, limit int, after map[string]string, what string) ([]keyItem, map[string]string, error) {
+	expr, err := expression.NewBuilder().WithKeyCondition(expression.Key(attrGSI2PK).Equal(expression.Value(shard)).And(sortKey)).Build()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -71,21 +84,22 @@ func (s *Store) ExpiredKeys(ctx context.Context, shard string, now time.Time, li
 	}
 	out, err := s.db.Query(ctx, input)
 	if err != nil {
-		return nil, nil, fmt.Errorf("query expired keys of %s: %w", shard, awsclient.Classify(err))
+		return nil, nil, fmt.Errorf("query %s keys of %s: %w", what, shard, awsclient.Classify(err))
 	}
 	var items []keyItem
 	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return nil, nil, fmt.Errorf("unmarshal expired keys: %w", err)
-	}
-	refs := make([]accesskey.Ref, 0, len(items))
-	for _, it := range items {
-		refs = append(refs, accesskey.Ref{TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: strings.TrimPrefix(it.PK, prefixKey)})
+		return nil, nil, fmt.Errorf("unmarshal %s keys: %w", what, err)
 	}
 	var next map[string]string
 	if len(out.LastEvaluatedKey) > 0 {
 		next = cursorFromAttributes(out.LastEvaluatedKey)
 	}
-	return refs, next, nil
+	return items, next, nil
+}
+
+// ref is the key's owner and id, as an index entry names them.
+func (it keyItem) ref() accesskey.Ref {
+	return accesskey.Ref{TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: strings.TrimPrefix(it.PK, prefixKey)}
 }
 
 // The sweep's lease: one item, pk=sk=SWEEPLEASE, naming the run that holds

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -36,30 +35,10 @@ const (
 // expiry (from the index's sort key: no read of the key), and the next
 // page's cursor (nil: the last).
 func (s *Store) ExpiringKeys(ctx context.Context, shard string, now time.Time, within time.Duration, limit int, after map[string]string) ([]accesskey.ExpiringRef, map[string]string, error) {
-	expr, err := expression.NewBuilder().WithKeyCondition(
-		expression.Key(attrGSI2PK).Equal(expression.Value(shard)).
-			And(expression.Key(attrGSI2SK).Between(expression.Value(expiredBy(now)), expression.Value(expiredBy(now.Add(within)))))).Build()
+	soon := expression.Key(attrGSI2SK).Between(expression.Value(expiredBy(now)), expression.Value(expiredBy(now.Add(within))))
+	items, next, err := s.queryByExpiry(ctx, shard, soon, limit, after, "expiring")
 	if err != nil {
 		return nil, nil, err
-	}
-	input := &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		IndexName:                 aws.String(indexByExpiry),
-		KeyConditionExpression:    expr.KeyCondition(),
-		ExpressionAttributeNames:  expr.Names(),
-		ExpressionAttributeValues: expr.Values(),
-		Limit:                     aws.Int32(int32(limit)),
-	}
-	if len(after) > 0 {
-		input.ExclusiveStartKey = cursorAttributes(after)
-	}
-	out, err := s.db.Query(ctx, input)
-	if err != nil {
-		return nil, nil, fmt.Errorf("query expiring keys of %s: %w", shard, awsclient.Classify(err))
-	}
-	var items []keyItem
-	if err := attributevalue.UnmarshalListOfMaps(out.Items, &items); err != nil {
-		return nil, nil, fmt.Errorf("unmarshal expiring keys: %w", err)
 	}
 	refs := make([]accesskey.ExpiringRef, 0, len(items))
 	for _, it := range items {
@@ -69,11 +48,7 @@ func (s *Store) ExpiringKeys(ctx context.Context, shard string, now time.Time, w
 			continue // not a key's expiry: nothing to warn
 		}
 		refs = append(refs, accesskey.ExpiringRef{ExpiresAt: t,
-			Ref: accesskey.Ref{TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: strings.TrimPrefix(it.PK, prefixKey)}})
-	}
-	var next map[string]string
-	if len(out.LastEvaluatedKey) > 0 {
-		next = cursorFromAttributes(out.LastEvaluatedKey)
+			Ref: it.ref()})
 	}
 	return refs, next, nil
 }

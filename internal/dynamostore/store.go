@@ -886,7 +886,7 @@ func (s *Store) DisableLeaked(ctx context.Context, secretSHA256, teamID string, 
 		return accesskey.Ref{}, false, nil
 	}
 	it := items[0]
-	ref := accesskey.Ref{TeamID: it.TeamID, MemberID: it.MemberID, AccessKeyID: strings.TrimPrefix(it.PK, prefixKey)}
+	ref := it.ref()
 	before := accesskey.Status(it.Status)
 	// The index may be behind: on a failed condition, the other status.
 	for _, st := range []accesskey.Status{before, otherStatus(before)} {
