@@ -70,6 +70,9 @@ func TestConsoleRestrictions(t *testing.T) {
 	p.wantText("#try-cidrs", "127.0.0.1/32, 2001:db8::/48")
 	p.wantText("#try-scopes", "invoices:*, orders:read")
 
+	// The try reloads the table (the key's last use) in the background:
+	// click in the table once it is done.
+	p.waitUntil("the table reloaded after the try", `!document.body.dataset.keysLoading`)
 	// Edit from the key's row: the dialog holds the key's values.
 	p.do("click Edit", chromedp.Click(chromedp.CSS(rowButton("edit", key.id))))
 	p.waitUntil("the edit dialog with the key's values", `document.getElementById('edit-dialog').open &&

@@ -175,7 +175,9 @@ func TestConsole(t *testing.T) {
 	p.waitUntil("the new key in the table", fmt.Sprintf(`(document.querySelector('tr[data-key-id=%q]') || {}).textContent?.includes('rotated from %s')`, rotated.id, bob.id))
 	p.waitUntil("the old key to expire after the grace period", fmt.Sprintf(`!(document.querySelector('tr[data-key-id=%q]') || {textContent: 'Never'}).children[5]?.textContent.includes('Never')`, bob.id))
 
-	// Delete alice's second key, behind a confirmation.
+	// Delete alice's second key, behind a confirmation (once the table the
+	// try reloads in the background is done).
+	p.waitUntil("the table reloaded after the try", `!document.body.dataset.keysLoading`)
 	p.do("click Delete", chromedp.Click(chromedp.CSS(rowButton("delete", second.id))))
 	p.waitUntil("the confirmation", `document.getElementById('confirm-dialog').open`)
 	p.wantText("#confirm-message", "Delete key "+second.id+" of alice?")

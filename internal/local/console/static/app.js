@@ -367,22 +367,32 @@
     }
   }
 
+  // loadKeys reads the team's keys and renders the table. While a load
+  // runs, body[data-keys-loading] counts the loads in flight: the table may
+  // be replaced under a reader (the browser tests wait for it to go).
   async function loadKeys() {
     if (!session) return;
-    await loadWarnDays();
-    const all = [];
-    let next = null;
-    do {
-      const q = new URLSearchParams({ limit: '100' });
-      if (next) q.set('nextToken', next);
-      const page = await api('GET', teamPath() + '/access-keys?' + q);
-      all.push(...page.accessKeys);
-      next = page.nextToken;
-    } while (next);
-    all.sort((a, b) => a.memberId.localeCompare(b.memberId) || a.createdAt.localeCompare(b.createdAt) ||
-      a.accessKeyId.localeCompare(b.accessKeyId));
-    keys = all;
-    renderKeys();
+    const body = document.body.dataset;
+    body.keysLoading = String(Number(body.keysLoading || 0) + 1);
+    try {
+      await loadWarnDays();
+      const all = [];
+      let next = null;
+      do {
+        const q = new URLSearchParams({ limit: '100' });
+        if (next) q.set('nextToken', next);
+        const page = await api('GET', teamPath() + '/access-keys?' + q);
+        all.push(...page.accessKeys);
+        next = page.nextToken;
+      } while (next);
+      all.sort((a, b) => a.memberId.localeCompare(b.memberId) || a.createdAt.localeCompare(b.createdAt) ||
+        a.accessKeyId.localeCompare(b.accessKeyId));
+      keys = all;
+      renderKeys();
+    } finally {
+      const left = Number(body.keysLoading) - 1;
+      if (left > 0) body.keysLoading = String(left); else delete body.keysLoading;
+    }
   }
 
   function renderKeys() {
