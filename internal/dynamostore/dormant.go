@@ -183,7 +183,7 @@ func (s *Store) WarnDormant(ctx context.Context, ref accesskey.Ref, st accesskey
 	}
 	rec := audit.Record(accesskey.AuditKeyDormant, ref)
 	rec.KeyChanges = &accesskey.KeyChanges{Reason: accesskey.DormantReason}
-	return s.dormantWrite(ctx, ref, e, rec)
+	return s.writeKeyUpdate(ctx, ref, e, rec)
 }
 
 // DisableDormant disables a key unused past its team's setting, with its
@@ -200,22 +200,5 @@ func (s *Store) DisableDormant(ctx context.Context, ref accesskey.Ref, st access
 	rec := audit.Record(accesskey.AuditKeyDisabled, ref)
 	rec.StatusBefore, rec.StatusAfter = accesskey.StatusActive, accesskey.StatusInactive
 	rec.KeyChanges = &accesskey.KeyChanges{Reason: accesskey.DormantReason}
-	return s.dormantWrite(ctx, ref, e, rec)
-}
-
-func (s *Store) dormantWrite(ctx context.Context, ref accesskey.Ref, e expression.Expression, rec accesskey.AuditRecord) (bool, error) {
-	actions, _, err := s.withRecords([]types.TransactWriteItem{s.txUpdate(itemKey(ref.AccessKeyID), e)}, nil, rec)
-	if err != nil {
-		return false, err
-	}
-	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
-	switch {
-	case err != nil:
-		return false, fmt.Errorf("%s of key %s: %w", rec.Action, ref.AccessKeyID, err)
-	case failed == 0:
-		return false, nil
-	case failed != noConditionFailed:
-		return false, fmt.Errorf("%s of key %s: audit record %s already exists", rec.Action, ref.AccessKeyID, rec.EventID)
-	}
-	return true, nil
+	return s.writeKeyUpdate(ctx, ref, e, rec)
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/teamkeys/teamkeys/internal/accesskey"
 	"github.com/teamkeys/teamkeys/internal/awsclient"
@@ -116,20 +115,7 @@ func (s *Store) WarnExpiring(ctx context.Context, ref accesskey.Ref, expiresAt t
 	rec.ExpiresAt = &expiresAt
 	days, threshold := w.DaysLeft, w.ThresholdDays
 	rec.KeyChanges = &accesskey.KeyChanges{DaysLeft: &days, ThresholdDays: &threshold}
-	actions, _, err := s.withRecords([]types.TransactWriteItem{s.txUpdate(itemKey(ref.AccessKeyID), e)}, nil, rec)
-	if err != nil {
-		return false, err
-	}
-	failed, err := s.transact(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: actions})
-	switch {
-	case err != nil:
-		return false, fmt.Errorf("warn of key %s's expiry: %w", ref.AccessKeyID, err)
-	case failed == 0:
-		return false, nil
-	case failed != noConditionFailed:
-		return false, fmt.Errorf("warn of key %s's expiry: audit record %s already exists", ref.AccessKeyID, rec.EventID)
-	}
-	return true, nil
+	return s.writeKeyUpdate(ctx, ref, e, rec)
 }
 
 // ClaimWarnPass records on the sweep's lease item, which owner holds, that

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/teamkeys/teamkeys/internal/testing/lambdarie"
 )
 
 //go:embed simulate.mjs
@@ -189,27 +191,7 @@ func cache(t testing.TB) string {
 	if c := strings.TrimSpace(os.Getenv("TEAMKEYS_CACHE")); c != "" {
 		return c
 	}
-	return filepath.Join(root(t), ".cache")
-}
-
-// root is the module's root, the nearest directory holding go.mod above the
-// test's working directory.
-func root(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("iamsim: no go.mod above the test directory")
-		}
-		dir = parent
-	}
+	return filepath.Join(lambdarie.Root(t), ".cache")
 }
 
 // Translate is the module's template.yaml as SAM translates it into plain
@@ -229,7 +211,7 @@ func TranslateFile(t testing.TB, template string) map[string]any {
 	if _, err := os.Stat(python); err != nil {
 		t.Fatalf("iamsim: %s is missing: run `make sam-tools` (the pinned SAM CLI, whose translator turns template.yaml into the deployed CloudFormation)", python)
 	}
-	r := root(t)
+	r := lambdarie.Root(t)
 	cmd := exec.Command(python, filepath.Join(r, "scripts", "sam-translate.py"), filepath.Join(r, template))
 	cmd.Env = append(os.Environ(), "AWS_DEFAULT_REGION=us-east-1", "SAM_CLI_TELEMETRY=0")
 	var stderr bytes.Buffer
